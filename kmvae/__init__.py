@@ -1,0 +1,1 @@
+"""kmvae: multimodal variational autoencoders for Keras 3, TensorFlow and TensorFlow Probability."""
