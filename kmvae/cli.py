@@ -1,0 +1,59 @@
+"""The `kmvae` command: `kmvae train RECIPE`, `kmvae recipes`, `kmvae data fetch NAME`."""
+
+import argparse
+import json
+import os
+import sys
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="kmvae", description="Multimodal VAEs for Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train, evaluate, save and export a recipe")
+    train.add_argument("recipe", help="a recipe name (see `kmvae recipes`)")
+    train.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    train.add_argument("--mixed-precision", choices=("float16", "bfloat16"),
+                       help="train under Keras' mixed_float16 / mixed_bfloat16 policy")
+    train.add_argument("--out", default=".",
+                       help="output directory for runs/ and saved_models/ (default: .)")
+    train.add_argument("--eval-examples", type=int,
+                       help="estimate log-likelihoods on at most this many test examples")
+    train.add_argument("--num-samples", type=int,
+                       help="importance samples K for the log-likelihoods (default: recipe's)")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch output")
+
+    commands.add_parser("recipes", help="list the recipes")
+
+    data = commands.add_parser("data", help="data sets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_commands.add_parser(
+        "fetch", help="fill the local IDX directory on a machine without internet")
+    fetch.add_argument("name", choices=("mnist", "fashion_mnist"))
+    fetch.add_argument("--data-dir", help="default: $KMVAE_DATA_DIR or ~/.kmvae/data")
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.command == "recipes":
+        from kmvae import recipes
+        for name in recipes.list():
+            recipe = recipes.load(name)
+            print(f"{name:24s} {recipe.description}")
+        return 0
+    if args.command == "data":
+        from kmvae.datasets import fetch
+        print(fetch(args.name, data_dir=args.data_dir))
+        return 0
+    from kmvae.train import run
+    result = run(args.recipe, epochs=args.epochs, mixed_precision=args.mixed_precision,
+                 out=args.out, eval_examples=args.eval_examples, num_samples=args.num_samples,
+                 verbose=0 if args.quiet else 2)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Layers: encoder and decoder backbones, distribution heads, posterior fusion."""
+
+from kmvae.layers.fusion import (FUSIONS, PosteriorFusion, nonempty_subsets, product_of_experts,
+                                 subset_matrix)
+from kmvae.layers.heads import GaussianPosterior, LikelihoodHead, diagonal_normal
+from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
+from kmvae.layers.networks import ConvDecoder, ConvEncoder, default_decoder, default_encoder, mlp

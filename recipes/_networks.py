@@ -1,0 +1,20 @@
+"""Modalities shared by the recipes: the papers' networks on the label-as-modality data sets."""
+
+from kmvae import Modality
+from kmvae.layers import ConvDecoder, ConvEncoder
+
+
+def image_and_label(image_size, num_classes=10):
+    """An image (Bernoulli, flattened) and its label (categorical), with MVAE's MLPs: two hidden
+    layers of 512 Swish units, an embedding of size 10 for the label (MVAE section 4.1)."""
+    return [Modality("image", shape=(image_size,), likelihood="bernoulli"),
+            Modality("label", num_classes=num_classes, likelihood="categorical")]
+
+
+def dcgan_image_and_label(image_shape=(28, 28, 1), num_classes=10):
+    """As `image_and_label`, with MVAE's miniature DCGAN image encoder and decoder (two
+    convolutions and two transposed convolutions, MVAE section 4.2)."""
+    size = image_shape[0] * image_shape[1] * image_shape[2]
+    return [Modality("image", shape=(size,), likelihood="bernoulli",
+                     encoder=ConvEncoder(image_shape), decoder=ConvDecoder(image_shape)),
+            Modality("label", num_classes=num_classes, likelihood="categorical")]
