@@ -25,8 +25,8 @@ class Modality:
         num_classes: number of classes; required for, and only allowed with, `"categorical"`.
         encoder: a Keras layer mapping a batch of this modality, shape `(batch,) + shape`, to
             features of shape `(batch, features)`; `None` takes the default network (MVAE section
-            4.1: two hidden layers of 512 units with Swish, after an embedding of size 10 for
-            categorical modalities). The layer is cloned from its config by each model that uses
+            4.1: two hidden layers of 512 units with Swish, the first an embedding of the classes
+            for categorical modalities). The layer is cloned from its config by each model that uses
             the modality, so pass an unbuilt layer whose class Keras can deserialise.
         decoder: a Keras layer mapping latent codes of shape `(batch, latent_dim)` to features of
             shape `(batch, features)`; `None` takes the default network (as `encoder`).

@@ -6,7 +6,7 @@ from kmvae.layers import ConvDecoder, ConvEncoder
 
 def image_and_label(image_size, num_classes=10):
     """An image (Bernoulli, flattened) and its label (categorical), with MVAE's MLPs: two hidden
-    layers of 512 Swish units, an embedding of size 10 for the label (MVAE section 4.1)."""
+    layers of 512 Swish units, the label's first an embedding of its 10 values (MVAE section 4.1)."""
     return [Modality("image", shape=(image_size,), likelihood="bernoulli"),
             Modality("label", num_classes=num_classes, likelihood="categorical")]
 

@@ -22,15 +22,19 @@ def mlp(units=(512, 512), activation=SWISH, dtype=None, name=None):
 
 def default_encoder(modality, dtype=None):
     """MVAE's encoder for `modality` (Wu & Goodman 2018, section 4.1): two hidden layers of 512
-    units with Swish; a categorical modality first goes through an embedding of size 10, an
-    array-shaped one is flattened. Output `(batch, 512)`."""
+    units with Swish. For a categorical modality the first is a continuous embedding of its
+    `num_classes` values (the "embedding of size 10" of the paper, 512 wide: the parameter counts
+    of MVAE's Table 1 imply it); an array-shaped modality is flattened. Output `(batch, 512)`."""
     layers = []
     if modality.is_categorical:
-        layers.append(keras.layers.Embedding(modality.num_classes, 10, dtype=dtype))
+        layers.append(keras.layers.Embedding(modality.num_classes, 512, dtype=dtype))
+        layers.append(keras.layers.Activation(SWISH, dtype=dtype))
         layers.append(keras.layers.Flatten(dtype=dtype))
-    elif len(modality.shape) > 1:
-        layers.append(keras.layers.Flatten(dtype=dtype))
-    layers += [keras.layers.Dense(512, activation=SWISH, dtype=dtype) for _ in range(2)]
+        layers.append(keras.layers.Dense(512, activation=SWISH, dtype=dtype))
+    else:
+        if len(modality.shape) > 1:
+            layers.append(keras.layers.Flatten(dtype=dtype))
+        layers += [keras.layers.Dense(512, activation=SWISH, dtype=dtype) for _ in range(2)]
     return keras.Sequential(layers, name=f"{modality.name}_encoder_mlp")
 
 

@@ -1,0 +1,54 @@
+"""Recipes: loadable by name, building the papers' networks."""
+
+import pytest
+
+import kmvae
+from kmvae import recipes
+
+PAPER_RECIPES = ["digits", "mvae_mnist", "mvae_fashion_mnist", "mopoe_mnist", "moe_mnist"]
+
+
+def test_list_names_every_recipe():
+    assert set(PAPER_RECIPES) <= set(recipes.list())
+    assert recipes.list() == sorted(recipes.list())
+
+
+@pytest.mark.parametrize("name", PAPER_RECIPES)
+def test_recipe_builds_its_model(name):
+    recipe = recipes.load(name)
+    model = recipe.build_model(compile=False)
+    assert recipe.name == name
+    assert type(model).__name__ == recipe.model
+    assert model.latent_dim == recipe.latent_dim
+    assert model.modality_names == ("image", "label")
+
+
+def test_mvae_mnist_inference_networks_match_paper_table_1():
+    # Wu & Goodman 2018, Table 1: 1,063,680 inference-network parameters for MVAE on MNIST
+    # (image MLP 784-512-512 + label embedding-512-512, each with a 2x64 Gaussian head).
+    model = recipes.load("mvae_mnist").build_model(compile=False)
+    assert sum(encoder.count_params() for encoder in model.encoders) == 1_063_680
+
+
+def test_mnist_recipes_follow_the_papers_training_settings():
+    for name in ("mvae_mnist", "mopoe_mnist", "moe_mnist"):
+        recipe = recipes.load(name)
+        assert (recipe.latent_dim, recipe.batch_size, recipe.learning_rate) == (64, 100, 1e-3)
+        assert (recipe.epochs, recipe.kl_warmup_epochs) == (500, 200)
+
+
+def test_fashion_recipe_uses_the_convolutional_networks():
+    model = recipes.load("mvae_fashion_mnist").build_model(compile=False)
+    assert isinstance(model.encoders[0].backbone, kmvae.layers.ConvEncoder)
+    assert isinstance(model.decoders[0].backbone, kmvae.layers.ConvDecoder)
+
+
+def test_unknown_recipe_lists_the_available_ones():
+    with pytest.raises(ValueError, match="Unknown recipe 'nope'.*mvae_mnist"):
+        recipes.load("nope")
+
+
+def test_recipe_with_unknown_model_is_rejected():
+    with pytest.raises(ValueError, match="unknown model 'VAE'"):
+        recipes.Recipe(name="x", description="", paper="", model="VAE",
+                       modalities=list, dataset="digits_label", latent_dim=2, epochs=1)
