@@ -36,7 +36,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def measure(name, examples, epochs, xla, mixed_precision):
+def measure(name, examples, epochs, xla, mixed_precision, steps_per_execution=1):
     keras.mixed_precision.set_global_policy(
         {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}[
             mixed_precision])
@@ -47,13 +47,15 @@ def measure(name, examples, epochs, xla, mixed_precision):
     dataset = tf.data.Dataset.from_tensor_slices(data).batch(
         recipe.batch_size, drop_remainder=True).cache().prefetch(tf.data.AUTOTUNE)
     model = recipe.build_model(compile=False)
-    model.compile(keras.optimizers.Adam(recipe.learning_rate), jit_compile=xla)
+    model.compile(keras.optimizers.Adam(recipe.learning_rate), jit_compile=xla,
+                  steps_per_execution=steps_per_execution)
     timer = EpochTimer()
     model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer])
     per_epoch = examples // recipe.batch_size * recipe.batch_size
     steady = per_epoch / np.mean(timer.seconds[1:])
     return {"recipe": name, "model": recipe.model, "batch_size": recipe.batch_size,
             "xla": xla, "mixed_precision": mixed_precision,
+            "steps_per_execution": steps_per_execution,
             "first_epoch_examples_per_s": round(per_epoch / timer.seconds[0]),
             "steady_examples_per_s": round(steady),
             "steady_epoch_seconds": [round(s, 2) for s in timer.seconds[1:]]}
@@ -67,13 +69,16 @@ def main():
     parser.add_argument("--no-xla", action="store_true")
     parser.add_argument("--mixed-precision", choices=("none", "float16", "bfloat16"),
                         default="none")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="Keras compile(steps_per_execution=...): steps per graph call")
     args = parser.parse_args()
     print(json.dumps({"machine": platform.processor() or platform.machine(),
                       "cpus": os.cpu_count(), "tensorflow": tf.__version__,
                       "keras": keras.__version__}))
     for name in args.recipes:
         print(json.dumps(measure(name, args.examples, max(args.epochs, 2), not args.no_xla,
-                                 args.mixed_precision)), flush=True)
+                                 args.mixed_precision, args.steps_per_execution)),
+              flush=True)
 
 
 if __name__ == "__main__":

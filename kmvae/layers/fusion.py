@@ -59,9 +59,11 @@ def product_of_experts(locs, scales, inclusion, prior_expert=True):
         `(loc, scale)`, each `(batch, K, D)`. A product with no expert and no prior expert is
         returned as `N(0, I)`; callers give it zero weight.
     """
-    precisions = tf.math.reciprocal(tf.square(scales))
-    total = tf.einsum("bkm,bmd->bkd", inclusion, precisions)
-    weighted = tf.einsum("bkm,bmd->bkd", inclusion, precisions * locs)
+    precisions = tf.math.reciprocal(tf.square(scales))[:, None]                  # (B, 1, M, D)
+    inclusion = inclusion[..., None]                                           # (B, K, M, 1)
+    # Sums over the few experts as broadcasts: faster than batched matrix products under XLA.
+    total = tf.reduce_sum(inclusion * precisions, axis=2)
+    weighted = tf.reduce_sum(inclusion * precisions * locs[:, None], axis=2)
     if prior_expert:
         total = total + 1.0
     total = tf.where(total > 0.0, total, tf.ones_like(total))

@@ -69,8 +69,8 @@ class LikelihoodHead(keras.layers.Layer):
         project: apply a dense layer to the features (False when the decoder backbone already
             returns one parameter per value, e.g. `ConvDecoder`).
 
-    Input `lead_shape + (features,)`; output a distribution with batch shape `lead_shape` and
-    event shape `shape` (all of the modality's values are one event).
+    Input `(n, features)`; output a distribution with batch shape `(n,)`, or `lead_shape` when
+    given, and event shape `shape` (all of the modality's values are one event).
     """
 
     def __init__(self, shape, likelihood, num_classes=None, scale=0.75, project=True, **kwargs):
@@ -95,11 +95,14 @@ class LikelihoodHead(keras.layers.Layer):
                                              name="log_scale", dtype="float32")
         self.built = True
 
-    def call(self, features):
+    def call(self, features, lead_shape=None):
+        """`features` `(n, features)`; `lead_shape` (default `(n,)`) the batch shape to give the
+        distribution, e.g. `(batch, samples)` for `n = batch * samples` (matrix products stay
+        two-dimensional, which XLA compiles much faster than batched ones)."""
         params = tf.cast(features, "float32")
         if self.dense is not None:
             params = self.dense(params)
-        lead = tf.shape(params)[:-1]
+        lead = tf.shape(params)[:-1] if lead_shape is None else lead_shape
         params = tf.reshape(params, tf.concat([lead, self._param_shape], axis=0))
         return self.distribution(params)
 

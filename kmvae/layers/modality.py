@@ -75,10 +75,8 @@ class ModalityDecoder(keras.layers.Layer):
         self.built = True
 
     def call(self, z):
-        lead = tf.shape(z)[:-1]
         features = self.backbone(tf.reshape(z, (-1, self.latent_dim)))
-        features = tf.reshape(features, tf.concat([lead, tf.shape(features)[-1:]], axis=0))
-        return self.head(features)
+        return self.head(features, lead_shape=tf.shape(z)[:-1])
 
     def mean(self, z):
         """The decoded mean `E[x_m | z]` (class probabilities for a categorical modality)."""
