@@ -7,6 +7,7 @@ dicts, then `encode` / `translate` / `generate` / `log_likelihood`, and `export_
 import importlib
 
 from kmvae import callbacks, layers, metrics, models, recipes
+from kmvae.export import export_saved_model
 from kmvae.modalities import Modality
 from kmvae.models import MVAE, MoEVAE, MoPoEVAE, MultimodalVAE
 
