@@ -27,7 +27,8 @@ def export_saved_model(model, path, *, overwrite=False, verbose=False):
       column. Outputs `loc`, `scale` `(B, D)`, the fused posterior's mean and standard
       deviation, and per modality its decoded mean at `z = loc` (Bernoulli probabilities,
       locations, or class probabilities `(B,) + shape + (num_classes,)`), as `model.call`.
-      A row with no modality present has no posterior: its outputs are meaningless (NaN).
+      A row with no modality present, NaN / infinite values or a class id out of range in a
+      present entry fail the request with an InvalidArgumentError naming the rows.
     - `encode`: the same inputs; outputs `loc`, `scale`.
     - `generate`: inputs `num_samples`, `seed`, int32 scalars; outputs `z` `(num_samples, D)`,
       drawn from N(0, I) by `tf.random.stateless_normal` with seed `[seed, 0]` (same seed, same
@@ -123,8 +124,11 @@ def _archive(model):
 
     # Flat positional arguments whose TensorSpec names become the SignatureDef input names
     # (modality names need not be Python identifiers).
+    # model.check_batch asserts on the values (this graph is not XLA-compiled, so asserts run):
+    # a row with no modality, NaN in a present entry or a class id out of range is an error
+    # (HTTP 400 from TF Serving), never a silent answer.
     def batch(args):
-        return dict(zip(names + ("mask",), args))
+        return model.check_batch(dict(zip(names + ("mask",), args)))
 
     def serve(*args):
         return _float32(model(batch(args), training=False))

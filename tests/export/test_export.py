@@ -254,3 +254,25 @@ def test_rejects_other_models_and_unusable_names(tmp_path):
         with pytest.raises(ValueError, match=repr(name)):
             kmvae.export_saved_model(model, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_served_model_rejects_rows_with_no_modality_and_nan(exported_mvae_for_errors):
+    serve = exported_mvae_for_errors.signatures["serving_default"]
+    image = np.zeros((3, 64), np.float32)
+    label = np.zeros((3,), np.int32)
+    empty = np.array([[True, True], [False, False], [True, False]])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="no modality present at rows"):
+        serve(image=image, label=label, mask=empty)
+    image[2, 5] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or infinite"):
+        serve(image=image, label=label, mask=np.ones((3, 2), bool))
+
+
+@pytest.fixture(scope="module")
+def exported_mvae_for_errors(tmp_path_factory):
+    model = kmvae.MVAE([kmvae.Modality("image", shape=(64,)),
+                        kmvae.Modality("label", num_classes=10, likelihood="categorical")],
+                       latent_dim=2)
+    path = tmp_path_factory.mktemp("errors") / "1"
+    kmvae.export_saved_model(model, str(path))
+    return tf.saved_model.load(str(path))
