@@ -1,0 +1,26 @@
+"""Data sets as `tf.data` pipelines of batch dicts, the input of every kmvae model.
+
+A batch is a dict with one tensor per modality (`modality_names(name)`, here
+`("image", "label")`) and, with weak supervision, a `"mask"`: bool `(batch, 2)` in that order
+(missing: all present). `"image"` is float32 `(batch, 64)` or `(batch, 784)` in [0, 1];
+`"label"` is int32 `(batch,)`.
+
+    import kmvae
+    train, test = kmvae.datasets.load("digits_label", batch_size=50)
+    train = kmvae.datasets.load("mnist_label", "train", binarize="sample", supervision=0.1)
+
+Registered names: `"digits_label"` (scikit-learn's bundled 8x8 digits, no download),
+`"mnist_label"` (MVAE section 4.1), `"fashion_mnist_label"` (MVAE section 4.2). MNIST and
+Fashion-MNIST come from TFDS when it has them prepared, else from IDX files that
+`kmvae data fetch mnist|fashion_mnist` (`fetch`) writes; TFDS is imported only when needed.
+"""
+
+from kmvae.datasets.fetch import FetchError, fetch
+from kmvae.datasets.idx import IdxFormatError, read_idx, write_idx
+from kmvae.datasets.mnist import DataNotFoundError
+from kmvae.datasets.registry import load, modality_names, names, num_examples, spec
+
+list = names  # noqa: A001 -- `kmvae.datasets.list()`, like `tfds.list_builders()`
+
+__all__ = ["load", "list", "names", "modality_names", "spec", "num_examples", "fetch",
+           "read_idx", "write_idx", "DataNotFoundError", "FetchError", "IdxFormatError"]

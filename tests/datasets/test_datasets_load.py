@@ -1,0 +1,186 @@
+"""`kmvae.datasets.load` on digits_label: layout, splits, shuffling, binarisation, supervision."""
+
+import collections
+import math
+
+import numpy as np
+import pytest
+
+from kmvae import datasets
+from kmvae.datasets import digits
+
+
+def epoch(dataset):
+    """One pass over `dataset` as a dict of concatenated numpy arrays."""
+    parts = collections.defaultdict(list)
+    for batch in dataset:
+        for key, value in batch.items():
+            parts[key].append(value.numpy())
+    return {key: np.concatenate(value) for key, value in parts.items()}
+
+
+# Registry -----------------------------------------------------------------------------------
+
+def test_names_spec_and_counts():
+    assert datasets.list() == datasets.names() == (
+        "digits_label", "fashion_mnist_label", "mnist_label")
+    assert datasets.modality_names("mnist_label") == ("image", "label")
+    assert datasets.spec("mnist_label") == {
+        "image": {"shape": (784,), "likelihood": "bernoulli"},
+        "label": {"shape": (), "num_classes": 10, "likelihood": "categorical"}}
+    assert datasets.spec("digits_label")["image"]["shape"] == (64,)
+    datasets.spec("digits_label")["image"]["shape"] = "changed"  # a copy
+    assert datasets.spec("digits_label")["image"]["shape"] == (64,)
+    assert datasets.num_examples("digits_label", "train") == 1437
+    assert datasets.num_examples("digits_label", "test") == 360
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(name="cifar10"), ["'cifar10'", "digits_label", "mnist_label"]),
+    (dict(name="digits_label", split="validation"), ["'validation'", "train", "test"]),
+    (dict(name="digits_label", split=("train", "val")), ["'val'", "train"]),
+    (dict(name="digits_label", binarize="otsu"), ["'otsu'", "threshold", "sample"]),
+    (dict(name="digits_label", source="idx"), ["'idx'", "auto"]),
+    (dict(name="mnist_label", source="web"), ["'web'", "tfds", "idx"]),
+    (dict(name="digits_label", batch_size=0), ["batch_size=0"]),
+    (dict(name="digits_label", seed=-1), ["seed=-1"]),
+    (dict(name="digits_label", shuffle="yes"), ["shuffle='yes'"]),
+])
+def test_invalid_arguments_name_what_was_received(kwargs, words):
+    with pytest.raises(ValueError) as error:
+        datasets.load(**kwargs)
+    for word in words:
+        assert word in str(error.value)
+    if "name" in kwargs and kwargs["name"] == "cifar10":
+        with pytest.raises(ValueError, match="cifar10"):
+            datasets.spec("cifar10")
+
+
+# digits_label -------------------------------------------------------------------------------
+
+def test_digits_batches_layout_and_range():
+    train, test = datasets.load("digits_label", batch_size=64)
+    batch = next(iter(train))
+    assert set(batch) == {"image", "label"}
+    assert batch["image"].dtype.name == "float32" and batch["image"].shape == (64, 64)
+    assert batch["label"].dtype.name == "int32" and batch["label"].shape == (64,)
+    assert train.element_spec["image"].shape.as_list() == [None, 64]
+    data = {split: epoch(ds) for split, ds in (("train", train), ("test", test))}
+    assert len(data["train"]["label"]) == 1437 and len(data["test"]["label"]) == 360
+    assert len(data["train"]["label"]) + len(data["test"]["label"]) == 1797
+    for part in data.values():
+        assert part["image"].min() == 0.0 and part["image"].max() == 1.0
+        assert set(np.unique(part["label"])) == set(range(10))
+        assert np.all(np.isin(part["image"] * 16, np.arange(17)))  # pixel counts / 16
+    # stratified: class proportions of the two splits agree
+    np.testing.assert_allclose(np.bincount(data["train"]["label"]) / 1437,
+                               np.bincount(data["test"]["label"]) / 360, atol=0.01)
+
+
+def test_string_split_gives_one_dataset_and_test_split_is_not_shuffled():
+    test = datasets.load("digits_label", "test", batch_size=100, seed=5)
+    images, labels = digits.load_split("test")
+    got = epoch(test)
+    np.testing.assert_array_equal(got["image"], images)
+    np.testing.assert_array_equal(got["label"], labels)
+    (train,) = datasets.load("digits_label", ["train"], batch_size=100)
+    assert len(epoch(train)["label"]) == 1437
+
+
+def test_drop_remainder():
+    train = datasets.load("digits_label", "train", batch_size=100, drop_remainder=True)
+    assert train.element_spec["image"].shape.as_list() == [100, 64]
+    assert sum(1 for _ in train) == 14
+
+
+def test_shuffle_is_deterministic_per_seed_and_reshuffles_each_epoch():
+    first = datasets.load("digits_label", "train", batch_size=500, seed=3)
+    again = datasets.load("digits_label", "train", batch_size=500, seed=3)
+    other = datasets.load("digits_label", "train", batch_size=500, seed=4)
+    epochs = [epoch(first)["label"], epoch(first)["label"]]
+    np.testing.assert_array_equal(epoch(again)["label"], epochs[0])
+    np.testing.assert_array_equal(epoch(again)["label"], epochs[1])
+    assert not np.array_equal(epochs[0], epochs[1])
+    assert not np.array_equal(epoch(other)["label"], epochs[0])
+    assert sorted(epochs[0]) == sorted(digits.load_split("train")[1])
+    unshuffled = datasets.load("digits_label", "train", batch_size=500, shuffle=False)
+    np.testing.assert_array_equal(epoch(unshuffled)["label"], digits.load_split("train")[1])
+
+
+# Binarisation -------------------------------------------------------------------------------
+
+def test_threshold_binarization():
+    grey = epoch(datasets.load("digits_label", "train", batch_size=500, shuffle=False))["image"]
+    binary = epoch(datasets.load("digits_label", "train", batch_size=500, shuffle=False,
+                                 binarize="threshold"))["image"]
+    assert binary.dtype == np.float32 and set(np.unique(binary)) == {0.0, 1.0}
+    np.testing.assert_array_equal(binary, (grey > 0.5).astype(np.float32))
+
+
+def test_sample_binarization_fresh_each_epoch_and_seeded():
+    grey = epoch(datasets.load("digits_label", "train", batch_size=2000, shuffle=False))["image"]
+    train = datasets.load("digits_label", "train", batch_size=2000, shuffle=False,
+                          binarize="sample", seed=7)
+    twin = datasets.load("digits_label", "train", batch_size=2000, shuffle=False,
+                         binarize="sample", seed=7)
+    draws = [epoch(train)["image"] for _ in range(2)]
+    assert set(np.unique(draws[0])) == {0.0, 1.0}
+    assert not np.array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(epoch(twin)["image"], draws[0])
+    np.testing.assert_array_equal(epoch(twin)["image"], draws[1])
+    for draw in draws:  # Bernoulli(p): never 1 where p = 0, always 1 where p = 1, mean ~ p
+        assert np.all(draw[grey == 0] == 0) and np.all(draw[grey == 1] == 1)
+        assert abs(draw.mean() - grey.mean()) < 0.01  # sd of the mean ~ 0.0016
+    # on the test split the draw is fixed (documented)
+    test = datasets.load("digits_label", "test", binarize="sample", seed=7)
+    np.testing.assert_array_equal(epoch(test)["image"], epoch(test)["image"])
+
+
+# Weak supervision ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 1.0])
+def test_supervision_mask_fractions(fraction):
+    train, test = datasets.load("digits_label", batch_size=300, supervision=fraction, seed=2)
+    assert "mask" not in next(iter(test))  # training split only
+    batch = next(iter(train))
+    assert batch["mask"].dtype.name == "bool" and batch["mask"].shape == (300, 2)
+    mask = epoch(train)["mask"]
+    n = len(mask)
+    both = np.all(mask, axis=1)
+    image_only = mask[:, 0] & ~mask[:, 1]
+    label_only = ~mask[:, 0] & mask[:, 1]
+    assert not np.any(~mask[:, 0] & ~mask[:, 1])  # no empty row
+    assert abs(both.mean() - fraction) < 3 * math.sqrt(fraction * (1 - fraction) / n) + 1 / n
+    assert abs(int(image_only.sum()) - int(label_only.sum())) <= 1
+    assert both.sum() + image_only.sum() + label_only.sum() == n
+
+
+def test_supervision_mask_fixed_across_epochs_and_seeded():
+    def rows(dataset):
+        data = epoch(dataset)
+        return collections.Counter(
+            (image.tobytes(), int(label), tuple(mask))
+            for image, label, mask in zip(data["image"], data["label"], data["mask"]))
+
+    train = datasets.load("digits_label", "train", batch_size=400, supervision=0.2, seed=1)
+    assert rows(train) == rows(train)  # each example keeps its mask when reshuffled
+    fixed = datasets.load("digits_label", "train", batch_size=400, supervision=0.2, seed=1,
+                          shuffle=False)
+    masks = epoch(fixed)["mask"]
+    np.testing.assert_array_equal(epoch(fixed)["mask"], masks)
+    same = datasets.load("digits_label", "train", batch_size=400, supervision=0.2, seed=1,
+                         shuffle=False)
+    other = datasets.load("digits_label", "train", batch_size=400, supervision=0.2, seed=2,
+                          shuffle=False)
+    np.testing.assert_array_equal(epoch(same)["mask"], masks)
+    assert not np.array_equal(epoch(other)["mask"], masks)
+    # data tensors are unchanged by the mask
+    plain = epoch(datasets.load("digits_label", "train", batch_size=400, shuffle=False))
+    np.testing.assert_array_equal(epoch(fixed)["image"], plain["image"])
+    assert "mask" not in plain
+
+
+@pytest.mark.parametrize("fraction", [0, 0.0, -0.1, 1.5, float("nan"), True, "0.5"])
+def test_invalid_supervision_raises(fraction):
+    with pytest.raises(ValueError, match="supervision"):
+        datasets.load("digits_label", supervision=fraction)
