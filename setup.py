@@ -19,6 +19,7 @@ setup(
         "keras>=3.10,<3.11",
         "tensorflow-datasets==4.9.10",
         "importlib_resources>=6",  # TFDS 4.9.10 needs it on Python 3.11 to build data sets
+        "tensorflow-metadata<1.18",  # newer ones need protobuf 6, TF 2.19 protobuf < 6
         "numpy>=1.26,<2.2",
         "scikit-learn>=1.5",
         "matplotlib>=3.8",

@@ -4,18 +4,10 @@ The workflow: pick modalities, build a model, `compile`, `fit` on a `tf.data.Dat
 dicts, then `encode` / `translate` / `generate` / `log_likelihood`, and `export_saved_model`.
 """
 
-import importlib
-
-from kmvae import callbacks, layers, metrics, models, recipes
+from kmvae import callbacks, datasets, layers, metrics, models, recipes
 from kmvae.export import export_saved_model
 from kmvae.modalities import Modality
 from kmvae.models import MVAE, MoEVAE, MoPoEVAE, MultimodalVAE
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name):
-    # kmvae.datasets is imported on first use: it is not needed to build or load a model.
-    if name == "datasets":
-        return importlib.import_module("kmvae.datasets")
-    raise AttributeError(f"module 'kmvae' has no attribute {name!r}")

@@ -111,6 +111,13 @@ class MultimodalVAE(keras.Model):
         debug."""
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
 
+    def compile_from_config(self, config):
+        """Restores `compile` (optimizer and its state included) when a `.keras` file loads."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def get_config(self):
         config = super().get_config()
         config.update({
