@@ -12,7 +12,7 @@ def _parser():
 
     train = commands.add_parser("train", help="train, evaluate, save and export a recipe")
     train.add_argument("recipe", help="a recipe name (see `kmvae recipes`)")
-    train.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    train.add_argument("--epochs", type=int, help="override the recipe's epochs (the KL warm-up keeps its share)")
     train.add_argument("--mixed-precision", choices=("float16", "bfloat16"),
                        help="train under Keras' mixed_float16 / mixed_bfloat16 policy")
     train.add_argument("--out", default=".",

@@ -28,7 +28,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
 
     Args:
         recipe: a `kmvae.recipes.Recipe` or its name.
-        epochs: override the recipe's number of epochs.
+        epochs: override the recipe's number of epochs (the KL warm-up keeps its share).
         mixed_precision: None, `"float16"` or `"bfloat16"` (Keras mixed-precision policy).
         out: output directory.
         eval_examples: evaluate the log-likelihoods on at most this many test examples.
@@ -58,7 +58,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     model = recipe.build_model()
     start = time.time()
     history = model.fit(train, epochs=epochs, validation_data=test,
-                        callbacks=recipe.callbacks(), verbose=verbose)
+                        callbacks=recipe.callbacks(epochs), verbose=verbose)
     train_seconds = time.time() - start
     model_path = run_dir / "model.keras"
     model.save(model_path)

@@ -52,3 +52,10 @@ def test_recipe_with_unknown_model_is_rejected():
     with pytest.raises(ValueError, match="unknown model 'VAE'"):
         recipes.Recipe(name="x", description="", paper="", model="VAE",
                        modalities=list, dataset="digits_label", latent_dim=2, epochs=1)
+
+
+def test_warmup_keeps_its_share_when_epochs_are_overridden():
+    recipe = recipes.load("mvae_mnist")                  # 200 of 500 epochs
+    assert recipe.callbacks()[0].epochs == 200
+    assert recipe.callbacks(epochs=30)[0].epochs == 12
+    assert recipe.callbacks(epochs=1)[0].epochs == 1
