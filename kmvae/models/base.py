@@ -168,8 +168,15 @@ class MultimodalVAE(keras.Model):
         `evaluate` and `predict` map it over a `tf.data.Dataset`; the XLA-compiled train step
         itself cannot assert."""
         tensors, mask = self._parse(data)
-        asserts = [tf.debugging.Assert(tf.size(rows) == 0, [message, rows], summarize=20)
-                   for message, rows in self._value_problems(tensors, mask)]
+        inner = data[0] if isinstance(data, (tuple, list)) else data
+        sizes = [(name, tf.shape(t)[0]) for name, t in tensors.items()]
+        if "mask" in inner:
+            sizes.append(("mask", tf.shape(inner["mask"])[0]))
+        asserts = [tf.debugging.Assert(tf.equal(size, sizes[0][1]), [
+            f"{name!r} and {sizes[0][0]!r} have different batch sizes:", size, sizes[0][1]])
+            for name, size in sizes[1:]]
+        asserts += [tf.debugging.Assert(tf.size(rows) == 0, [message, rows], summarize=20)
+                    for message, rows in self._value_problems(tensors, mask)]
         with tf.control_dependencies(asserts):
             return tf.nest.map_structure(tf.identity, data)
 
@@ -189,8 +196,9 @@ class MultimodalVAE(keras.Model):
                    for m in self.modalities if m.name in data}
         if not tensors:
             raise ValueError(f"The batch holds none of the modalities {self.modality_names}.")
+        rows = self._static_batch_size(tensors)
         batch = tf.shape(next(iter(tensors.values())))[0]
-        mask = self._check_mask(data.get("mask"), batch)
+        mask = self._check_mask(data.get("mask"), batch, rows)
         given = tf.constant([[name in tensors for name in self.modality_names]])
         return tensors, tf.logical_and(mask, given)
 
@@ -213,14 +221,28 @@ class MultimodalVAE(keras.Model):
                              f"to [0, 1] floats first).")
         return tf.cast(value, tf.float32)
 
-    def _check_mask(self, mask, batch):
+    @staticmethod
+    def _static_batch_size(tensors):
+        """The batch size when the shapes tell it (None otherwise); ValueError if the modalities
+        disagree."""
+        known = [(name, t.shape[0]) for name, t in tensors.items() if t.shape[0] is not None]
+        for name, size in known[1:]:
+            if size != known[0][1]:
+                raise ValueError(f"Modality {name!r} has shape {tuple(tensors[name].shape)} but "
+                                 f"modality {known[0][0]!r} has {known[0][1]} examples; every "
+                                 f"modality and the 'mask' need the same batch size.")
+        return known[0][1] if known else None
+
+    def _check_mask(self, mask, batch, rows=None):
         if mask is None:
             return tf.ones((batch, self.num_modalities), tf.bool)
         mask = tf.convert_to_tensor(mask)
-        if mask.shape.rank != 2 or mask.shape[1] not in (None, self.num_modalities):
+        if mask.shape.rank != 2 or mask.shape[1] not in (None, self.num_modalities) or (
+                rows is not None and mask.shape[0] not in (None, rows)):
+            known = "" if rows is None else f" with batch = {rows}"
             raise ValueError(f"'mask' has shape {tuple(mask.shape)}; expected (batch, "
-                             f"{self.num_modalities}), one column per modality in the order "
-                             f"{self.modality_names}.")
+                             f"{self.num_modalities}){known}, one row per example and one column "
+                             f"per modality in the order {self.modality_names}.")
         if not (mask.dtype == tf.bool or mask.dtype.is_integer):
             raise ValueError(f"'mask' must be bool (or 0/1 integers); received dtype "
                              f"{mask.dtype.name}.")
@@ -328,7 +350,7 @@ class MultimodalVAE(keras.Model):
         """Fused posterior and reconstructions: dict with `"loc"`, `"scale"` `(batch, D)`, the
         fused posterior's mean and standard deviation, and each modality's decoded mean at
         `z = loc`."""
-        x, mask = self.prepare_batch(inputs)
+        x, mask = self.prepare_batch(inputs, check=tf.executing_eagerly())
         locs, scales = self.experts(x, training=training)
         q = self.fusion(locs, scales, mask)
         loc = q.mean()

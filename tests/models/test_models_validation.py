@@ -173,14 +173,6 @@ def test_a_valid_dataset_with_masks_trains(model):
     assert np.isfinite(history.history["loss"][0])
 
 
-BATCH_SIZE_BUG = (
-    "kmvae/models/base.py MultimodalVAE._parse / _check_mask never compare batch sizes: a "
-    "(1, M) mask is silently broadcast over the batch, other row counts and modalities of "
-    "different batch sizes fail later with a raw tf SelectV2 broadcasting error")
-
-
-@pytest.mark.xfail(strict=True, raises=(AssertionError, pytest.fail.Exception,
-                                        tf.errors.InvalidArgumentError), reason=BATCH_SIZE_BUG)
 def test_mask_with_the_wrong_number_of_rows_is_rejected(model):
     for rows in (1, 3):
         batch = {**good_batch(4), "mask": np.ones((rows, 2), bool)}
@@ -190,11 +182,19 @@ def test_mask_with_the_wrong_number_of_rows_is_rejected(model):
             model(batch)
 
 
-@pytest.mark.xfail(strict=True, raises=tf.errors.InvalidArgumentError, reason=BATCH_SIZE_BUG)
 def test_modalities_with_different_batch_sizes_are_rejected(model):
     batch = {**good_batch(4), "label": np.array([1, 2, 3], np.int32)}
     with pytest.raises(ValueError, match=r"'label' has shape \(3,\)"):
         model.encode(batch)
+
+
+def test_different_batch_sizes_in_a_dataset_are_rejected(model):
+    def unbatched_mask(element):
+        return {**element, "mask": element["mask"][:1]}
+    batch = {**good_batch(4), "mask": np.ones((4, 2), bool)}
+    data = dataset(batch).map(unbatched_mask)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="different batch sizes"):
+        model.evaluate(data, verbose=0)
 
 
 def test_predict_on_a_dataset_matches_calling_the_model(model):
