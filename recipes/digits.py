@@ -2,7 +2,7 @@
 
 from kmvae.recipes import Recipe
 
-from ._networks import image_and_label
+from ._common import image_and_label
 
 RECIPE = Recipe(
     name="digits",

@@ -2,7 +2,7 @@
 
 from kmvae.recipes import Recipe
 
-from ._networks import image_and_label
+from ._common import MVAE_TRAINING, image_and_label
 
 RECIPE = Recipe(
     name="moe_mnist",
@@ -11,10 +11,6 @@ RECIPE = Recipe(
     model="MoEVAE",
     modalities=lambda: image_and_label(784),
     dataset="mnist_label",
-    latent_dim=64,
-    epochs=500,
-    batch_size=100,
-    learning_rate=1e-3,
-    kl_warmup_epochs=200,
+    **MVAE_TRAINING,
     notes="Same networks and schedule as mvae_mnist, so the fusion is the only difference.",
 )

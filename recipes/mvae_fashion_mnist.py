@@ -2,7 +2,7 @@
 
 from kmvae.recipes import Recipe
 
-from ._networks import dcgan_image_and_label
+from ._common import MVAE_TRAINING, dcgan_image_and_label
 
 RECIPE = Recipe(
     name="mvae_fashion_mnist",
@@ -11,11 +11,7 @@ RECIPE = Recipe(
     model="MVAE",
     modalities=dcgan_image_and_label,
     dataset="fashion_mnist_label",
-    latent_dim=64,
-    epochs=500,
-    batch_size=100,
-    learning_rate=1e-3,
-    kl_warmup_epochs=200,
+    **MVAE_TRAINING,
     notes="As MNIST, with two convolutions / two transposed convolutions for the image; batch "
           "normalisation left out (missing-modality rows would bias its statistics).",
 )

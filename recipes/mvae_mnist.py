@@ -2,7 +2,7 @@
 
 from kmvae.recipes import Recipe
 
-from ._networks import image_and_label
+from ._common import MVAE_TRAINING, image_and_label
 
 RECIPE = Recipe(
     name="mvae_mnist",
@@ -11,11 +11,7 @@ RECIPE = Recipe(
     model="MVAE",
     modalities=lambda: image_and_label(784),
     dataset="mnist_label",
-    latent_dim=64,
-    epochs=500,
-    batch_size=100,
-    learning_rate=1e-3,
-    kl_warmup_epochs=200,
+    **MVAE_TRAINING,
     notes="Paper: 500 epochs, beta annealed 0 -> 1 over 200, Adam 1e-3, batch 100, latent 64, "
           "512-512 Swish MLPs, Bernoulli image likelihood on grey values.",
 )

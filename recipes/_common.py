@@ -1,4 +1,5 @@
-"""Modalities shared by the recipes: the papers' networks on the label-as-modality data sets."""
+"""What the recipes share: the papers' networks on the label-as-modality data sets, and MVAE's
+MNIST training settings."""
 
 from kmvae import Modality
 from kmvae.layers import ConvDecoder, ConvEncoder
@@ -18,3 +19,9 @@ def dcgan_image_and_label(image_shape=(28, 28, 1), num_classes=10):
     return [Modality("image", shape=(size,), likelihood="bernoulli",
                      encoder=ConvEncoder(image_shape), decoder=ConvDecoder(image_shape)),
             Modality("label", num_classes=num_classes, likelihood="categorical")]
+
+
+# MVAE section 4.1 (also used for FashionMNIST, section 4.2): Adam 1e-3, batch 100, latent 64,
+# 500 epochs with beta annealed linearly from 0 to 1 over the first 200.
+MVAE_TRAINING = dict(latent_dim=64, epochs=500, batch_size=100, learning_rate=1e-3,
+                     kl_warmup_epochs=200)
