@@ -1,7 +1,7 @@
 """Training throughput (examples/s) of the recipes' networks with `model.fit`.
 
-The first epoch (tracing and XLA compilation included) and the steady state (the mean of the
-later epochs) are reported apart. The data are random binary 784-pixel images and labels held in
+The first epoch (tracing and XLA compilation included) and the steady state (the median epoch
+after it) are reported apart. The data are random binary 784-pixel images and labels held in
 memory: the networks and the objective are measured, not the input pipeline.
 
     python benchmarks/throughput.py                      # mvae_mnist, mopoe_mnist, moe_mnist
@@ -52,7 +52,7 @@ def measure(name, examples, epochs, xla, mixed_precision, steps_per_execution=1)
     timer = EpochTimer()
     model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer])
     per_epoch = examples // recipe.batch_size * recipe.batch_size
-    steady = per_epoch / np.mean(timer.seconds[1:])
+    steady = per_epoch / np.median(timer.seconds[1:])  # median: robust to a stray slow epoch
     return {"recipe": name, "model": recipe.model, "batch_size": recipe.batch_size,
             "xla": xla, "mixed_precision": mixed_precision,
             "steps_per_execution": steps_per_execution,
