@@ -63,13 +63,12 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     model_path = run_dir / "model.keras"
     model.save(model_path)
 
-    image_only = {recipe.source}
     result = {
         "recipe": recipe.name, "epochs": epochs, "mixed_precision": mixed_precision,
         "train_seconds": round(train_seconds, 1), "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
         f"test_log_p({recipe.source})": metrics.test_log_likelihood(
-            model, test, sorted(image_only), num_samples=num_samples,
+            model, test, [recipe.source], num_samples=num_samples,
             max_examples=eval_examples),
         f"test_log_p({recipe.source},{recipe.target})": metrics.test_log_likelihood(
             model, test, [recipe.source, recipe.target], proposal=[recipe.source],

@@ -350,9 +350,7 @@ class MultimodalVAE(keras.Model):
         """Fused posterior and reconstructions: dict with `"loc"`, `"scale"` `(batch, D)`, the
         fused posterior's mean and standard deviation, and each modality's decoded mean at
         `z = loc`."""
-        x, mask = self.prepare_batch(inputs, check=tf.executing_eagerly())
-        locs, scales = self.experts(x, training=training)
-        q = self.fusion(locs, scales, mask)
+        q = self.encode(inputs, training=training)
         loc = q.mean()
         return {"loc": loc, "scale": q.stddev(), **self._decoded_means(loc)}
 
@@ -386,20 +384,20 @@ class MultimodalVAE(keras.Model):
                                  f"modalities {tuple(proposal)} present.")
         if self._log_weights_fn is None:
             self._log_weights_fn = tf.function(self._log_weights_chunk, reduce_retracing=True)
+        locs, scales = self.experts(x)          # once: the proposal is the same for every chunk
         chunks = []
         for start in range(0, int(num_samples), int(chunk_size)):
             n = min(int(chunk_size), int(num_samples) - start)
-            chunks.append(self._log_weights_fn(x, mask, proposal_mask, tf.constant(n)))
+            chunks.append(self._log_weights_fn(x, mask, locs, scales, proposal_mask,
+                                               tf.constant(n)))
         return tf.concat(chunks, axis=0)
 
-    def _log_weights_chunk(self, x, mask, proposal_mask, num_samples):
-        locs, scales = self.experts(x)
+    def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
         q = self.fusion(locs, scales, proposal_mask)
         z = q.sample(num_samples)
         log_w = self.prior().log_prob(z) - q.log_prob(z)
-        present = tf.cast(mask, tf.float32)
         for m, decoder in enumerate(self.decoders):
-            log_w += present[:, m] * decoder(z).log_prob(x[m])
+            log_w += tf.where(mask[:, m], decoder(z).log_prob(x[m]), 0.0)
         return log_w
 
     def log_likelihood(self, batch, num_samples=1000, proposal=None, chunk_size=100):
