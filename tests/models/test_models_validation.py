@@ -212,3 +212,17 @@ def test_predict_on_a_dataset_matches_calling_the_model(model):
 def test_unknown_translate_target(model):
     with pytest.raises(ValueError, match=r"Unknown target modality 'audio'"):
         model.translate(good_batch(), targets=["audio"])
+
+
+def test_an_evaluation_label_is_ignored_by_a_model_without_a_label_modality(tiny):
+    """kmvae.datasets keeps "label" in batches of sets whose label is not a modality."""
+    model = kmvae.MVAE([kmvae.Modality("top", shape=(4,)), kmvae.Modality("bottom", shape=(4,))],
+                       latent_dim=2, seed=0)
+    batch = {"top": np.ones((3, 4), "float32"), "bottom": np.zeros((3, 4), "float32")}
+    with_label = {**batch, "label": np.arange(3, dtype="int32")}
+    for plain, labelled in zip(tf.nest.flatten(model(batch)), tf.nest.flatten(model(with_label))):
+        np.testing.assert_array_equal(plain, labelled)
+    x, mask = model.prepare_batch(with_label)
+    assert len(x) == 2 and mask.shape == (3, 2)
+    with pytest.raises(ValueError, match=r"Unknown key\(s\) \['lable'\]"):
+        model.prepare_batch({**batch, "lable": with_label["label"]})
