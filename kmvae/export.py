@@ -31,7 +31,8 @@ def export_saved_model(model, path, *, overwrite=False, verbose=False):
       present entry fail the request with an InvalidArgumentError naming the rows.
     - `encode`: the same inputs; outputs `loc`, `scale`.
     - `generate`: inputs `num_samples`, `seed`, int32 scalars; outputs `z` `(num_samples, D)`,
-      drawn from N(0, I) by `tf.random.stateless_normal` with seed `[seed, 0]` (same seed, same
+      drawn from the model's prior (N(0, I) noise from `tf.random.stateless_normal` with seed
+      `[seed, 0]`, mapped by `model.prior_from_standard_normal`) (same seed, same
       samples), and per modality its decoded mean at `z`.
 
     TF Serving REST request (columnar "inputs" format), for modalities `image` and `label`:
@@ -138,8 +139,9 @@ def _archive(model):
         return _float32({"loc": q.mean(), "scale": q.stddev()})
 
     def generate(num_samples, seed):
-        z = tf.random.stateless_normal(tf.stack([num_samples, model.latent_dim]),
-                                       seed=tf.stack([seed, tf.constant(0, tf.int32)]))
+        noise = tf.random.stateless_normal(tf.stack([num_samples, model.latent_dim]),
+                                           seed=tf.stack([seed, tf.constant(0, tf.int32)]))
+        z = model.prior_from_standard_normal(noise)
         return _float32({"z": z, **model._decoded_means(z)})
 
     archive = keras.export.ExportArchive()

@@ -312,6 +312,12 @@ class MultimodalVAE(keras.Model):
         """
         x, mask = self.prepare_batch(inputs, check=tf.executing_eagerly())
         locs, scales = self.experts(x, training=training)
+        return self.posterior(locs, scales, mask)
+
+    def posterior(self, locs, scales, mask):
+        """The joint posterior from the experts' parameters `(batch, M, D)` and the mask
+        `(batch, M)`: the fusion layer's (a subclass with another posterior family overrides
+        it)."""
         return self.fusion(locs, scales, mask)
 
     def decode(self, z):
@@ -341,8 +347,19 @@ class MultimodalVAE(keras.Model):
         Returns:
             dict name -> `(num_samples,) + shape` decoded mean (as `translate`).
         """
-        z = keras.random.normal((int(num_samples), self.latent_dim), seed=seed)
-        return self._decoded_means(z, targets)
+        return self._decoded_means(self.sample_prior(int(num_samples), seed), targets)
+
+    def sample_prior(self, num_samples, seed=None):
+        """`(num_samples, D)` draws from the prior (`seed`: an int, a `keras.random.SeedGenerator`
+        or None)."""
+        noise = keras.random.normal((num_samples, self.latent_dim), seed=seed)
+        return self.prior_from_standard_normal(noise)
+
+    def prior_from_standard_normal(self, noise):
+        """Maps `N(0, I)` noise `(..., D)` to prior draws of the same shape (identity for the
+        standard normal prior; a subclass with another prior overrides it). Exported
+        `generate` signatures use it, so they follow the model's prior."""
+        return noise
 
     def _decoded_means(self, z, targets=None):
         targets = self.modality_names if targets is None else tuple(targets)
@@ -399,7 +416,7 @@ class MultimodalVAE(keras.Model):
         return tf.concat(chunks, axis=0)
 
     def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
-        q = self.fusion(locs, scales, proposal_mask)
+        q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)
         log_w = self.prior().log_prob(z) - q.log_prob(z)
         for m, decoder in enumerate(self.decoders):
@@ -432,8 +449,13 @@ class MultimodalVAE(keras.Model):
         with tf.GradientTape() as tape:
             loss, terms = self.compute_objective(x, mask, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        # Networks an objective does not use (e.g. MSNVI's encoder of an observation that is no
+        # information source) have no gradient: zeros leave them unchanged under Adam / SGD and
+        # keep the optimizer's state aligned with every variable, so `.keras` files reload it.
+        gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
+        self.optimizer.apply(gradients, variables)
         return self._update_trackers(loss, terms)
 
     def test_step(self, data):

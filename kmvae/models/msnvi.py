@@ -1,0 +1,327 @@
+"""Multi-source neural variational inference (Kurle, Guennemann & van der Smagt, AAAI 2019):
+individual beliefs per information source, their integration as a mixture or a product of
+experts, and the conflict between them."""
+
+import math
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from kmvae.layers.heads import diagonal_normal
+from kmvae.models.base import MultimodalVAE
+from kmvae.models.importance import masked_log_mean_exp, sample_log_likelihoods
+
+tfd = tfp.distributions
+
+OBJECTIVES = ("ind", "moe", "poe", "hybrid")
+INTEGRATIONS = ("poe", "moe")
+MIN_PRECISION = 1e-3
+
+
+def msnvi_product_of_experts(locs, scales, mask):
+    """The integrated belief of MSNVI eq. 3 with a standard normal prior:
+    `q(z | x_S) propto p(z) prod_{m in S} q_m(z | x_m) / p(z)`.
+
+    For Gaussian beliefs the product is Gaussian with precision
+    `sum_{m in S} 1/sigma_m^2 - (|S| - 1)` (each belief's prior factor divided out) and mean
+    `sum_m mu_m / sigma_m^2` divided by that precision. Eq. 3 is improper where the summed
+    precision falls below `|S| - 1` (beliefs less certain than the prior); the precision is
+    then floored at `MIN_PRECISION` = 1e-3 (a standard deviation of about 32).
+
+    Args:
+        locs, scales: `(B, M, D)` float32, the beliefs `q_m(z | x_m)`.
+        mask: `(B, M)` bool, the sources in S (at least one per example).
+
+    Returns:
+        `(loc, scale)`, each `(B, D)`.
+    """
+    present = tf.cast(mask, tf.float32)[..., None]
+    precisions = present / tf.square(scales)
+    count = tf.reduce_sum(present, axis=1)
+    precision = tf.maximum(tf.reduce_sum(precisions, axis=1) - (count - 1.0), MIN_PRECISION)
+    loc = tf.reduce_sum(precisions * locs, axis=1) / precision
+    return loc, tf.math.rsqrt(precision)
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class MSNVI(MultimodalVAE):
+    """Multi-source neural variational inference: one belief `q_m(z | x_m)` per information
+    source, trained with importance-weighted bounds and integrated after training.
+
+    Information sources are the modalities that are encoded, observations those the generative
+    model `p(X | z) = prod_n p(x_n | z)` reconstructs; by default every modality is both, and
+    MNIST-NO (section 5.2) has noisy sources and the clean image as the only observation. With
+    K importance samples, per example (nats; S the present sources, X the present observations):
+
+    - `"ind"`, L(ind) (eq. 1): `sum_{m in S} pi_m E[log (1/K) sum_k w_{m,k}]`, `pi_m = 1/|S|`,
+      `w_{m,k} = p(X | z_k) p(z_k) / q_m(z_k | x_m)`, `z_k ~ q_m`;
+    - `"moe"`, L(MoE) (section 3.3): the same with the denominator
+      `sum_{m'} pi_{m'} q_{m'}(z_k | x_{m'})`;
+    - `"poe"`, L(PoE) (eq. 4): the IWAE bound with the integrated belief of eq. 3 as proposal
+      (`msnvi_product_of_experts`);
+    - `"hybrid"`, L(hybrid) (eq. 5): `lambda_1 L(ind) + lambda_2 L(PoE)`, lambda = (1/2, 1/2)
+      by default.
+
+    After training, `bound` evaluates any model under any of the three bounds (the grid of
+    Table 1), `encode` integrates any subset's beliefs as a PoE or a MoE without retraining,
+    `conflict` computes eq. 2 and `impute` eq. 6.
+
+    Args:
+        modalities, latent_dim, likelihood_weights, rescale_likelihoods, seed: as
+            `kmvae.models.MultimodalVAE`.
+        objective: `"ind"`, `"moe"`, `"poe"` or `"hybrid"`.
+        num_importance_samples: K in training (the paper's 16).
+        sources: names of the information sources (default all modalities).
+        observations: names of the observations (default all modalities).
+        hybrid_weights: `(lambda_1, lambda_2)` of L(hybrid).
+        integration: `"poe"` (eq. 3) or `"moe"`: how `encode`, `translate` and `call`
+            integrate the present sources' beliefs.
+
+    Networks of a modality that is no source (its encoder) or no observation (its decoder)
+    exist but are unused and receive no gradient.
+
+    Raises:
+        ValueError: unknown objective or integration, a name in sources / observations that is
+            no modality, an empty sources or observations list, K < 1, or negative weights.
+
+    Example:
+        >>> names = [f"source_{i}" for i in range(4)]
+        >>> model = kmvae.MSNVI([kmvae.Modality(n, shape=(784,)) for n in names]
+        ...                     + [kmvae.Modality("image", shape=(784,))], latent_dim=20,
+        ...                     objective="hybrid", sources=names, observations=["image"])
+    """
+
+    def __init__(self, modalities, latent_dim, *, objective="ind", num_importance_samples=16,
+                 sources=None, observations=None, hybrid_weights=(0.5, 0.5), integration="poe",
+                 **kwargs):
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
+        if integration not in INTEGRATIONS:
+            raise ValueError(f"integration must be one of {INTEGRATIONS}; received "
+                             f"{integration!r}.")
+        if isinstance(num_importance_samples, bool) or not isinstance(
+                num_importance_samples, int) or num_importance_samples < 1:
+            raise ValueError(f"num_importance_samples must be an int >= 1; received "
+                             f"{num_importance_samples!r}.")
+        hybrid_weights = tuple(float(w) for w in hybrid_weights)
+        if len(hybrid_weights) != 2 or min(hybrid_weights) < 0:
+            raise ValueError(f"hybrid_weights must be two numbers >= 0; received "
+                             f"{hybrid_weights!r}.")
+        for key in ("fusion", "prior_expert", "beta"):
+            kwargs.pop(key, None)
+        self.objective = objective
+        self.integration = integration
+        self.num_importance_samples = int(num_importance_samples)
+        self.hybrid_weights = hybrid_weights
+        super().__init__(modalities, latent_dim, fusion="poe", prior_expert=False, **kwargs)
+        self.sources = self._check_names(sources, "sources")
+        self.observations = self._check_names(observations, "observations")
+        self._is_source = tf.constant([[n in self.sources for n in self.modality_names]])
+        self._is_observation = tf.constant([[n in self.observations
+                                             for n in self.modality_names]])
+
+    def _check_names(self, names, key):
+        if names is None:
+            return self.modality_names
+        names = tuple(names)
+        unknown = sorted(set(names) - set(self.modality_names))
+        if unknown or not names:
+            raise ValueError(f"{key} must name modalities among {self.modality_names}; "
+                             f"received {list(names)}.")
+        return tuple(n for n in self.modality_names if n in names)
+
+    def get_config(self):
+        return {**super().get_config(), "objective": self.objective,
+                "num_importance_samples": self.num_importance_samples,
+                "sources": list(self.sources), "observations": list(self.observations),
+                "hybrid_weights": list(self.hybrid_weights), "integration": self.integration}
+
+    def term_names(self):
+        return ("loss", "bound")
+
+    # ------------------------------------------------------------------------- beliefs
+    def experts(self, x, training=False):
+        """The sources' beliefs `(locs, scales)`, `(B, M, D)`; entries of modalities that are no
+        source hold the prior's (0, 1) and are never used."""
+        locs, scales = [], []
+        for m, (encoder, name) in enumerate(zip(self.encoders, self.modality_names)):
+            if name in self.sources:
+                q = encoder(x[m], training=training).distribution
+                locs.append(q.loc)
+                scales.append(q.scale)
+            else:
+                zeros = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
+                locs.append(zeros)
+                scales.append(zeros + 1.0)
+        return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+
+    def source_mask(self, mask):
+        """`mask` restricted to the information sources."""
+        return tf.logical_and(mask, self._is_source)
+
+    def posterior(self, locs, scales, mask, integration=None):
+        """The integrated belief of the present sources: `"poe"` (eq. 3, a Normal) or `"moe"`
+        (the uniform mixture); batch shape `(B,)`, event `(D,)`."""
+        integration = self.integration if integration is None else integration
+        if integration not in INTEGRATIONS:
+            raise ValueError(f"integration must be one of {INTEGRATIONS}; received "
+                             f"{integration!r}.")
+        mask = self.source_mask(mask)
+        if integration == "poe":
+            return diagonal_normal(*msnvi_product_of_experts(locs, scales, mask))
+        logits = tf.where(mask, 0.0, -math.inf)
+        return tfd.MixtureSameFamily(tfd.Categorical(logits=logits),
+                                     diagonal_normal(locs, scales))
+
+    def encode(self, inputs, training=False, integration=None):
+        """The integrated belief of the sources present in `inputs` (`integration`: `"poe"`
+        or `"moe"`, default the model's), without retraining. Raises ValueError on a
+        malformed batch or an example without any source."""
+        x, mask = self.prepare_batch(inputs, check=tf.executing_eagerly())
+        self._check_sources(mask)
+        locs, scales = self.experts(x, training=training)
+        return self.posterior(locs, scales, mask, integration)
+
+    def _check_sources(self, mask):
+        if tf.executing_eagerly():
+            empty = tf.reshape(tf.where(~tf.reduce_any(self.source_mask(mask), axis=1)), [-1])
+            if tf.size(empty):
+                raise ValueError(f"Rows {empty.numpy()[:20].tolist()} have no information "
+                                 f"source present; the sources are {self.sources}.")
+
+    def _value_problems(self, tensors, mask):
+        empty = tf.reshape(tf.where(~tf.reduce_any(self.source_mask(mask), axis=1)), [-1])
+        return super()._value_problems(tensors, mask) + [
+            (f"Example(s) with no information source {self.sources} present at rows:", empty)]
+
+    def _decoded_means(self, z, targets=None):
+        return super()._decoded_means(z, self.observations if targets is None else targets)
+
+    def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
+        q = self.posterior(locs, scales, proposal_mask)
+        z = q.sample(num_samples)                                         # (K, B, D)
+        return self._log_joint(x, mask, z[:, :, None])[..., 0] - q.log_prob(z)
+
+    def belief(self, inputs, name):
+        """`q_m(z | x_m)` of source `name`: a Normal, batch `(B,)`, event `(D,)`."""
+        if name not in self.sources:
+            raise ValueError(f"{name!r} is not an information source; the sources are "
+                             f"{self.sources}.")
+        m = self.modality_names.index(name)
+        x, _ = self.prepare_batch({name: inputs[name]}, check=tf.executing_eagerly())
+        return self.encoders[m](x[m])
+
+    def conflict(self, inputs, m, m_prime):
+        """The conflict measure of MSNVI eq. 2, per example:
+        `c(m || m') = KL(q_m'(z | x_m') || q_m(z | x_m)) / KL(q_m'(z | x_m') || p(z))`.
+
+        High when the belief of source m is much more certain than that of m' (or disagrees
+        with it); 0 for identical beliefs.
+
+        Args:
+            inputs: a batch dict holding both sources; m, m_prime: source names.
+
+        Returns:
+            `(B,)` float32 (a ratio, unitless).
+
+        Raises:
+            ValueError: a name that is no source, or a malformed batch.
+        """
+        q_m, q_mp = self.belief(inputs, m), self.belief(inputs, m_prime)
+        prior = self.prior()
+        return tfd.kl_divergence(q_mp, q_m) / tfd.kl_divergence(q_mp, prior)
+
+    def impute(self, inputs, target, num_samples=100, seed=None):
+        """Imputation by MSNVI eq. 6, `p(x_m | x_S) = E_{z ~ q(z | x_S)}[p(x_m | z)]`: the mean of
+        the predictive distribution, estimated from `num_samples` draws of the integrated belief
+        of the sources in `inputs`.
+
+        Returns:
+            `(B,) + shape` of `target` (class probabilities `(B,) + shape + (C,)` if categorical).
+        """
+        if target not in self.modality_names:
+            raise ValueError(f"Unknown target modality {target!r}; expected one of "
+                             f"{self.modality_names}.")
+        z = self.encode(inputs).sample(int(num_samples), seed=seed)
+        decoder = self.decoders[self.modality_names.index(target)]
+        return tf.reduce_mean(decoder.mean(z), axis=0)
+
+    # ------------------------------------------------------------------------- bounds
+    def _log_joint(self, x, mask, z):
+        """`log p(X, z)` over the present observations, z `(K, B, S, D)` -> `(K, B, S)`."""
+        observed = tf.logical_and(mask, self._is_observation)
+        indices = [self.modality_names.index(n) for n in self.observations]
+        log_lik = sample_log_likelihoods(self.decoders, x, observed, z, indices)
+        weighted = sum(self.loss_weights[n] * log_lik[n] for n in indices)
+        return self.prior().log_prob(z) + weighted
+
+    def _sample(self, loc, scale, num_samples):
+        shape = tf.concat([[num_samples], tf.shape(loc)], 0)
+        return loc + scale * keras.random.normal(shape, seed=self._seed_generator)
+
+    def source_bound(self, x, mask, locs, scales, num_samples, mixture):
+        """L(ind) (`mixture=False`, eq. 1) or L(MoE) (`mixture=True`) per example `(B,)`."""
+        sources = self.source_mask(mask)
+        z = self._sample(locs, scales, num_samples)                      # (K, B, M, D)
+        beliefs = diagonal_normal(locs[:, None], scales[:, None])        # batch (B, 1, M)
+        log_q_each = beliefs.log_prob(z[..., None, :])                   # (K, B, M, M)
+        if mixture:
+            log_q = masked_log_mean_exp(log_q_each, sources[:, None, :], axis=-1)
+        else:
+            log_q = tf.linalg.diag_part(log_q_each)                      # q_m at its samples
+        log_w = self._log_joint(x, mask, z) - log_q
+        per_source = masked_log_mean_exp(log_w, sources[None], axis=0)   # (B, M)
+        present = tf.cast(sources, tf.float32)
+        return (tf.reduce_sum(tf.where(sources, per_source, 0.0), axis=1)
+                / tf.reduce_sum(present, axis=1))
+
+    def poe_bound(self, x, mask, locs, scales, num_samples):
+        """L(PoE) (eq. 4) per example `(B,)`: the IWAE bound with the eq. 3 proposal."""
+        loc, scale = msnvi_product_of_experts(locs, scales, self.source_mask(mask))
+        z = self._sample(loc, scale, num_samples)[:, :, None]            # (K, B, 1, D)
+        log_q = diagonal_normal(loc[:, None], scale[:, None]).log_prob(z)
+        log_w = self._log_joint(x, mask, z) - log_q                      # (K, B, 1)
+        return masked_log_mean_exp(log_w[..., 0], True, axis=0)
+
+    def objective_bound(self, x, mask, locs, scales, objective, num_samples):
+        """The bound of `objective` per example `(B,)`, nats."""
+        if objective == "ind":
+            return self.source_bound(x, mask, locs, scales, num_samples, mixture=False)
+        if objective == "moe":
+            return self.source_bound(x, mask, locs, scales, num_samples, mixture=True)
+        if objective == "poe":
+            return self.poe_bound(x, mask, locs, scales, num_samples)
+        if objective == "hybrid":
+            first, second = self.hybrid_weights
+            return (first * self.source_bound(x, mask, locs, scales, num_samples, False)
+                    + second * self.poe_bound(x, mask, locs, scales, num_samples))
+        raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
+
+    def bound(self, batch, objective=None, num_samples=16):
+        """Evaluates a (trained) model under any bound, as MSNVI Table 1 does (K = 16).
+
+        Args:
+            batch: a batch dict; objective: `"ind"`, `"moe"`, `"poe"` or `"hybrid"` (default
+                the model's); num_samples: K.
+
+        Returns:
+            `(B,)` float32, the bound per example in nats (Table 1 reports its negation).
+
+        Raises:
+            ValueError: unknown objective, malformed batch, or an example without a source.
+        """
+        objective = self.objective if objective is None else objective
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
+        x, mask = self.prepare_batch(batch, check=True)
+        self._check_sources(mask)
+        locs, scales = self.experts(x)
+        return self.objective_bound(x, mask, locs, scales, objective, int(num_samples))
+
+    def compute_objective(self, x, mask, training=False):
+        """The objective's negated bound, averaged over the batch; reports `bound`."""
+        locs, scales = self.experts(x, training=training)
+        bound = self.objective_bound(x, mask, locs, scales, self.objective,
+                                     self.num_importance_samples)
+        return -tf.reduce_mean(bound), {"bound": (bound, tf.ones_like(bound))}

@@ -1,0 +1,382 @@
+"""Importance-weighted models: MMVAE (stratified IWAE / DReG, tight and looser) and MSNVI
+(L(ind), L(MoE), L(PoE), L(hybrid), eq. 3 integration, eq. 2 conflict, eq. 6 imputation).
+
+Checked against closed forms of a linear-Gaussian model, numerically integrated densities and
+hand-computed log weights."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import special, stats
+
+import kmvae
+from kmvae.models.importance import masked_log_mean_exp
+from kmvae.models.msnvi import msnvi_product_of_experts
+from linear_gaussian import (B, K, SIGMA, exact_log_marginal, linear_gaussian_model,
+                             sample_linear_gaussian)
+
+MMVAE_OBJECTIVES = ("iwae", "dreg", "iwae_looser", "dreg_looser")
+MSNVI_OBJECTIVES = ("ind", "moe", "poe", "hybrid")
+
+
+def test_masked_log_mean_exp_matches_numpy():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4, 3, 5)).astype("float32") * 10
+    valid = rng.uniform(size=(4, 3, 5)) < 0.6
+    valid[:, 0, 0] = True
+    got = masked_log_mean_exp(tf.constant(values), tf.constant(valid), axis=0).numpy()
+    for i in range(3):
+        for j in range(5):
+            chosen = values[valid[:, i, j], i, j]
+            expected = special.logsumexp(chosen) - np.log(len(chosen)) if len(chosen) else -np.inf
+            np.testing.assert_allclose(got[i, j], expected, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- MMVAE
+def test_mmvae_stratified_log_weights_by_hand(tiny):
+    """log w = log p(z) + sum_n log p(x_n | z) - log mean_{present j} q_j(z), at given z."""
+    model = kmvae.MMVAE(tiny.modalities(("bernoulli", "normal", "categorical")), 3,
+                        objective="iwae", seed=0)
+    batch = tiny.batch(model.modalities, 4, seed=1)
+    mask = np.array([[1, 1, 1], [1, 0, 1], [0, 1, 0], [1, 1, 0]], bool)
+    x, mask_t = model.prepare_batch({**batch, "mask": mask})
+    locs, scales = model.experts(x)
+    z = tf.random.normal((2, 4, 3, 3), seed=5)
+    log_w, _ = model.stratified_log_weights(x, mask_t, locs, scales, z)
+    locs, scales, z = locs.numpy(), scales.numpy(), z.numpy()
+    for k in range(2):
+        for b in range(4):
+            for m in np.flatnonzero(mask[b]):
+                point = z[k, b, m]
+                log_q = [stats.norm.logpdf(point, locs[b, j], scales[b, j]).sum()
+                         for j in np.flatnonzero(mask[b])]
+                expected = stats.norm.logpdf(point).sum() - (special.logsumexp(log_q)
+                                                            - np.log(len(log_q)))
+                for n in np.flatnonzero(mask[b]):
+                    p = model.decoders[n](tf.constant(point[None]))
+                    expected += float(p.log_prob(x[n][b:b + 1])[0])
+                np.testing.assert_allclose(log_w[k, b, m], expected, rtol=1e-4, atol=1e-3)
+
+
+def lg_mmvae(objective="iwae", **kwargs):
+    return linear_gaussian_model(kmvae.MMVAE, objective=objective, seed=3, **kwargs)
+
+
+def test_mmvae_iwae_rises_with_k_towards_log_p_x_and_tight_beats_looser():
+    """The stratified estimate is unbiased for p(X): its log rises with K and converges to the
+    closed-form log p(X); the looser bound (average over modalities outside the log) is
+    below the tight one."""
+    model = lg_mmvae()
+    x = sample_linear_gaussian(6, seed=4)
+    exact = exact_log_marginal(x, ["x1", "x2"])
+    replicas = 300
+    batch = {n: np.repeat(v, replicas, axis=0) for n, v in x.items()}
+    xs, mask = model.prepare_batch(batch)
+    locs, scales = model.experts(xs)
+
+    def mean_bound(objective, k):
+        model.objective = objective
+        bound, _, _ = model.bound_and_surrogate(xs, mask, locs, scales, num_samples=k)
+        return bound.numpy().reshape(6, replicas).mean(1)
+
+    tight = [mean_bound("iwae", k) for k in (1, 4, 32, 256)]
+    for low, high in zip(tight, tight[1:]):
+        assert np.all(high > low - 0.01) and np.mean(high) > np.mean(low)
+    assert np.all(tight[-1] <= exact + 0.02)
+    assert np.abs(tight[-1] - exact).max() < 0.05
+    looser = mean_bound("iwae_looser", 4)
+    assert np.mean(looser) < np.mean(tight[1])
+
+
+def per_example_gradients(model, objective, xs, mask, locs, scales, k):
+    """Gradients of each example's loss with respect to its posterior parameters."""
+    model.objective = objective
+    with tf.GradientTape() as tape:
+        tape.watch([locs, scales])
+        bound, surrogate, _ = model.bound_and_surrogate(xs, mask, locs, scales, num_samples=k)
+        loss = -tf.reduce_sum(bound + surrogate)
+    grad_loc, grad_scale = tape.gradient(loss, [locs, scales])
+    return np.concatenate([grad_loc.numpy().reshape(len(bound), -1),
+                           grad_scale.numpy().reshape(len(bound), -1)], axis=1)
+
+
+@pytest.mark.parametrize("looser", [False, True])
+@pytest.mark.parametrize("present", [[True, False], [True, True]])
+def test_dreg_has_lower_variance_and_with_one_component_the_iwae_expectation(looser, present):
+    """Tucker et al. 2019: with one component (the proposal is the sampling distribution) the
+    DReG estimator of the inference network's gradient is unbiased for the IWAE gradient; with
+    several, stratified DReG (the authors' estimator) is not exactly unbiased (documented). In
+    both cases its variance is lower."""
+    model = lg_mmvae()
+    x = sample_linear_gaussian(1, seed=7)
+    replicas = 4000
+    batch = {n: np.repeat(v, replicas, axis=0) for n, v in x.items()}
+    batch["mask"] = np.tile([present], (replicas, 1))
+    xs, mask = model.prepare_batch(batch)
+    locs, scales = model.experts(xs)
+    suffix = "_looser" if looser else ""
+    iwae = per_example_gradients(model, "iwae" + suffix, xs, mask, locs, scales, 8)
+    dreg = per_example_gradients(model, "dreg" + suffix, xs, mask, locs, scales, 8)
+    assert dreg.var(0).sum() < 0.5 * iwae.var(0).sum()
+    if not all(present):
+        stderr = np.sqrt((iwae.var(0) + dreg.var(0)) / replicas)
+        assert np.all(np.abs(iwae.mean(0) - dreg.mean(0)) < 5 * stderr + 1e-4)
+        assert np.abs(iwae.mean(0)).max() > 0.01          # a gradient worth comparing
+
+
+def test_dreg_and_iwae_give_the_same_decoder_gradient_in_expectation():
+    model = lg_mmvae()
+    x = sample_linear_gaussian(32, seed=8)
+    xs, mask = model.prepare_batch(x)
+    decoder_vars = [v for d in model.decoders for v in d.trainable_variables]
+
+    def gradients(objective):
+        model.objective = objective
+        draws = []
+        for _ in range(40):
+            with tf.GradientTape() as tape:
+                loss, _ = model.compute_objective(xs, mask)
+            draws.append(np.concatenate([g.numpy().ravel()
+                                         for g in tape.gradient(loss, decoder_vars)]))
+        return np.array(draws)
+
+    iwae, dreg = gradients("iwae"), gradients("dreg")
+    stderr = np.sqrt((iwae.var(0) + dreg.var(0)) / len(iwae))
+    assert np.all(np.abs(iwae.mean(0) - dreg.mean(0)) < 5 * stderr + 1e-4)
+    assert np.abs(iwae.mean(0)).max() > 0.1
+
+
+@pytest.mark.parametrize("objective", MMVAE_OBJECTIVES)
+def test_mmvae_missing_entries_never_change_bounds_or_gradients(tiny, objective):
+    """A missing modality is no component and no observation: whatever its entries hold, the
+    bound and the gradients are bit-identical."""
+    mods = tiny.modalities(("bernoulli", "normal", "categorical"))
+    batch = tiny.batch(mods, 6, seed=2)
+    mask = tiny.every_mask(3)[:6]
+    garbage = {**batch, "b": np.where(mask[:, 1:2], batch["b"], np.nan).astype("float32"),
+               "a": np.where(mask[:, :1], batch["a"], 7.0).astype("float32")}
+    results = []
+    for data in (batch, garbage):
+        model = kmvae.MMVAE(tiny.modalities(("bernoulli", "normal", "categorical")), 2,
+                            objective=objective, num_importance_samples=3, seed=11)
+        keras.utils.set_random_seed(5)
+        model.set_weights([np.full(w.shape, 0.1, w.dtype) for w in model.get_weights()])
+        x, m = model.prepare_batch({**data, "mask": mask})
+        with tf.GradientTape() as tape:
+            loss, terms = model.compute_objective(x, m, training=True)
+        grads = tape.gradient(loss, model.trainable_variables)
+        results.append((loss.numpy(), terms["bound"][0].numpy(),
+                        [tf.convert_to_tensor(g).numpy() for g in grads if g is not None]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert np.isfinite(results[0][0])
+    for a, b in zip(results[0][2], results[1][2]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("posterior", ["normal", "laplace"])
+def test_mmvae_trains_saves_and_reloads(tiny, tmp_path, posterior):
+    mods = tiny.modalities(("bernoulli", "categorical"))
+    model = kmvae.MMVAE(mods, 2, objective="dreg_looser", num_importance_samples=2,
+                        posterior=posterior, learn_prior_scale=True, seed=0)
+    data = tf.data.Dataset.from_tensor_slices(tiny.batch(mods, 32)).batch(8)
+    model.compile(keras.optimizers.Adam(1e-2))
+    history = model.fit(data, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert not np.allclose(model.prior_scale.numpy(), 1.0)      # the prior's scale is learned
+    path = tmp_path / "mmvae.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert (loaded.objective, loaded.posterior_family, loaded.learn_prior_scale) == (
+        "dreg_looser", posterior, True)
+    batch = tiny.batch(mods, 4, seed=3)
+    for key, value in model(batch).items():
+        np.testing.assert_allclose(loaded(batch)[key], value, rtol=1e-5, atol=1e-6)
+    draws = model.sample_prior(20000, seed=1).numpy()
+    family = stats.laplace if posterior == "laplace" else stats.norm
+    scale = model.prior_scale.numpy()
+    assert stats.kstest(draws[:, 0] / scale[0], family.cdf).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(objective="elbo"), ["'elbo'", "dreg_looser"]),
+    (dict(posterior="student"), ["'student'", "laplace"]),
+    (dict(num_importance_samples=0), ["num_importance_samples", "0"]),
+])
+def test_mmvae_rejects_bad_options(tiny, kwargs, words):
+    with pytest.raises(ValueError) as error:
+        kmvae.MMVAE(tiny.modalities(("bernoulli", "normal")), 2, **kwargs)
+    for word in words:
+        assert word in str(error.value)
+
+
+# ----------------------------------------------------------------------------- MSNVI
+def lg_msnvi(objective="ind", **kwargs):
+    return linear_gaussian_model(kmvae.MSNVI, objective=objective, seed=3, **kwargs)
+
+
+def test_eq3_product_of_experts_by_numerical_integration():
+    """p(z) prod_m q_m(z) / p(z), normalised on a grid, has the mean and variance returned."""
+    rng = np.random.default_rng(0)
+    grid = np.linspace(-12, 12, 200001)
+    for count in (1, 2, 3):
+        locs = rng.normal(size=(1, count, 1))
+        scales = rng.uniform(0.3, 0.9, size=(1, count, 1))
+        loc, scale = msnvi_product_of_experts(tf.constant(locs, tf.float32),
+                                              tf.constant(scales, tf.float32),
+                                              tf.ones((1, count), tf.bool))
+        log_density = stats.norm.logpdf(grid) + sum(
+            stats.norm.logpdf(grid, locs[0, m, 0], scales[0, m, 0]) - stats.norm.logpdf(grid)
+            for m in range(count))
+        density = np.exp(log_density - log_density.max())
+        density /= np.trapz(density, grid)
+        mean = np.trapz(grid * density, grid)
+        var = np.trapz((grid - mean) ** 2 * density, grid)
+        np.testing.assert_allclose(loc.numpy()[0, 0], mean, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(scale.numpy()[0, 0] ** 2, var, rtol=1e-4)
+        if count == 1:  # eq. 3 with one source is that source's belief
+            np.testing.assert_allclose(loc.numpy()[0, 0], locs[0, 0, 0], rtol=1e-6)
+            np.testing.assert_allclose(scale.numpy()[0, 0], scales[0, 0, 0], rtol=1e-6)
+
+
+def test_eq3_ignores_masked_sources_and_gives_the_prior_without_any():
+    locs = tf.constant([[[0.5], [9.0]], [[0.5], [9.0]]])
+    scales = tf.constant([[[0.4], [0.1]], [[0.4], [0.1]]])
+    loc, scale = msnvi_product_of_experts(locs, scales, tf.constant([[True, False],
+                                                                     [False, False]]))
+    np.testing.assert_allclose(loc.numpy(), [[0.5], [0.0]], rtol=1e-6)
+    np.testing.assert_allclose(scale.numpy(), [[0.4], [1.0]], rtol=1e-6)
+
+
+def test_ind_with_k1_averages_to_the_closed_form_elbo():
+    """L(ind) with K = 1 is the average over sources of single-sample ELBOs: its mean over
+    many draws equals the closed-form Gaussian ELBO E_q[log p(X | z)] - KL(q_m || p)."""
+    model = lg_msnvi("ind")
+    x = sample_linear_gaussian(3, seed=5)
+    replicas = 20000
+    batch = {n: np.repeat(v, replicas, axis=0) for n, v in x.items()}
+    got = model.bound(batch, "ind", num_samples=1).numpy().reshape(3, replicas)
+    expected = np.zeros(3)
+    for name in ("x1", "x2"):
+        q = model.belief({name: x[name]}, name)
+        mu, var = q.mean().numpy().astype(float), q.variance().numpy().astype(float)
+        elbo = -0.5 * np.sum(mu ** 2 + var - 1 - np.log(var), axis=1)      # - KL(q || p)
+        for obs in ("x1", "x2"):
+            loc = mu @ K[obs] + B[obs]
+            elbo += stats.norm.logpdf(x[obs], loc, SIGMA[obs]).sum(1)
+            elbo -= np.sum((var @ K[obs] ** 2), axis=1) / (2 * SIGMA[obs] ** 2)
+        expected += elbo / 2
+    stderr = got.std(1) / np.sqrt(replicas)
+    assert np.all(np.abs(got.mean(1) - expected) < 5 * stderr + 1e-3)
+
+
+def test_moe_with_one_source_equals_ind_and_bounds_rise_with_k():
+    x = sample_linear_gaussian(5, seed=6)
+    one_source = {**x, "mask": np.tile([[True, False]], (5, 1))}
+    ind = lg_msnvi("ind").bound(one_source, "ind", num_samples=8).numpy()
+    moe = lg_msnvi("ind").bound(one_source, "moe", num_samples=8).numpy()
+    np.testing.assert_array_equal(ind, moe)
+    model = lg_msnvi("poe")
+    exact = exact_log_marginal(x, ["x1", "x2"])
+    batch = {n: np.repeat(v, 200, axis=0) for n, v in x.items()}
+    for objective in ("ind", "moe", "poe"):
+        means = [model.bound(batch, objective, num_samples=k).numpy().reshape(5, 200).mean(1)
+                 for k in (1, 16, 256)]
+        assert np.mean(means[0]) < np.mean(means[1]) < np.mean(means[2])
+        assert np.all(means[2] <= exact + 0.02)
+
+
+def test_hybrid_is_the_weighted_sum_of_ind_and_poe():
+    x = sample_linear_gaussian(4, seed=9)
+    xs_model = lg_msnvi("hybrid", hybrid_weights=(0.3, 0.7))
+    hybrid = xs_model.bound(x, "hybrid", num_samples=4).numpy()
+    reference = lg_msnvi("hybrid", hybrid_weights=(0.3, 0.7))   # same seed: the same draws
+    ind = reference.bound(x, "ind", num_samples=4).numpy()
+    poe = reference.bound(x, "poe", num_samples=4).numpy()
+    np.testing.assert_allclose(hybrid, 0.3 * ind + 0.7 * poe, rtol=1e-5)
+
+
+def test_conflict_is_zero_for_identical_beliefs_and_grows_with_noise():
+    """c(m || m') of eq. 2 against numpy's Gaussian KLs; 0 when both sources see the same."""
+    mods = [kmvae.Modality(n, shape=(3,), likelihood="normal") for n in ("s1", "s2")]
+    model = kmvae.MSNVI(mods, 2, seed=0)
+    model.encoders[1].set_weights(model.encoders[0].get_weights())
+    x = sample_linear_gaussian(50, seed=1)["x1"]
+    same = model.conflict({"s1": x, "s2": x}, "s1", "s2").numpy()
+    np.testing.assert_allclose(same, 0.0, atol=1e-6)
+    noise = np.random.default_rng(2).normal(0, 5, size=x.shape).astype("float32")
+    batch = {"s1": noise, "s2": x}
+    got = model.conflict(batch, "s1", "s2").numpy()
+    q1, q2 = model.belief(batch, "s1"), model.belief(batch, "s2")
+    m1, v1 = q1.mean().numpy(), q1.variance().numpy()
+    m2, v2 = q2.mean().numpy(), q2.variance().numpy()
+    kl_21 = 0.5 * np.sum(v2 / v1 + (m1 - m2) ** 2 / v1 - 1 + np.log(v1 / v2), axis=1)
+    kl_2p = 0.5 * np.sum(v2 + m2 ** 2 - 1 - np.log(v2), axis=1)
+    np.testing.assert_allclose(got, kl_21 / kl_2p, rtol=1e-4)
+    assert np.median(got) > 0.1
+
+
+def test_impute_is_the_predictive_mean_of_eq6():
+    model = lg_msnvi()
+    x = sample_linear_gaussian(4, seed=3)
+    keras.utils.set_random_seed(0)
+    got = model.impute({"x1": x["x1"]}, "x2", num_samples=20000).numpy()
+    q = model.belief({"x1": x["x1"]}, "x1")
+    expected = q.mean().numpy() @ K["x2"] + B["x2"]         # E[W z + b], z ~ q(z | x1)
+    np.testing.assert_allclose(got, expected, atol=0.03)
+
+
+def test_sources_and_observations_and_their_errors():
+    """MNIST-NO's layout: noisy sources encoded, the clean image observed."""
+    mods = [kmvae.Modality(n, shape=(4,)) for n in ("s0", "s1", "image")]
+    model = kmvae.MSNVI(mods, 2, objective="hybrid", sources=["s0", "s1"],
+                        observations=["image"], num_importance_samples=2, seed=0)
+    rng = np.random.default_rng(0)
+    batch = {n: rng.uniform(size=(8, 4)).astype("float32") for n in ("s0", "s1", "image")}
+    x, mask = model.prepare_batch(batch)
+    with tf.GradientTape() as tape:
+        loss, _ = model.compute_objective(x, mask, training=True)
+    grads = dict(zip([v.path for v in model.trainable_variables],
+                     tape.gradient(loss, model.trainable_variables)))
+    assert all(grads[v.path] is None for v in model.encoders[2].trainable_variables)
+    assert all(grads[v.path] is None for v in model.decoders[0].trainable_variables)
+    assert all(grads[v.path] is not None for v in model.encoders[0].trainable_variables)
+    assert set(model(batch)) == {"loc", "scale", "image"}
+    model.compile(keras.optimizers.Adam(1e-2))
+    before = [v.numpy().copy() for v in model.encoders[2].trainable_variables]
+    model.fit(tf.data.Dataset.from_tensor_slices(batch).batch(4), epochs=1, verbose=0)
+    for old, new in zip(before, model.encoders[2].trainable_variables):
+        np.testing.assert_array_equal(old, new.numpy())     # unused networks stay unchanged
+    with pytest.raises(ValueError, match=r"no information source \('s0', 's1'\)"):
+        model.bound({"image": batch["image"]})
+    with pytest.raises(ValueError, match=r"sources must name modalities.*\['audio'\]"):
+        kmvae.MSNVI(mods, 2, sources=["audio"])
+    with pytest.raises(ValueError, match="'image' is not an information source"):
+        model.conflict(batch, "image", "s0")
+    with pytest.raises(ValueError, match=r"objective must be one of .*'elbo'"):
+        kmvae.MSNVI(mods, 2, objective="elbo")
+
+
+@pytest.mark.parametrize("objective", MSNVI_OBJECTIVES)
+def test_msnvi_masks_trains_and_round_trips(tiny, tmp_path, objective):
+    mods = tiny.modalities(("bernoulli", "normal", "categorical"))
+    batch = tiny.batch(mods, 7, seed=4)
+    mask = tiny.every_mask(3)
+    garbage = {**batch, "a": np.where(mask[:, :1], batch["a"], np.nan).astype("float32")}
+    values = []
+    for data in (batch, garbage):
+        model = kmvae.MSNVI(tiny.modalities(("bernoulli", "normal", "categorical")), 2,
+                            objective=objective, num_importance_samples=3, seed=2)
+        model.set_weights([np.full(w.shape, 0.1, w.dtype) for w in model.get_weights()])
+        values.append(model.bound({**data, "mask": mask}, num_samples=3).numpy())
+    np.testing.assert_array_equal(values[0], values[1])
+    assert np.all(np.isfinite(values[0]))
+    model.compile(keras.optimizers.Adam(1e-2))
+    data = tf.data.Dataset.from_tensor_slices({**batch, "mask": mask}).batch(4)
+    assert np.all(np.isfinite(model.fit(data, epochs=1, verbose=0).history["loss"]))
+    model.save(tmp_path / "msnvi.keras")
+    loaded = keras.saving.load_model(tmp_path / "msnvi.keras")
+    assert loaded.objective == objective and loaded.integration == "poe"
+    for key, value in model(batch).items():
+        np.testing.assert_allclose(loaded(batch)[key], value, rtol=1e-5, atol=1e-6)
