@@ -293,3 +293,14 @@ def test_one_epoch_of_mvae(tmp_path, name, options):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
     history = model.fit(train, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_tfds_source_works_too(tmp_path):
+    import tensorflow_datasets as tfds
+    with tfds.testing.mock_data(num_examples=12):
+        raw = next(iter(tfds.as_numpy(tfds.load("mnist", split="test").batch(100))))
+        batch = epoch(datasets.load("mnist_tb", "test", source="tfds", data_dir=tmp_path,
+                                    shuffle=False))
+    images = raw["image"].reshape(12, 28, 28).astype(np.float32) / 255
+    np.testing.assert_array_equal(REASSEMBLE["mnist_tb"](batch), images)
+    np.testing.assert_array_equal(batch["label"], raw["label"])
