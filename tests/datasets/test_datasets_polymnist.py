@@ -13,14 +13,16 @@ M = 5
 
 
 def fake_mnist(root, n_train=120, n_test=100, seed=0):
-    """Random black / white 28x28 digits (unambiguous under the > 128 threshold, all different),
-    balanced labels; written as IDX files into `root/mnist/`. Returns the arrays by split."""
+    """Random 28x28 digits with grey values on both sides of the > 128 threshold (0, 90, 128,
+    129, 255; all different), balanced labels; written as IDX files into `root/mnist/`. Returns
+    the arrays by split."""
     rng = np.random.default_rng(seed)
     folder = root / "mnist"
     folder.mkdir(parents=True)
     arrays = {}
     for split, n, prefix in (("train", n_train, "train"), ("test", n_test, "t10k")):
-        images = np.where(rng.random((n, 28, 28)) < 0.3, 255, 0).astype(np.uint8)
+        images = rng.choice(np.array([0, 90, 128, 129, 255], np.uint8), (n, 28, 28),
+                            p=[0.5, 0.1, 0.1, 0.1, 0.2])
         labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
         write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
