@@ -6,15 +6,14 @@ fixed locations. Provided a MultiMNIST image, we generate the text modality by c
 digit classes from top-left to bottom-right"; the text decoder's vocabulary holds the ten digits
 and a start and a stop token (section 4.3, "a softmax over the 12 character space").
 
-The paper gives no more detail; this follows the authors' generator (`multimnist/datasets.py`,
-the "fixed" variant of their public code):
+The paper gives no more detail; this follows the "fixed" generator of the authors' public code
+(github.com/mhw32/multimodal-vae-public, `multimnist/datasets.py`):
 - the number of digits k of a canvas is uniform over 0..4; each digit is an MNIST image of the
   same split drawn uniformly with replacement;
-- every digit is shrunk by 1.3 to 21x21 (antialiased bilinear resampling, as PIL's `BILINEAR`,
-  `resize_digits`)
-  and pasted with its top-left corner at (row, column) (4, 4), (4, 23), (23, 4), (23, 23): the k
-  digits fill the first k of these slots in reading order (top-left, top-right, bottom-left,
-  bottom-right), so neighbouring digits overlap by two rows or columns;
+- every digit is shrunk by 1.3 to 21x21 (antialiased bilinear resampling as PIL's `BILINEAR`,
+  see `resize_digits`) and pasted with its top-left corner at (row, column) (4, 4), (4, 23),
+  (23, 4), (23, 23): the k digits fill the first k of these slots in reading order (top-left,
+  top-right, bottom-left, bottom-right), so neighbouring digits overlap by two rows or columns;
 - 60,000 training and 10,000 test canvases, train digits from MNIST train and test digits from
   MNIST test (the paper splits its 60,000 into 50,000 train and 10,000 validation).
 

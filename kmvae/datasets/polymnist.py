@@ -13,6 +13,7 @@ Registered as `"polymnist"`: modalities `"m0"` .. `"m{M-1}"`, one per background
 28x28x3 RGB image (H, W, C) flattened row-major to `(2352,)`, float32 in [0, 1] in the batches,
 with a Laplace likelihood (the authors' code models PolyMNIST with Laplace likelihoods); the
 digit class is kept as the batch's `"label"` for evaluation (coherence), not as a modality.
+The images are colour, so `load(binarize=...)` leaves them unchanged.
 
 How it differs from the paper:
 - Backgrounds: the paper's five photographs (fractal tree, The Scream, Lena, star field,
@@ -169,7 +170,7 @@ def compose(digits, background, corners):
     corners = np.asarray(corners, dtype=np.int64).reshape(-1, 2)
     # windows[row, column] is the crop with that top-left corner, as (28, 28, 3).
     windows = sliding_window_view(background, (SIZE, SIZE), axis=(0, 1)).transpose(0, 1, 3, 4, 2)
-    crops = windows[corners[:, 0], corners[:, 1]]  # a fresh, C-contiguous (n, 28, 28, 3) array
+    crops = windows[corners[:, 0], corners[:, 1]]  # a fresh (n, 28, 28, 3) copy
     # For uint8, 255 - value == value XOR 255: invert where the digit is, keep elsewhere.
     flips = np.where(digits > DIGIT_THRESHOLD, np.uint8(255), np.uint8(0))
     np.bitwise_xor(crops, flips[..., None], out=crops)
@@ -310,7 +311,7 @@ def build(images, labels, backgrounds, data_seed=0, split="train", num_examples=
     return arrays
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)  # a full split is 60,000 x 5 x 2,352 bytes (about 700 MB)
 def _cached(split, source, data_dir, data_seed, num_examples, key):
     images, labels = mnist.load_split("mnist", split, source, data_dir)
     backgrounds, _ = check_backgrounds([_KEYED[k] if not isinstance(k, str) else k for k in key])
