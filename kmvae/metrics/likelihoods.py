@@ -39,8 +39,9 @@ def _check_names(model, names, what):
     return names
 
 
-def _batches(dataset, names, max_examples):
-    """Yields dicts holding `names` only (a `"mask"` is dropped), truncated to `max_examples`."""
+def iterate_batches(dataset, names, max_examples):
+    """Yields the batches of `dataset` (an iterable of batch dicts, or one dict) as dicts holding
+    `names` only (a `"mask"` is dropped), truncated to `max_examples`."""
     if max_examples is not None and max_examples < 1:
         raise ValueError(f"max_examples must be a positive int or None; received "
                          f"{max_examples!r}.")
@@ -84,27 +85,47 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
     Returns:
         `ImportanceEstimate(log_likelihood, log_weight_variance)`, each `(N,)` float64.
 
+    A proposal may use modalities outside X (MVAE Table 3: `log p(x)` with `q(z | x, y)`); the
+    weights are then `p(X | z) p(z) / q(z | X_proposal)` with only X's likelihoods.
+
     Raises:
-        ValueError: unknown names, a proposal that is not a subset of `modalities`, K < 1, or
-            batches without the modalities.
+        ValueError: unknown names, K < 1, or batches without the modalities.
     """
     modalities = _check_names(model, model.modality_names if modalities is None else modalities,
                               "modalities")
     proposal = modalities if proposal is None else _check_names(model, proposal, "proposal")
-    outside = [n for n in proposal if n not in modalities]
-    if outside:
-        raise ValueError(f"The proposal {proposal} uses {outside}, which are not among the "
-                         f"modalities {modalities} whose likelihood is estimated.")
     if int(num_samples) < 1:
         raise ValueError(f"num_samples (K) must be >= 1; received {num_samples!r}.")
     lls, variances = [], []
-    for inputs in _batches(dataset, modalities, max_examples):
-        log_w = model.log_importance_weights(inputs, num_samples=int(num_samples),
-                                             proposal=proposal, chunk_size=chunk_size)
+    needed = modalities + [n for n in proposal if n not in modalities]
+    for inputs in iterate_batches(dataset, needed, max_examples):
+        if set(proposal) <= set(modalities):
+            log_w = model.log_importance_weights(inputs, num_samples=int(num_samples),
+                                                 proposal=proposal, chunk_size=chunk_size)
+        else:
+            log_w = _outside_proposal_log_weights(model, inputs, modalities, proposal,
+                                                  int(num_samples), chunk_size)
         lls.append((tf.reduce_logsumexp(log_w, axis=0) - math.log(int(num_samples))).numpy())
         variances.append(tf.math.reduce_variance(log_w, axis=0).numpy())
     return ImportanceEstimate(np.concatenate(lls).astype(np.float64),
                               np.concatenate(variances).astype(np.float64))
+
+
+def _outside_proposal_log_weights(model, inputs, modalities, proposal, num_samples, chunk_size):
+    """`(K, batch)` log weights `log p(X | z) + log p(z) - log q(z | X_proposal)` for a proposal
+    that conditions on modalities outside X (which `MultimodalVAE.log_importance_weights`, scoring
+    every modality it is given, does not cover): built from `encode` and `decode`."""
+    q = model.encode({n: inputs[n] for n in proposal})
+    x, _ = model.prepare_batch({n: inputs[n] for n in modalities}, check=True)
+    index = [model.modality_names.index(n) for n in modalities]
+    chunks = []
+    for start in range(0, num_samples, int(chunk_size)):
+        z = q.sample(min(int(chunk_size), num_samples - start))          # (n, batch, D)
+        log_w = model.prior().log_prob(z) - q.log_prob(z)
+        for m in index:
+            log_w += model.decoders[m](z).log_prob(x[m])
+        chunks.append(log_w)
+    return tf.concat(chunks, axis=0)
 
 
 def log_prior_predictive(model, batch, modalities, num_samples=5000, chunk_size=500, seed=None):
@@ -169,7 +190,7 @@ def conditional_log_likelihood(model, dataset, target, given, proposal=None, num
     estimate = importance_sampling(model, dataset, joint, target if proposal is None else proposal,
                                    num_samples, max_examples, chunk_size)
     log_py = np.concatenate([log_prior_predictive(model, b, given, prior_samples).numpy()
-                             for b in _batches(dataset, given, max_examples)])
+                             for b in iterate_batches(dataset, given, max_examples)])
     return estimate.log_likelihood - log_py.astype(np.float64)
 
 
