@@ -132,7 +132,8 @@ def build(runs):
             paper_value = mnist if column == 4 else fashion
             ours = metrics.get(section, {}).get(key)
             diff = "" if ours is None else f"{ours - paper_value:+.3f}"
-            lines.append(f"| {table} | {quantity} | {_fmt(paper_value)} | {_fmt(ours)} | "
+            cell = quantity.replace("|", "\\|")            # a literal | inside a table cell
+            lines.append(f"| {table} | {cell} | {_fmt(paper_value)} | {_fmt(ours)} | "
                          f"{diff} |")
         lines.append("")
         if metrics:
@@ -157,7 +158,7 @@ def build(runs):
     others = [(n, json.loads(p.read_text())) for n, p in others if p.exists()]
     if others:
         lines += ["## Recipes without a paper number", "",
-                  "| recipe | epochs | log p(x) q(z|x) | log p(x, y) q(z|x) | joint coherence |",
+                  "| recipe | epochs | log p(x), q(z\\|x) | log p(x, y), q(z\\|x) | joint coherence |",
                   "|---|---|---|---|---|"]
         for name, m in others:
             ll = m.get("log_likelihood", {})

@@ -21,8 +21,8 @@ def test_report_puts_paper_and_kmvae_numbers_side_by_side(tmp_path):
     text = output.read_text()
     assert f"kmvae train mvae_mnist --epochs 7 --out {tmp_path}" in text
     assert f"kmvae evaluate mvae_mnist --out {tmp_path} --num-samples 1000" in text
-    assert "| Table 2 | log p(x), proposal q(z|x) | -90.619 | -100.000 | -9.381 |" in text
-    assert "| Table 4 | var log w, marginal, q(z|x) | 25.640 | 30.000 | +4.360 |" in text
+    assert "| Table 2 | log p(x), proposal q(z\\|x) | -90.619 | -100.000 | -9.381 |" in text
+    assert "| Table 4 | var log w, marginal, q(z\\|x) | 25.640 | 30.000 | +4.360 |" in text
     assert "7 epochs instead of the paper's 500" in text
     assert "10,000-digit subset" in text
     # The Fashion-MNIST recipe has not been run: its paper numbers are listed, kmvae's are not.
