@@ -1,4 +1,5 @@
-"""The `kmvae` command: `kmvae train RECIPE`, `kmvae recipes`, `kmvae data fetch NAME`."""
+"""The `kmvae` command: `kmvae train RECIPE`, `kmvae evaluate RUN_DIR_OR_RECIPE`, `kmvae recipes`,
+`kmvae data fetch NAME`."""
 
 import argparse
 import json
@@ -21,7 +22,25 @@ def _parser():
                        help="estimate log-likelihoods on at most this many test examples")
     train.add_argument("--num-samples", type=int,
                        help="importance samples K for the log-likelihoods (default: recipe's)")
+    train.add_argument("--oracle-dir", help="cache of the coherence classifiers "
+                                            "(default: ~/.kmvae/oracles)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch output")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="compute the metrics of a trained recipe, write metrics.json and PNGs")
+    evaluate.add_argument("run", metavar="RUN_DIR_OR_RECIPE",
+                          help="a run directory holding model.keras, or a recipe name "
+                               "(then OUT/runs/RECIPE/)")
+    evaluate.add_argument("--num-samples", type=int,
+                          help="importance samples K for the log-likelihoods (default: recipe's)")
+    evaluate.add_argument("--eval-examples", type=int,
+                          help="estimate log-likelihoods on at most this many test examples")
+    evaluate.add_argument("--out", default=".",
+                          help="the --out of `kmvae train`, for a recipe name (default: .)")
+    evaluate.add_argument("--oracle-dir", help="cache of the coherence classifiers "
+                                               "(default: ~/.kmvae/oracles)")
+    evaluate.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress output")
 
     commands.add_parser("recipes", help="list the recipes")
 
@@ -47,10 +66,18 @@ def main(argv=None):
         from kmvae.datasets import fetch
         print(fetch(args.name, data_dir=args.data_dir))
         return 0
+    if args.command == "evaluate":
+        from kmvae.evaluate import evaluate, format_table
+        result = evaluate(args.run, num_samples=args.num_samples,
+                          eval_examples=args.eval_examples, out=args.out,
+                          oracle_dir=args.oracle_dir, plots=not args.no_plots,
+                          verbose=not args.quiet)
+        print(format_table(result))
+        return 0
     from kmvae.train import run
     result = run(args.recipe, epochs=args.epochs, mixed_precision=args.mixed_precision,
                  out=args.out, eval_examples=args.eval_examples, num_samples=args.num_samples,
-                 verbose=0 if args.quiet else 2)
+                 oracle_dir=args.oracle_dir, verbose=0 if args.quiet else 2)
     print(json.dumps(result, indent=2))
     return 0
 

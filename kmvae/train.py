@@ -6,7 +6,7 @@ from pathlib import Path
 
 import keras
 
-from kmvae import metrics, recipes
+from kmvae import recipes
 
 MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
@@ -18,11 +18,12 @@ def next_version(directory):
 
 
 def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
-        num_samples=None, verbose=2):
+        num_samples=None, oracle_dir=None, plots=True, verbose=2):
     """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it.
 
     Writes `<out>/runs/<recipe>/model.keras` (saved right after training, before anything else
-    can fail), `<out>/runs/<recipe>/metrics.json`, and the SavedModel
+    can fail), `<out>/runs/<recipe>/metrics.json` (`kmvae.evaluate.compute_metrics`, the same
+    keys as `kmvae evaluate`) with the figures as PNGs beside it, and the SavedModel
     `<out>/saved_models/<recipe>/<version>/`, version one more than the highest there (an
     earlier export is never overwritten).
 
@@ -33,6 +34,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         out: output directory.
         eval_examples: evaluate the log-likelihoods on at most this many test examples.
         num_samples: K importance samples for the log-likelihoods (default the recipe's).
+        oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
+        plots: write the figures.
         verbose: `model.fit` verbosity.
 
     Returns:
@@ -41,6 +44,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     Raises:
         ValueError: on an unknown recipe or mixed-precision name.
     """
+    from kmvae.evaluate import compute_metrics
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
@@ -67,16 +71,11 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         "recipe": recipe.name, "epochs": epochs, "mixed_precision": mixed_precision,
         "train_seconds": round(train_seconds, 1), "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
-        f"test_log_p({recipe.source})": metrics.test_log_likelihood(
-            model, test, [recipe.source], num_samples=num_samples,
-            max_examples=eval_examples),
-        f"test_log_p({recipe.source},{recipe.target})": metrics.test_log_likelihood(
-            model, test, [recipe.source, recipe.target], proposal=[recipe.source],
-            num_samples=num_samples, max_examples=eval_examples),
-        f"cross_modal_accuracy({recipe.source}->{recipe.target})":
-            metrics.cross_modal_accuracy(model, test, recipe.source, recipe.target),
         "final_train": {k: float(v[-1]) for k, v in history.history.items()},
     }
+    probe_train = recipe.load_data("train", shuffle=False)
+    result.update(compute_metrics(model, recipe, probe_train, test, num_samples, eval_examples,
+                                  oracle_dir=oracle_dir, plots_dir=run_dir if plots else None))
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
     export_saved_model(model, str(export_path))

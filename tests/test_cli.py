@@ -20,7 +20,7 @@ def test_recipes_command_lists_recipes(capsys):
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     assert cli.main(["train", "digits", "--epochs", "3", "--out", str(out),
-                     "--num-samples", "20", "--quiet"]) == 0
+                     "--num-samples", "20", "--quiet", "--oracle-dir", str(out / "oracles")]) == 0
     return out
 
 
@@ -51,7 +51,8 @@ def test_saved_keras_model_and_export_agree(trained):
 
 def test_second_run_exports_a_new_version(trained):
     assert cli.main(["train", "digits", "--epochs", "1", "--out", str(trained),
-                     "--num-samples", "5", "--eval-examples", "10", "--quiet"]) == 0
+                     "--num-samples", "5", "--eval-examples", "10", "--quiet",
+                     "--oracle-dir", str(trained / "oracles")]) == 0
     assert (trained / "saved_models/digits/1/saved_model.pb").exists()
     assert (trained / "saved_models/digits/2/saved_model.pb").exists()
 
@@ -59,3 +60,58 @@ def test_second_run_exports_a_new_version(trained):
 def test_unknown_recipe_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="Unknown recipe"):
         cli.main(["train", "no_such_recipe", "--out", str(tmp_path)])
+
+
+EVALUATION_KEYS = {"log_likelihood", "log_weight_variance", "subset_log_likelihood",
+                   "oracle_accuracy", "coherence", "latent_probe", "conflict", "plots",
+                   "cross_modal_accuracy(image->label)", "test_log_p(image)",
+                   "test_log_p(image,label)"}
+
+
+def test_train_writes_every_evaluation_metric_and_the_figures(trained):
+    metrics = json.loads((trained / "runs/digits/metrics.json").read_text())
+    assert EVALUATION_KEYS <= set(metrics)
+    lls = metrics["log_likelihood"]
+    assert set(lls) == {f"log p({x}) | q(z|{q})" for x in ("image", "image,label", "image|label")
+                        for q in ("image", "image,label")}
+    assert lls["log p(image,label) | q(z|image)"] == metrics["test_log_p(image,label)"]
+    assert lls["log p(image|label) | q(z|image)"] > lls["log p(image,label) | q(z|image)"]
+    assert all(v >= 0 for v in metrics["log_weight_variance"].values())
+    assert set(metrics["subset_log_likelihood"]) == {"image", "label", "image,label"}
+    assert metrics["oracle_accuracy"]["image"] > 0.8          # digits are easy to classify
+    coherence = metrics["coherence"]
+    assert set(coherence["pairs"]) == {"image->label", "label->image"}
+    assert coherence["pairs"]["image->label"] >= 0 and 0 <= coherence["joint"] <= 1
+    assert set(metrics["latent_probe"]) == {"image", "label", "image,label"}
+    assert set(metrics["conflict"]) == {"image||label", "label||image"}
+    for path in metrics["plots"].values():
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert (trained / "oracles/digits_label-image-default.keras").exists()
+
+
+def test_evaluate_a_run_dir_and_a_recipe_name(trained, capsys):
+    run_dir = trained / "runs/digits"
+    before = json.loads((run_dir / "metrics.json").read_text())
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run_dir), "--num-samples", "7", "--eval-examples", "30",
+                     "--oracle-dir", str(trained / "oracles"), "--quiet", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "log_likelihood log p(image) | q(z|image)" in out and "coherence joint" in out
+    after = json.loads((run_dir / "metrics.json").read_text())
+    assert after["num_samples"] == 7 and after["eval_examples"] == 30
+    assert after["epochs"] == before["epochs"] and after["saved_model"] == before["saved_model"]
+    assert set(before) - {"plots"} <= set(after)
+    # The oracle and the probe do not depend on K: the same cached oracle, the same probe.
+    assert after["oracle_accuracy"] == before["oracle_accuracy"]
+    assert after["latent_probe"] == before["latent_probe"]
+    assert cli.main(["evaluate", "digits", "--out", str(trained), "--num-samples", "3",
+                     "--eval-examples", "10", "--oracle-dir", str(trained / "oracles"),
+                     "--quiet"]) == 0
+    assert json.loads((run_dir / "metrics.json").read_text())["num_samples"] == 3
+
+
+def test_evaluate_errors(tmp_path):
+    with pytest.raises(ValueError, match="neither a run directory"):
+        cli.main(["evaluate", str(tmp_path / "nothing")])
+    with pytest.raises(FileNotFoundError, match="kmvae train digits"):
+        cli.main(["evaluate", "digits", "--out", str(tmp_path)])

@@ -1,7 +1,35 @@
-"""Evaluation metrics computed over data sets: cross-modal accuracy and test log-likelihoods."""
+"""Evaluation metrics, each computed as its paper defines it.
+
+- `likelihoods`: importance-sampled log-likelihoods (MVAE eq. 5-7, Tables 2-5; MoPoE Table 4).
+- `coherence`: oracle classifiers and conditional / joint coherence (MoPoE App. B, MMVAE, SVAE).
+- `probe`: linear-probe accuracy of the latent representation (MoPoE Table 2).
+- `conflict`: MSNVI's conflict measure c(m || m') (Kurle et al. 2019, eq. 2).
+- `plots`: latent scatter, reconstructions, cross-modal and joint generations, coherence curves.
+
+`kmvae.evaluate.evaluate` runs what applies to a trained recipe; `kmvae evaluate` on the command
+line.
+"""
 
 import numpy as np
 import tensorflow as tf
+
+from kmvae.metrics import plots
+from kmvae.metrics.coherence import (classify, coherence_score, conditional_coherence,
+                                     default_oracle, joint_coherence, oracle_accuracy,
+                                     train_oracle)
+from kmvae.metrics.conflict import beliefs, conflict, pairwise_conflicts
+from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likelihood,
+                                       importance_sampling, log_prior_predictive,
+                                       subset_label, subset_log_likelihoods)
+from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy
+
+__all__ = [
+    "cross_modal_accuracy", "test_log_likelihood", "log_weight_variance", "importance_sampling",
+    "ImportanceEstimate", "log_prior_predictive", "conditional_log_likelihood",
+    "subset_log_likelihoods", "subset_label", "train_oracle", "default_oracle",
+    "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
+    "joint_coherence", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
+    "pairwise_conflicts", "plots"]
 
 
 def cross_modal_accuracy(model, dataset, source="image", target="label"):
@@ -39,8 +67,9 @@ def cross_modal_accuracy(model, dataset, source="image", target="label"):
 
 
 def test_log_likelihood(model, dataset, modalities=None, proposal=None, num_samples=1000,
-                        max_examples=None):
-    """Average IWAE estimate of `log p(modalities)` over a data set (MVAE eq. 5-6, Tables 2-3).
+                        max_examples=None, chunk_size=100):
+    """Average IWAE estimate of `log p(modalities)` over a data set (MVAE eq. 5-6, Tables 2-3),
+    the mean of `importance_sampling(...).log_likelihood`.
 
     Args:
         model: a trained `kmvae.models.MultimodalVAE`.
@@ -54,14 +83,15 @@ def test_log_likelihood(model, dataset, modalities=None, proposal=None, num_samp
     Returns:
         float, nats per example (mean over examples).
     """
-    modalities = list(model.modality_names if modalities is None else modalities)
-    values, seen = [], 0
-    for batch in dataset:
-        if max_examples is not None and seen >= max_examples:
-            break
-        inputs = {name: batch[name] for name in modalities}
-        if max_examples is not None:
-            inputs = {k: v[:max_examples - seen] for k, v in inputs.items()}
-        values.append(model.log_likelihood(inputs, num_samples=num_samples, proposal=proposal))
-        seen += int(values[-1].shape[0])
-    return float(np.mean(np.concatenate(values)))
+    return float(np.mean(importance_sampling(model, dataset, modalities, proposal, num_samples,
+                                             max_examples, chunk_size).log_likelihood))
+
+
+def log_weight_variance(model, dataset, modalities=None, proposal=None, num_samples=1000,
+                        max_examples=None, chunk_size=100):
+    """MVAE Tables 4-5's "average variance of log importance weights": for each example the
+    variance over K = `num_samples` draws `z_k ~ q(z | X_proposal)` of
+    `log p(X, z_k) / q(z_k | X_proposal)`, averaged over the examples (nats^2). 0 when the
+    proposal is the exact posterior. Arguments as `test_log_likelihood`."""
+    return float(np.mean(importance_sampling(model, dataset, modalities, proposal, num_samples,
+                                             max_examples, chunk_size).log_weight_variance))

@@ -1,0 +1,241 @@
+"""Evaluation of a trained recipe: every metric of `kmvae.metrics` that applies, written to the
+run directory's `metrics.json` with the figures as PNGs. `kmvae train` and `kmvae evaluate` both
+call `compute_metrics`, so their `metrics.json` files have the same keys.
+
+    kmvae evaluate mvae_mnist --num-samples 1000      # = runs/mvae_mnist/ under --out
+    kmvae evaluate runs/digits                        # a run directory
+"""
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kmvae import metrics, recipes
+from kmvae.layers.fusion import nonempty_subsets
+from kmvae.metrics.likelihoods import subset_label
+
+PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
+ORACLE_EPOCHS = 10
+JOINT_SAMPLES = 1000
+PROBE_EXAMPLES = 500        # MoPoE App. B
+
+
+def likelihood_key(modalities, proposal, given=None):
+    """`"log p(image|label) | q(z|image)"`: the name of an estimate in `metrics.json`."""
+    what = ",".join(modalities) + ("" if not given else "|" + ",".join(given))
+    return f"log p({what}) | q(z|{','.join(proposal)})"
+
+
+def resolve_run(run, out="."):
+    """`(run_dir, recipe_name)` of a run directory or a recipe name (`<out>/runs/<recipe>/`).
+
+    Raises:
+        ValueError: when `run` is neither a directory holding `model.keras` nor a recipe name.
+        FileNotFoundError: when the recipe's run directory has no `model.keras` yet.
+    """
+    path = Path(run)
+    if path.is_dir() and (path / "model.keras").exists():
+        name = path.name
+        if (path / "metrics.json").exists():
+            name = json.loads((path / "metrics.json").read_text()).get("recipe", name)
+        return path, name
+    if str(run) in recipes.list():
+        run_dir = Path(out) / "runs" / str(run)
+        if not (run_dir / "model.keras").exists():
+            raise FileNotFoundError(f"No trained model at {run_dir / 'model.keras'}; train it "
+                                    f"first with `kmvae train {run} --out {out}`.")
+        return run_dir, str(run)
+    raise ValueError(f"{run!r} is neither a run directory holding model.keras nor a recipe "
+                     f"name (available: {', '.join(recipes.list())}).")
+
+
+def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
+                    prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
+                    plots_dir=None, verbose=False):
+    """Every metric that applies to `recipe`'s model.
+
+    - log-likelihoods (MVAE Tables 2-3, eq. 5-7), K = `num_samples` importance samples over at
+      most `eval_examples` test examples, with `q(z | source)` and `q(z | all)` as proposals:
+      `log p(source)`, `log p(source, target)` and `log p(source | target)` (eq. 7, its second
+      term over `prior_samples` prior draws), and the variance of the log importance weights of
+      each (Tables 4-5; the conditional's equals the joint's, `log p(target)` being constant per
+      example);
+    - MoPoE's log-likelihood of all modalities given each subset (Table 4), same K;
+    - cross-modal accuracy source -> target (categorical target);
+    - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
+      the non-categorical modalities, conditional coherence of every subset -> every other
+      modality and by subset size, joint coherence of `JOINT_SAMPLES` prior draws;
+    - linear-probe accuracy per subset (MoPoE Table 2), 500 training examples;
+    - MSNVI's conflict c(m || m') between the modalities' beliefs, mean over test examples;
+    - with `plots_dir`, the PNG figures.
+
+    Returns:
+        dict (JSON-serialisable).
+    """
+    started = time.time()
+    k = recipe.eval_num_samples if num_samples is None else int(num_samples)
+    names = list(model.modality_names)
+    source, target = recipe.source, recipe.target
+    say = print if verbose else (lambda *a, **kw: None)
+    result = {"num_samples": k, "eval_examples": eval_examples, "prior_samples": prior_samples}
+
+    estimates = {}
+
+    def estimate(modalities, proposal):
+        key = likelihood_key(modalities, proposal)
+        if key not in estimates:
+            say(f"  importance sampling {key}, K = {k}")
+            estimates[key] = metrics.importance_sampling(model, test, modalities, proposal, k,
+                                                         eval_examples)
+        return estimates[key]
+
+    lls, variances = {}, {}
+    pair = [source, target]
+    log_py = None
+    if target in names and source != target:
+        log_py = np.concatenate([
+            metrics.log_prior_predictive(model, b, [target], prior_samples).numpy()
+            for b in metrics.likelihoods.iterate_batches(test, [target], eval_examples)])
+    for proposal in ([source], pair):
+        for modalities in ([source], pair):
+            e = estimate(modalities, proposal)
+            key = likelihood_key(modalities, proposal)
+            lls[key], variances[key] = float(np.mean(e.log_likelihood)), \
+                float(np.mean(e.log_weight_variance))
+        if log_py is not None:
+            joint = estimate(pair, proposal)
+            key = likelihood_key([source], proposal, given=[target])
+            lls[key] = float(np.mean(joint.log_likelihood - log_py))
+            variances[key] = float(np.mean(joint.log_weight_variance))
+    result["log_likelihood"] = lls
+    result["log_weight_variance"] = variances
+    subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+    result["subset_log_likelihood"] = {
+        subset_label(s): float(np.mean(estimate(names, s).log_likelihood)) for s in subsets}
+    # The keys `kmvae train` always wrote.
+    result[f"test_log_p({source})"] = lls[likelihood_key([source], [source])]
+    result[f"test_log_p({source},{target})"] = lls[likelihood_key(pair, [source])]
+
+    categorical = {m.name for m in model.modalities if m.is_categorical}
+    if target in categorical:
+        result[f"cross_modal_accuracy({source}->{target})"] = metrics.cross_modal_accuracy(
+            model, test, source, target)
+    has_label = "label" in test.element_spec
+    coherence = None
+    if has_label:
+        oracles = {}
+        for name in names:
+            if name in categorical:
+                continue
+            say(f"  oracle for {name!r}")
+            oracles[name] = metrics.train_oracle(recipe.dataset, name, epochs=oracle_epochs,
+                                                 cache_dir=oracle_dir)
+        result["oracle_accuracy"] = {n: metrics.oracle_accuracy(o, test, n)
+                                     for n, o in oracles.items()}
+        say("  coherence")
+        coherence = metrics.conditional_coherence(model, test, oracles)
+        result["coherence"] = {**coherence, "joint": metrics.joint_coherence(
+            model, oracles, JOINT_SAMPLES)}
+        say("  linear probe")
+        result["latent_probe"] = metrics.latent_probe(model, train, test,
+                                                      num_train=PROBE_EXAMPLES)
+    if len(names) > 1:
+        conflicts = {}
+        for batch in metrics.likelihoods.iterate_batches(test, names, eval_examples):
+            for key, value in metrics.pairwise_conflicts(model, batch).items():
+                conflicts.setdefault(key, []).append(np.asarray(value))
+        result["conflict"] = {key: float(np.mean(np.concatenate(v)))
+                              for key, v in conflicts.items()}
+    if plots_dir is not None:
+        result["plots"] = make_plots(model, test, plots_dir, coherence, has_label)
+    result["eval_seconds"] = round(time.time() - started, 1)
+    return result
+
+
+def make_plots(model, test, plots_dir, coherence=None, has_label=True):
+    """The PNG figures that apply; returns dict figure name -> path."""
+    plots, paths = metrics.plots, {}
+    plots_dir = Path(plots_dir)
+    images = [m.name for m in model.modalities if not m.is_categorical]
+    labels = [m.name for m in model.modalities if m.is_categorical]
+    if has_label:
+        paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png")
+    if images:
+        batch = next(iter(test))
+        paths["reconstructions"] = plots.reconstructions(model, batch, plots_dir /
+                                                         "reconstructions.png", images[0])
+        paths["joint_generations"] = plots.joint_generations(
+            model, plots_dir / "joint_generations.png", images[0],
+            labels[0] if labels else None)
+        if labels:
+            paths["cross_modal"] = plots.cross_modal_generations(
+                model, plots_dir / "cross_modal.png", labels[0], images[0])
+    if coherence is not None:
+        paths["coherence"] = plots.coherence_by_size({"kmvae": coherence["by_size"]},
+                                                     plots_dir / "coherence.png")
+    return paths
+
+
+def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,
+             oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True):
+    """Loads a trained recipe, computes `compute_metrics` on its test split, merges the result
+    into `<run_dir>/metrics.json` (the training entries stay) and writes the PNGs into the run
+    directory.
+
+    Args:
+        run: a run directory (holding `model.keras`) or a recipe name (`<out>/runs/<recipe>/`).
+        num_samples: K importance samples (default: the recipe's `eval_num_samples`).
+        eval_examples: log-likelihoods and conflicts over at most this many test examples.
+        out: the output directory of `kmvae train` (for a recipe name).
+        oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
+        oracle_epochs: training epochs of a new oracle.
+        plots: write the figures.
+
+    Returns:
+        dict: the content written to `metrics.json`.
+
+    Raises:
+        ValueError / FileNotFoundError: see `resolve_run`.
+    """
+    run_dir, name = resolve_run(run, out)
+    recipe = recipes.load(name)
+    model = keras.saving.load_model(run_dir / "model.keras")
+    train = recipe.load_data("train", shuffle=False)
+    test = recipe.load_data("test")
+    result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
+                             oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,
+                             plots_dir=run_dir if plots else None, verbose=verbose)
+    path = run_dir / "metrics.json"
+    previous = json.loads(path.read_text()) if path.exists() else {"recipe": name}
+    merged = {**previous, **result, "recipe": name}
+    path.write_text(json.dumps(merged, indent=2))
+    return merged
+
+
+def format_table(result):
+    """The metrics as a two-column text table."""
+    rows = []
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix} {key}" if prefix else key, inner)
+        elif isinstance(value, float):
+            rows.append((prefix, f"{value:.4f}" if abs(value) < 10 else f"{value:.3f}"))
+        elif isinstance(value, (int, str)) and not prefix.startswith(("plots", "model",
+                                                                       "saved_model")):
+            rows.append((prefix, str(value)))
+
+    for key in ("recipe", "epochs", "num_samples", "eval_examples", "log_likelihood",
+                "log_weight_variance", "subset_log_likelihood", "oracle_accuracy", "coherence",
+                "latent_probe", "conflict"):
+        if key in result:
+            walk(key, result[key])
+    for key, value in result.items():
+        if key.startswith("cross_modal_accuracy"):
+            walk(key, value)
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -1,0 +1,224 @@
+"""Coherence of generated samples, judged by pre-trained classifiers ("oracles").
+
+MoPoE-VAE (Sutter et al. 2021) App. B, after MMVAE (Shi et al. 2019) and used by SVAE (Kutuzova
+et al. 2021): a classifier per modality, trained beforehand on real data, labels the generated
+samples.
+
+- conditional coherence: from the posterior of a subset of modalities, generate every other
+  modality; the fraction of generated samples that the oracle labels with the input's label;
+  averaged over the targets of a subset, and over the subsets of a size (MoPoE Figure 3);
+- joint coherence: from `z ~ p(z)`, generate all modalities; the fraction of samples whose
+  modalities all receive the same label.
+
+The oracle of a categorical modality (e.g. the label itself) is the argmax of its decoded class
+probabilities.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kmvae.layers.fusion import nonempty_subsets
+from kmvae.metrics.likelihoods import subset_label
+
+DEFAULT_CACHE = os.path.join("~", ".kmvae", "oracles")
+
+
+def default_oracle(input_shape, num_classes):
+    """The classifier the papers use: the unimodal encoder's architecture with a class layer on
+    top (MoPoE App. B). For kmvae's MNIST recipes that is MVAE's image encoder, two hidden layers
+    of 512 Swish units (MVAE section 4.1); an image `(h, w, c)` gets two convolutions first."""
+    layers = [keras.Input(shape=tuple(input_shape))]
+    if len(input_shape) == 3:
+        layers += [keras.layers.Conv2D(32, 4, strides=2, padding="same", activation="swish"),
+                   keras.layers.Conv2D(64, 4, strides=2, padding="same", activation="swish"),
+                   keras.layers.Flatten()]
+    elif len(input_shape) != 1:
+        layers.append(keras.layers.Flatten())
+    layers += [keras.layers.Dense(512, activation="swish"),
+               keras.layers.Dense(512, activation="swish"),
+               keras.layers.Dense(num_classes)]
+    return keras.Sequential(layers, name="oracle")
+
+
+def train_oracle(dataset, modality, model=None, *, label="label", epochs=5, cache_dir=None,
+                 name=None, retrain=False, learning_rate=1e-3, batch_size=100, verbose=0):
+    """Trains (or loads from the cache) the classifier of `modality` used to judge coherence.
+
+    Args:
+        dataset: a registered `kmvae.datasets` name (its training split is used), or a
+            `tf.data.Dataset` of batch dicts holding `modality` and `label` (then `name` is
+            required: it keys the cache).
+        modality: the modality to classify, e.g. `"image"`.
+        model: a Keras model mapping `(batch,) + shape` to `(batch, num_classes)` logits
+            (default: `default_oracle`). It is compiled here.
+        label: the key of the integer class ids in the batches.
+        epochs: training epochs (Adam, sparse cross-entropy).
+        cache_dir: where oracles are kept (default `~/.kmvae/oracles`); the file is
+            `<cache_dir>/<name>-<modality>-<architecture>.keras`, the architecture
+            `"default"` or the given model's name plus a hash of its configuration.
+        name: the data set's name in the cache key (default `dataset` when it is a string).
+        retrain: ignore a cached oracle and train anew.
+        learning_rate, batch_size, verbose: training settings (`batch_size` only for a name).
+
+    Returns:
+        The trained Keras classifier (logits), with attribute `cache_path`.
+
+    Raises:
+        ValueError: when a `Dataset` comes without `name`, or its batches lack `modality` or
+            `label`.
+    """
+    if isinstance(dataset, str):
+        from kmvae import datasets
+        name = dataset if name is None else name
+        dataset = datasets.load(dataset, "train", batch_size=batch_size)
+    elif name is None:
+        raise ValueError("train_oracle needs `name` (the data set's name, part of the cache key) "
+                         "when `dataset` is a tf.data.Dataset.")
+    spec = dataset.element_spec
+    for key in (modality, label):
+        if key not in spec:
+            raise ValueError(f"train_oracle({name!r}, {modality!r}): the batches hold "
+                             f"{sorted(spec)}; expected {key!r} among them.")
+    if model is None:
+        arch = "default"
+    else:
+        config = repr(model.get_config()).encode()
+        arch = f"{model.name}-{hashlib.sha1(config).hexdigest()[:8]}"
+    cache_dir = Path(os.path.expanduser(cache_dir or DEFAULT_CACHE))
+    path = cache_dir / f"{name}-{modality}-{arch}.keras"
+    if path.exists() and not retrain:
+        oracle = keras.saving.load_model(path)
+        oracle.cache_path = str(path)
+        return oracle
+    pairs = dataset.map(lambda b: (b[modality], b[label]))
+    if model is None:
+        num_classes = int(max(int(tf.reduce_max(y)) for _, y in pairs)) + 1
+        model = default_oracle(tuple(spec[modality].shape[1:]), num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(pairs, epochs=int(epochs), verbose=verbose)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    model.cache_path = str(path)
+    return model
+
+
+def oracle_accuracy(oracle, dataset, modality, label="label"):
+    """Test accuracy of an oracle on real data (its quality bounds the coherence measured)."""
+    correct = total = 0
+    for batch in dataset:
+        predicted = np.argmax(oracle(batch[modality], training=False), axis=-1)
+        correct += int(np.sum(predicted == np.asarray(batch[label])))
+        total += len(predicted)
+    return correct / max(total, 1)
+
+
+def classify(model, oracles, name, values):
+    """Class ids `(batch,)` of generated `values` of modality `name`: the argmax of the decoded
+    class probabilities for a categorical modality, else `argmax oracles[name](values)`.
+
+    Raises:
+        ValueError: when a non-categorical modality has no oracle.
+    """
+    modality = model.modalities[model.modality_names.index(name)]
+    if modality.is_categorical:
+        return np.argmax(np.asarray(values), axis=-1)
+    if name not in oracles:
+        raise ValueError(f"No oracle for modality {name!r}; oracles are given for "
+                         f"{sorted(oracles)}. Train one with kmvae.metrics.train_oracle.")
+    return np.argmax(np.asarray(oracles[name](values, training=False)), axis=-1)
+
+
+def coherence_score(predictions, labels=None):
+    """The fraction of examples whose predicted classes are coherent.
+
+    Args:
+        predictions: dict name -> `(N,)` class ids predicted by the oracles.
+        labels: `(N,)` true class ids (conditional coherence: every prediction must equal the
+            label) or None (joint coherence: all predictions must agree with each other).
+
+    Returns:
+        float in [0, 1].
+    """
+    values = [np.asarray(p).reshape(-1) for p in predictions.values()]
+    if not values:
+        raise ValueError("coherence_score needs at least one modality's predictions.")
+    reference = values[0] if labels is None else np.asarray(labels).reshape(-1)
+    coherent = np.ones_like(reference, dtype=bool)
+    for v in values:
+        if v.shape != reference.shape:
+            raise ValueError(f"Predictions of shape {v.shape} do not match {reference.shape}.")
+        coherent &= v == reference
+    return float(np.mean(coherent))
+
+
+def conditional_coherence(model, dataset, oracles, label="label", sample=True,
+                          max_examples=None):
+    """Conditional coherence of every subset -> every other modality (MoPoE App. B, Figure 3).
+
+    For each non-empty proper subset S of the modalities and each target t outside S: generate
+    t from `z ~ q(z | S)` (`sample=True`, as the papers; the posterior mean otherwise) through
+    `model.translate`, classify it (`classify`), and count it coherent when the class equals the
+    example's `label`.
+
+    Args:
+        model: a `kmvae.models.MultimodalVAE`.
+        dataset: batches holding every modality and `label`.
+        oracles: dict modality name -> Keras classifier (logits); categorical modalities need
+            none.
+        label: the key of the true class ids in the batches.
+        sample: decode a posterior sample (True) or the posterior mean.
+        max_examples: stop after this many examples.
+
+    The posterior samples come from TensorFlow's global random state (`keras.utils.
+    set_random_seed` makes them repeatable).
+
+    Returns:
+        dict with `"pairs"`: `"S->t"` -> coherence; `"subsets"`: `"S"` -> mean over its
+        targets; `"by_size"`: `"k"` (str) -> mean over the subsets of size k. Floats in [0, 1].
+    """
+    names = model.modality_names
+    subsets = nonempty_subsets(len(names), 1, len(names) - 1)
+    predictions = {}
+    truth, seen = [], 0
+    for batch in dataset:
+        if max_examples is not None and seen >= max_examples:
+            break
+        keep = None if max_examples is None else max_examples - seen
+        if label not in batch:
+            raise ValueError(f"The batches hold {sorted(batch)}; conditional coherence needs the "
+                             f"true classes under {label!r}.")
+        truth.append(np.asarray(batch[label])[:keep])
+        seen += len(truth[-1])
+        for s in subsets:
+            inputs = {names[i]: batch[names[i]][:keep] for i in s}
+            targets = [n for i, n in enumerate(names) if i not in s]
+            generated = model.translate(inputs, targets=targets, sample=sample)
+            for t in targets:
+                key = f"{subset_label([names[i] for i in s])}->{t}"
+                predictions.setdefault(key, []).append(classify(model, oracles, t, generated[t]))
+    truth = np.concatenate(truth)
+    pairs = {key: coherence_score({"t": np.concatenate(p)}, truth)
+             for key, p in predictions.items()}
+    per_subset, by_size = {}, {}
+    for s in subsets:
+        key = subset_label([names[i] for i in s])
+        per_subset[key] = float(np.mean([v for k, v in pairs.items()
+                                         if k.split("->")[0] == key]))
+        by_size.setdefault(str(len(s)), []).append(per_subset[key])
+    return {"pairs": pairs, "subsets": per_subset,
+            "by_size": {k: float(np.mean(v)) for k, v in by_size.items()}}
+
+
+def joint_coherence(model, oracles, num_samples=1000, seed=0):
+    """Joint coherence (MoPoE App. B, MMVAE): the fraction of `num_samples` joint generations
+    (`z ~ p(z)`, every modality decoded, `model.generate`) whose modalities all receive the same
+    class from their oracles. Float in [0, 1]."""
+    generated = model.generate(int(num_samples), seed=seed)
+    return coherence_score({n: classify(model, oracles, n, v) for n, v in generated.items()})

@@ -1,0 +1,215 @@
+"""Importance-sampled log-likelihoods of the papers' tables, on top of
+`MultimodalVAE.log_importance_weights`.
+
+Every estimator names its proposal (the fused posterior `q(z | X_proposal)` of a set of
+modalities) and its number K of importance samples. All values are in nats per example; the log
+weights are computed in chunks of samples, in float32, and reduced with log-sum-exp.
+
+- `importance_sampling`: per-example IWAE `log p(X)` (MVAE eq. 5-6) and the variance of the log
+  importance weights (MVAE Tables 4-5) from the same K draws.
+- `log_prior_predictive`: the second Monte Carlo term of MVAE eq. 7, `log E_{p(z)}[p(y | z)]`.
+- `conditional_log_likelihood`: MVAE eq. 7, `log p(x | y) = log p(x, y) - log p(y)`.
+- `subset_log_likelihoods`: MoPoE's protocol (Sutter et al. 2021, Table 4 and App. B), the
+  log-likelihood of all modalities with the fused posterior of each subset as proposal.
+"""
+
+import collections
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from kmvae.layers.fusion import nonempty_subsets
+
+ImportanceEstimate = collections.namedtuple(
+    "ImportanceEstimate", ["log_likelihood", "log_weight_variance"])
+ImportanceEstimate.__doc__ = """Per-example results of `importance_sampling`.
+
+    log_likelihood: `(N,)` float64, `log (1/K) sum_k w_k`, nats.
+    log_weight_variance: `(N,)` float64, the variance over the K samples of `log w_k`, nats^2.
+"""
+
+
+def _check_names(model, names, what):
+    names = list(names)
+    unknown = [n for n in names if n not in model.modality_names]
+    if unknown or not names:
+        raise ValueError(f"{what} must name modalities among {model.modality_names}; received "
+                         f"{names!r}.")
+    return names
+
+
+def iterate_batches(dataset, names, max_examples):
+    """Yields the batches of `dataset` (an iterable of batch dicts, or one dict) as dicts holding
+    `names` only (a `"mask"` is dropped), truncated to `max_examples`."""
+    if max_examples is not None and max_examples < 1:
+        raise ValueError(f"max_examples must be a positive int or None; received "
+                         f"{max_examples!r}.")
+    if isinstance(dataset, dict):
+        dataset = [dataset]
+    seen = 0
+    for batch in dataset:
+        if max_examples is not None and seen >= max_examples:
+            return
+        missing = [n for n in names if n not in batch]
+        if missing:
+            raise ValueError(f"The batches hold {sorted(batch)}; the estimate needs the "
+                             f"modalities {missing} too.")
+        inputs = {n: batch[n] for n in names}
+        if max_examples is not None:
+            inputs = {n: v[:max_examples - seen] for n, v in inputs.items()}
+        seen += int(tf.shape(inputs[names[0]])[0])
+        yield inputs
+
+
+def importance_sampling(model, dataset, modalities=None, proposal=None, num_samples=1000,
+                        max_examples=None, chunk_size=100):
+    """IWAE estimate of `log p(X)` and the variance of its log importance weights, per example.
+
+    `log p(X) ~= log (1/K) sum_k p(X | z_k) p(z_k) / q(z_k | X_proposal)`, `z_k ~ q(z |
+    X_proposal)` (MVAE, Wu & Goodman 2018, eq. 5-6; Table 2 uses `proposal=["image"]`, Table 3
+    all modalities). The variance is `var_k log w_k` over the same K draws, per example; its mean
+    over the test set is MVAE Tables 4-5's "average variance of log importance weights". When
+    the proposal is the exact posterior every `w_k = p(X)` and the variance is 0.
+
+    Args:
+        model: a `kmvae.models.MultimodalVAE`.
+        dataset: a `tf.data.Dataset` (or iterable) of batch dicts holding `modalities`, or one
+            batch dict; a `"mask"` is ignored (every example has every modality).
+        modalities: names of X (default: all the model's modalities).
+        proposal: names whose fused posterior is the proposal (default: `modalities`).
+        num_samples: K, importance samples per example.
+        max_examples: stop after this many examples (None: all).
+        chunk_size: samples per chunk of the computation (memory, not the result).
+
+    Returns:
+        `ImportanceEstimate(log_likelihood, log_weight_variance)`, each `(N,)` float64.
+
+    A proposal may use modalities outside X (MVAE Table 3: `log p(x)` with `q(z | x, y)`); the
+    weights are then `p(X | z) p(z) / q(z | X_proposal)` with only X's likelihoods.
+
+    Raises:
+        ValueError: unknown names, K < 1, or batches without the modalities.
+    """
+    modalities = _check_names(model, model.modality_names if modalities is None else modalities,
+                              "modalities")
+    proposal = modalities if proposal is None else _check_names(model, proposal, "proposal")
+    if int(num_samples) < 1:
+        raise ValueError(f"num_samples (K) must be >= 1; received {num_samples!r}.")
+    lls, variances = [], []
+    needed = modalities + [n for n in proposal if n not in modalities]
+    for inputs in iterate_batches(dataset, needed, max_examples):
+        if set(proposal) <= set(modalities):
+            log_w = model.log_importance_weights(inputs, num_samples=int(num_samples),
+                                                 proposal=proposal, chunk_size=chunk_size)
+        else:
+            log_w = _outside_proposal_log_weights(model, inputs, modalities, proposal,
+                                                  int(num_samples), chunk_size)
+        lls.append((tf.reduce_logsumexp(log_w, axis=0) - math.log(int(num_samples))).numpy())
+        variances.append(tf.math.reduce_variance(log_w, axis=0).numpy())
+    return ImportanceEstimate(np.concatenate(lls).astype(np.float64),
+                              np.concatenate(variances).astype(np.float64))
+
+
+def _outside_proposal_log_weights(model, inputs, modalities, proposal, num_samples, chunk_size):
+    """`(K, batch)` log weights `log p(X | z) + log p(z) - log q(z | X_proposal)` for a proposal
+    that conditions on modalities outside X (which `MultimodalVAE.log_importance_weights`, scoring
+    every modality it is given, does not cover): built from `encode` and `decode`."""
+    q = model.encode({n: inputs[n] for n in proposal})
+    x, _ = model.prepare_batch({n: inputs[n] for n in modalities}, check=True)
+    index = [model.modality_names.index(n) for n in modalities]
+    chunks = []
+    for start in range(0, num_samples, int(chunk_size)):
+        z = q.sample(min(int(chunk_size), num_samples - start))          # (n, batch, D)
+        log_w = model.prior().log_prob(z) - q.log_prob(z)
+        for m in index:
+            log_w += model.decoders[m](z).log_prob(x[m])
+        chunks.append(log_w)
+    return tf.concat(chunks, axis=0)
+
+
+def log_prior_predictive(model, batch, modalities, num_samples=5000, chunk_size=500, seed=None):
+    """`log p(Y) ~= log (1/S) sum_s prod_{m in Y} p(y_m | z_s)`, `z_s ~ p(z)`: the second Monte
+    Carlo term of MVAE eq. 7 (the paper uses S = 5000 on MNIST and FashionMNIST).
+
+    The S prior draws are shared by the examples of the batch (each example's estimate is still
+    unbiased in `p(Y)`; it saves a factor batch in decoding).
+
+    Args:
+        model: a `kmvae.models.MultimodalVAE`.
+        batch: dict holding `modalities`, `(batch,) + shape` each.
+        modalities: names of Y.
+        num_samples: S.
+        chunk_size: prior samples decoded at once.
+        seed: seed of the prior draws (None: Keras' global seed state).
+
+    Returns:
+        `(batch,)` float32, nats.
+    """
+    import keras
+
+    modalities = _check_names(model, modalities, "modalities")
+    x, _ = model.prepare_batch({n: batch[n] for n in modalities}, check=True)
+    index = [model.modality_names.index(n) for n in modalities]
+    seeds = keras.random.SeedGenerator(seed)
+    chunks = []
+    for start in range(0, int(num_samples), int(chunk_size)):
+        n = min(int(chunk_size), int(num_samples) - start)
+        z = keras.random.normal((n, 1, model.latent_dim), seed=seeds)
+        log_p = 0.0
+        for m in index:
+            log_p += model.decoders[m](z).log_prob(x[m])            # (n, batch)
+        chunks.append(log_p)
+    log_p = tf.concat(chunks, axis=0)
+    return tf.reduce_logsumexp(log_p, axis=0) - math.log(int(num_samples))
+
+
+def conditional_log_likelihood(model, dataset, target, given, proposal=None, num_samples=1000,
+                               prior_samples=5000, max_examples=None, chunk_size=100):
+    """`log p(x | y) = log p(x, y) - log p(y)` as MVAE eq. 7 (Wu & Goodman 2018, after Suzuki et
+    al. 2016), per example: the first term the IWAE estimate of `log p(x, y)` with K =
+    `num_samples` draws of the proposal (Table 2: `q(z | x)`; eq. 7 as printed: `q(z | y)`), the
+    second `log_prior_predictive` with S = `prior_samples` draws of `p(z)`.
+
+    Args:
+        target, given: lists of modality names (x and y), disjoint.
+        proposal: names of the proposal (default `target`, MVAE Table 2's `q(z | x)`).
+        Others as `importance_sampling`.
+
+    Returns:
+        `(N,)` float64, nats per example.
+
+    Raises:
+        ValueError: unknown or overlapping names.
+    """
+    target = _check_names(model, target, "target")
+    given = _check_names(model, given, "given")
+    if set(target) & set(given):
+        raise ValueError(f"target {target} and given {given} must be disjoint.")
+    joint = target + given
+    estimate = importance_sampling(model, dataset, joint, target if proposal is None else proposal,
+                                   num_samples, max_examples, chunk_size)
+    log_py = np.concatenate([log_prior_predictive(model, b, given, prior_samples).numpy()
+                             for b in iterate_batches(dataset, given, max_examples)])
+    return estimate.log_likelihood - log_py.astype(np.float64)
+
+
+def subset_label(names):
+    """`"image,label"`: the key of a subset of modalities in the metrics' dicts."""
+    return ",".join(names)
+
+
+def subset_log_likelihoods(model, dataset, num_samples=15, max_examples=None, chunk_size=100):
+    """MoPoE's "log-likelihood of all modalities given a subset" (Sutter et al. 2021, Table 4 and
+    App. B): for every non-empty subset `X_k`, the IWAE estimate of `log p(X)` with the fused
+    posterior `q(z | X_k)` as proposal, K = `num_samples` (the paper: 15), averaged over the
+    examples.
+
+    Returns:
+        dict `subset_label(X_k)` -> float, nats per example, subsets ordered by size.
+    """
+    names = model.modality_names
+    return {subset_label([names[i] for i in s]): float(np.mean(importance_sampling(
+                model, dataset, names, [names[i] for i in s], num_samples, max_examples,
+                chunk_size).log_likelihood))
+            for s in nonempty_subsets(len(names))}

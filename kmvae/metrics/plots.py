@@ -1,0 +1,173 @@
+"""Figures of a trained model, written as PNG files with matplotlib's `Agg` backend.
+
+Each function takes a model and data, writes one PNG and returns its path:
+`latent_scatter` (2-D latent codes coloured by class, one panel per encoder subset),
+`reconstructions`, `cross_modal_generations`, `joint_generations` and
+`coherence_by_size` (coherence against the number of input modalities, MoPoE Figure 3).
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from kmvae.layers.fusion import nonempty_subsets
+from kmvae.metrics.likelihoods import subset_label
+from kmvae.metrics.probe import encodings
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    _pyplot().close(fig)
+    return str(path)
+
+
+def image_shape(model, name):
+    """`(height, width)` or `(height, width, channels)` to draw modality `name`: the image shape of
+    a convolutional encoder, else a square of the flat size.
+
+    Raises:
+        ValueError: when the modality is categorical or its size is not a square.
+    """
+    index = model.modality_names.index(name)
+    modality = model.modalities[index]
+    if modality.is_categorical:
+        raise ValueError(f"Modality {name!r} is categorical; it has no image to draw.")
+    shape = getattr(model.encoders[index].backbone, "image_shape", None)
+    if shape is not None:
+        return tuple(shape) if shape[-1] != 1 else tuple(shape[:2])
+    if len(modality.shape) in (2, 3):
+        return modality.shape
+    size = modality.event_size
+    side = int(round(math.sqrt(size)))
+    if side * side != size:
+        raise ValueError(f"Cannot draw modality {name!r} of shape {modality.shape} as an image; "
+                         f"pass a modality whose size is a square.")
+    return (side, side)
+
+
+def _grid(ax, images, shape, columns):
+    images = np.asarray(images).reshape((-1,) + tuple(shape))
+    rows = math.ceil(len(images) / columns)
+    h, w = shape[:2]
+    canvas = np.ones((rows * (h + 1), columns * (w + 1)) + tuple(shape[2:]))
+    for k, image in enumerate(images):
+        r, c = divmod(k, columns)
+        canvas[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = image
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def latent_scatter(model, dataset, path, label="label", subsets=None, max_examples=1000):
+    """Scatter of the posterior means, coloured by class, one panel per subset of input
+    modalities. A latent space of more than 2 dimensions is projected on the first two principal
+    components of all panels' codes together (so the panels share axes)."""
+    plt = _pyplot()
+    names = model.modality_names
+    if subsets is None:
+        subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+    codes = [encodings(model, dataset, s, label, max_examples) for s in subsets]
+    stacked = np.concatenate([z for z, _ in codes])
+    if stacked.shape[1] > 2:
+        from sklearn.decomposition import PCA
+        pca = PCA(2).fit(stacked)
+        codes = [(pca.transform(z), y) for z, y in codes]
+        axis_names = ("PC 1", "PC 2")
+    else:
+        axis_names = ("z1", "z2")
+    fig, axes = plt.subplots(1, len(subsets), figsize=(3.2 * len(subsets), 3.2), squeeze=False)
+    for ax, subset, (z, y) in zip(axes[0], subsets, codes):
+        points = ax.scatter(z[:, 0], z[:, 1], c=y, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+        ax.set_title(f"q(z | {subset_label(subset)})", fontsize=9)
+        ax.set_xlabel(axis_names[0], fontsize=8)
+        ax.set_ylabel(axis_names[1], fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.colorbar(points, ax=list(axes[0]), shrink=0.8, label=label)
+    return _save(fig, path)
+
+
+def reconstructions(model, batch, path, modality="image", num_examples=10):
+    """Rows: the data, its reconstruction from itself alone, and from all modalities (decoded
+    means at the posterior mean)."""
+    plt = _pyplot()
+    shape = image_shape(model, modality)
+    batch = {n: np.asarray(batch[n])[:num_examples] for n in model.modality_names}
+    rows = [("data", batch[modality]),
+            (f"from {modality}", model.translate({modality: batch[modality]}, [modality])[modality]),
+            ("from all", model.translate(batch, [modality])[modality])]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(num_examples * 0.6, len(rows) * 0.8))
+    for ax, (title, images) in zip(axes, rows):
+        _grid(ax, images, shape, num_examples)
+        ax.set_ylabel(title, fontsize=7, rotation=0, ha="right", va="center")
+    return _save(fig, path)
+
+
+def cross_modal_generations(model, path, source="label", target="image", num_samples=8):
+    """Generations of `target` from each class of the categorical `source`: row c holds
+    `num_samples` decoded means at draws `z ~ q(z | source = c)`."""
+    plt = _pyplot()
+    modality = model.modalities[model.modality_names.index(source)]
+    if not modality.is_categorical:
+        raise ValueError(f"cross_modal_generations needs a categorical source; {source!r} is "
+                         f"{modality.likelihood}.")
+    shape = image_shape(model, target)
+    classes = np.repeat(np.arange(modality.num_classes, dtype=np.int32), num_samples)
+    images = model.translate({source: classes}, [target], sample=True)[target]
+    fig, ax = plt.subplots(figsize=(num_samples * 0.6, modality.num_classes * 0.6))
+    _grid(ax, images, shape, num_samples)
+    ax.set_yticks([(k + 0.5) * (shape[0] + 1) for k in range(modality.num_classes)])
+    ax.set_yticklabels([str(k) for k in range(modality.num_classes)], fontsize=7)
+    ax.set_ylabel(f"{source} given")
+    ax.set_title(f"{target} ~ p({target} | z), z ~ q(z | {source})", fontsize=8)
+    return _save(fig, path)
+
+
+def joint_generations(model, path, image="image", label="label", num_samples=40, columns=10,
+                      seed=0):
+    """Joint generations from the prior: the decoded `image` of draws `z ~ p(z)`, each titled
+    with the generated `label`'s most probable class (if the model has a categorical `label`)."""
+    plt = _pyplot()
+    shape = image_shape(model, image)
+    targets = [image] + ([label] if label in model.modality_names else [])
+    generated = model.generate(num_samples, seed=seed, targets=targets)
+    rows = math.ceil(num_samples / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.7, rows * 0.8))
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if k >= num_samples:
+            continue
+        ax.imshow(np.asarray(generated[image][k]).reshape(shape), cmap="gray", vmin=0, vmax=1)
+        if label in generated:
+            ax.set_title(str(int(np.argmax(generated[label][k]))), fontsize=7, pad=1)
+    return _save(fig, path)
+
+
+def coherence_by_size(results, path):
+    """Coherence against the number of input modalities (MoPoE Figure 3, centre).
+
+    Args:
+        results: dict model name -> `conditional_coherence(...)["by_size"]` (`"k"` -> value),
+            or one such `"by_size"` dict.
+    """
+    plt = _pyplot()
+    if results and all(not isinstance(v, dict) for v in results.values()):
+        results = {"model": results}
+    fig, ax = plt.subplots(figsize=(3.5, 2.8))
+    for name, by_size in results.items():
+        sizes = sorted(by_size, key=int)
+        ax.plot([int(s) for s in sizes], [by_size[s] for s in sizes], marker="o", label=name)
+    ax.set_xlabel("number of input modalities")
+    ax.set_ylabel("conditional coherence")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -1,0 +1,75 @@
+"""Coherence with oracles: perfect generators and oracles give 1, uninformative ones chance."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kmvae import metrics
+
+
+def test_perfect_oracle_on_true_pairs_is_one_and_on_shuffled_pairs_chance(perfect):
+    oracle = perfect.oracle()
+    generator = perfect.generator()
+    for shuffle, expected, tol in ((False, 1.0, 0.0), (True, 0.1, 0.03)):
+        data = list(perfect.dataset(2000, seed=1, shuffle_labels=shuffle))
+        images = np.concatenate([b["image"] for b in data])
+        labels = np.concatenate([b["label"] for b in data])
+        predicted = metrics.classify(generator, {"image": oracle}, "image", images)
+        assert metrics.coherence_score({"image": predicted}, labels) == \
+            pytest.approx(expected, abs=tol)
+    test = perfect.dataset(500, seed=2)
+    assert metrics.oracle_accuracy(oracle, test, "image") == 1.0
+
+
+def test_conditional_coherence_of_a_perfect_and_of_an_uninformed_generator(perfect):
+    data = perfect.dataset(2000, seed=3)
+    good = metrics.conditional_coherence(perfect.generator(), data, {"image": perfect.oracle()})
+    assert good["pairs"] == {"image->label": 1.0, "label->image": 1.0}
+    assert good["subsets"] == {"image": 1.0, "label": 1.0}
+    assert good["by_size"] == {"1": 1.0}
+    bad = metrics.conditional_coherence(perfect.generator(ignore_inputs=True), data,
+                                        {"image": perfect.oracle()}, max_examples=1500)
+    for value in bad["pairs"].values():
+        assert value == pytest.approx(0.1, abs=0.03)
+
+
+def test_joint_coherence(perfect):
+    oracles = {"image": perfect.oracle()}
+    assert metrics.joint_coherence(perfect.generator(), oracles, num_samples=500) == 1.0
+    chance = metrics.joint_coherence(perfect.generator(ignore_inputs=True), oracles, 3000)
+    assert chance == pytest.approx(0.1, abs=0.03)
+
+
+def test_coherence_needs_an_oracle_for_non_categorical_targets(perfect):
+    with pytest.raises(ValueError, match="No oracle for modality 'image'"):
+        metrics.conditional_coherence(perfect.generator(), perfect.dataset(10), {})
+
+
+def test_train_oracle_learns_and_caches(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300).astype(np.int32)
+    images = (np.eye(3)[labels].repeat(4, axis=1) * 0.8 + 0.2 * rng.random((300, 12))
+              ).astype(np.float32)
+    data = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels}).batch(50)
+    small = keras.Sequential([keras.Input((12,)), keras.layers.Dense(3)], name="small")
+    keras.utils.set_random_seed(0)
+    oracle = metrics.train_oracle(data, "image", small, epochs=30, cache_dir=tmp_path,
+                                  name="toy", learning_rate=0.05)
+    assert oracle.cache_path.startswith(str(tmp_path / "toy-image-small-"))
+    assert metrics.oracle_accuracy(oracle, data, "image") > 0.95
+    again = metrics.train_oracle(data, "image", small, cache_dir=tmp_path, name="toy")
+    assert again is not oracle and again.cache_path == oracle.cache_path
+    np.testing.assert_allclose(again(images[:5]), oracle(images[:5]), atol=1e-6)
+    default = metrics.train_oracle(data, "image", epochs=1, cache_dir=tmp_path, name="toy")
+    assert default.cache_path == str(tmp_path / "toy-image-default.keras")
+    assert default.output_shape == (None, 3)
+
+
+def test_train_oracle_errors(tmp_path):
+    data = tf.data.Dataset.from_tensor_slices(
+        {"image": np.zeros((4, 3), np.float32), "label": np.zeros(4, np.int32)}).batch(2)
+    with pytest.raises(ValueError, match="needs `name`"):
+        metrics.train_oracle(data, "image", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="expected 'sound' among them"):
+        metrics.train_oracle(data, "sound", cache_dir=tmp_path, name="toy")

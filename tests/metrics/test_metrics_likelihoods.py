@@ -1,0 +1,112 @@
+"""Importance-sampled log-likelihoods against the closed form of a linear-Gaussian model."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kmvae import metrics
+
+
+def test_estimators_converge_to_the_closed_form_as_k_grows(linear_gaussian):
+    """Proposal q(z | x1) for log p(x1, x2): an imperfect proposal, so K = 1 is visibly biased
+    (the ELBO) and the estimate approaches log p(x1, x2) as K grows."""
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(8, seed=2)
+    exact = linear_gaussian.exact_log_marginal(x, ["x1", "x2"])
+    errors = []
+    for k in (1, 30, 3000):
+        estimate = metrics.importance_sampling(model, x, ["x1", "x2"], ["x1"], num_samples=k,
+                                               chunk_size=1000)
+        assert estimate.log_likelihood.shape == (8,)
+        errors.append(np.mean(np.abs(estimate.log_likelihood - exact)))
+    assert errors[0] > 0.05
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.03
+    mean = metrics.test_log_likelihood(model, x, ["x1", "x2"], ["x1"], num_samples=3000,
+                                       chunk_size=1000)
+    assert mean == pytest.approx(np.mean(exact), abs=0.03)
+
+
+def test_conditional_log_likelihood_is_eq_7(linear_gaussian):
+    """log p(x1 | x2) = log p(x1, x2) - log E_p(z)[p(x2 | z)], both Monte Carlo terms converging
+    to the closed form."""
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(6, seed=3)
+    exact_y = linear_gaussian.exact_log_marginal(x, ["x2"])
+    log_py = metrics.log_prior_predictive(model, x, ["x2"], num_samples=200000, chunk_size=20000, seed=1).numpy()
+    assert log_py.shape == (6,)
+    np.testing.assert_allclose(log_py, exact_y, atol=0.03)
+    exact = linear_gaussian.exact_log_marginal(x, ["x1", "x2"]) - exact_y
+    cond = metrics.conditional_log_likelihood(model, x, ["x1"], ["x2"], num_samples=3000,
+                                              prior_samples=200000, chunk_size=1000)
+    np.testing.assert_allclose(cond, exact, atol=0.05)
+    rough = metrics.conditional_log_likelihood(model, x, ["x1"], ["x2"], num_samples=1,
+                                               prior_samples=40000)
+    assert np.mean(np.abs(rough - exact)) > np.mean(np.abs(cond - exact))
+
+
+def test_subset_log_likelihoods_converge_for_every_proposal(linear_gaussian):
+    """MoPoE's protocol: log p(X) with each subset's posterior as proposal; all estimate the
+    same log p(X), exactly so with the full set (the exact posterior)."""
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(6, seed=4)
+    exact = np.mean(linear_gaussian.exact_log_marginal(x, ["x1", "x2"]))
+    result = metrics.subset_log_likelihoods(model, x, num_samples=3000, chunk_size=1000)
+    assert list(result) == ["x1", "x2", "x1,x2"]
+    for value in result.values():
+        assert value == pytest.approx(exact, abs=0.05)
+    assert result["x1,x2"] == pytest.approx(exact, abs=1e-3)
+
+
+def test_a_proposal_outside_the_modalities_is_mvae_table_3(linear_gaussian):
+    """log p(x1) with q(z | x1, x2) as proposal (MVAE Table 3) converges to the closed form;
+    with q(z | x2) alone it is a poor proposal for x1 but still consistent."""
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(6, seed=7)
+    exact = linear_gaussian.exact_log_marginal(x, ["x1"])
+    rough = metrics.importance_sampling(model, x, ["x1"], ["x1", "x2"], num_samples=1)
+    good = metrics.importance_sampling(model, x, ["x1"], ["x1", "x2"], num_samples=4000,
+                                       chunk_size=1000)
+    np.testing.assert_allclose(good.log_likelihood, exact, atol=0.03)
+    assert np.mean(np.abs(rough.log_likelihood - exact)) > 0.05
+    assert np.all(good.log_weight_variance > 1e-3)
+    other = metrics.importance_sampling(model, x, ["x1"], ["x2"], num_samples=20000,
+                                        chunk_size=5000)
+    np.testing.assert_allclose(other.log_likelihood, exact, atol=0.1)
+
+
+def test_log_weight_variance_is_zero_with_the_true_posterior(linear_gaussian):
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(6, seed=5)
+    for names in (["x1"], ["x2"], ["x1", "x2"]):
+        variance = metrics.log_weight_variance(model, x, names, names, num_samples=200)
+        assert variance < 1e-6
+    imperfect = metrics.importance_sampling(model, x, ["x1", "x2"], ["x2"], num_samples=200)
+    assert np.all(imperfect.log_weight_variance > 1e-3)
+
+
+def test_estimates_over_a_dataset_respect_max_examples(linear_gaussian):
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(10, seed=6)
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(4)
+    keras.utils.set_random_seed(0)
+    estimate = metrics.importance_sampling(model, dataset, ["x1", "x2"], num_samples=5,
+                                           max_examples=7)
+    assert estimate.log_likelihood.shape == (7,) and estimate.log_weight_variance.shape == (7,)
+    np.testing.assert_allclose(estimate.log_likelihood,
+                               linear_gaussian.exact_log_marginal(x, ["x1", "x2"])[:7],
+                               atol=1e-3)
+
+
+def test_bad_arguments_are_errors(linear_gaussian):
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(2, seed=0)
+    with pytest.raises(ValueError, match="modalities among"):
+        metrics.importance_sampling(model, x, ["image"], num_samples=2)
+    with pytest.raises(ValueError, match="num_samples"):
+        metrics.importance_sampling(model, x, num_samples=0)
+    with pytest.raises(ValueError, match="disjoint"):
+        metrics.conditional_log_likelihood(model, x, ["x1"], ["x1"])
+    with pytest.raises(ValueError, match=r"needs the modalities \['x2'\]"):
+        metrics.importance_sampling(model, {"x1": x["x1"]}, ["x1", "x2"], num_samples=2)

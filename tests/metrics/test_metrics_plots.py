@@ -1,0 +1,50 @@
+"""Every plot writes a PNG of a tiny model's outputs."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kmvae
+from kmvae import Modality, metrics
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def model_and_data():
+    modalities = [Modality("image", shape=(16,), likelihood="bernoulli"),
+                  Modality("label", num_classes=4, likelihood="categorical")]
+    model = kmvae.MVAE(modalities, 3, seed=0)
+    rng = np.random.default_rng(0)
+    batch = {"image": rng.random((40, 16)).astype(np.float32),
+             "label": rng.integers(0, 4, 40).astype(np.int32)}
+    return model, batch, tf.data.Dataset.from_tensor_slices(batch).batch(20)
+
+
+def is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == PNG
+
+
+def test_plots_write_pngs(model_and_data, tmp_path):
+    model, batch, data = model_and_data
+    paths = [
+        metrics.plots.latent_scatter(model, data, tmp_path / "latent.png"),
+        metrics.plots.reconstructions(model, batch, tmp_path / "rec.png", num_examples=6),
+        metrics.plots.cross_modal_generations(model, tmp_path / "cross.png", num_samples=3),
+        metrics.plots.joint_generations(model, tmp_path / "joint.png", num_samples=12,
+                                        columns=6),
+        metrics.plots.coherence_by_size({"MVAE": {"1": 0.5}, "MoPoE": {"1": 0.7, "2": 0.9}},
+                                        tmp_path / "coherence.png"),
+    ]
+    for path in paths:
+        assert is_png(path)
+
+
+def test_image_shape_errors(model_and_data):
+    model = model_and_data[0]
+    assert metrics.plots.image_shape(model, "image") == (4, 4)
+    with pytest.raises(ValueError, match="categorical"):
+        metrics.plots.image_shape(model, "label")
+    with pytest.raises(ValueError, match="needs a categorical source"):
+        metrics.plots.cross_modal_generations(model, "x.png", source="image", target="image")
