@@ -16,11 +16,13 @@ import numpy as np
 from kmvae import metrics, recipes
 from kmvae.layers.fusion import nonempty_subsets
 from kmvae.metrics.likelihoods import subset_label
+from kmvae.models.msnvi import MSNVI
 
 PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
 ORACLE_EPOCHS = 10
 JOINT_SAMPLES = 1000
 PROBE_EXAMPLES = 500        # MoPoE App. B
+MSNVI_SAMPLES = 16          # MSNVI Table 1
 
 
 def likelihood_key(modalities, proposal, given=None):
@@ -70,6 +72,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       modality and by subset size, joint coherence of `JOINT_SAMPLES` prior draws;
     - linear-probe accuracy per subset (MoPoE Table 2), 500 training examples;
     - MSNVI's conflict c(m || m') between the modalities' beliefs, mean over test examples;
+    - for an MSNVI model, instead of the MVAE log-likelihoods, MSNVI Table 1: the negative
+      bounds L(ind), L(MoE), L(PoE) with K = 16 (`msnvi_bounds`);
     - with `plots_dir`, the PNG figures.
 
     Returns:
@@ -92,32 +96,36 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                                          eval_examples)
         return estimates[key]
 
-    lls, variances = {}, {}
-    pair = [source, target]
-    log_py = None
-    if target in names and source != target:
-        log_py = np.concatenate([
-            metrics.log_prior_predictive(model, b, [target], prior_samples).numpy()
-            for b in metrics.likelihoods.iterate_batches(test, [target], eval_examples)])
-    for proposal in ([source], pair):
-        for modalities in ([source], pair):
-            e = estimate(modalities, proposal)
-            key = likelihood_key(modalities, proposal)
-            lls[key], variances[key] = float(np.mean(e.log_likelihood)), \
-                float(np.mean(e.log_weight_variance))
-        if log_py is not None:
-            joint = estimate(pair, proposal)
-            key = likelihood_key([source], proposal, given=[target])
-            lls[key] = float(np.mean(joint.log_likelihood - log_py))
-            variances[key] = float(np.mean(joint.log_weight_variance))
-    result["log_likelihood"] = lls
-    result["log_weight_variance"] = variances
-    subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
-    result["subset_log_likelihood"] = {
-        subset_label(s): float(np.mean(estimate(names, s).log_likelihood)) for s in subsets}
-    # The keys `kmvae train` always wrote.
-    result[f"test_log_p({source})"] = lls[likelihood_key([source], [source])]
-    result[f"test_log_p({source},{target})"] = lls[likelihood_key(pair, [source])]
+    if isinstance(model, MSNVI):
+        say(f"  MSNVI bounds, K = {MSNVI_SAMPLES}")
+        result["msnvi_bounds"] = msnvi_bounds(model, test, eval_examples)
+    else:
+        lls, variances = {}, {}
+        pair = [source, target]
+        log_py = None
+        if target in names and source != target:
+            log_py = np.concatenate([
+                metrics.log_prior_predictive(model, b, [target], prior_samples).numpy()
+                for b in metrics.likelihoods.iterate_batches(test, [target], eval_examples)])
+        for proposal in ([source], pair):
+            for modalities in ([source], pair):
+                e = estimate(modalities, proposal)
+                key = likelihood_key(modalities, proposal)
+                lls[key], variances[key] = float(np.mean(e.log_likelihood)), \
+                    float(np.mean(e.log_weight_variance))
+            if log_py is not None:
+                joint = estimate(pair, proposal)
+                key = likelihood_key([source], proposal, given=[target])
+                lls[key] = float(np.mean(joint.log_likelihood - log_py))
+                variances[key] = float(np.mean(joint.log_weight_variance))
+        result["log_likelihood"] = lls
+        result["log_weight_variance"] = variances
+        subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+        result["subset_log_likelihood"] = {
+            subset_label(s): float(np.mean(estimate(names, s).log_likelihood)) for s in subsets}
+        # The keys `kmvae train` always wrote.
+        result[f"test_log_p({source})"] = lls[likelihood_key([source], [source])]
+        result[f"test_log_p({source},{target})"] = lls[likelihood_key(pair, [source])]
 
     categorical = {m.name for m in model.modalities if m.is_categorical}
     if target in categorical:
@@ -142,9 +150,10 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         say("  linear probe")
         result["latent_probe"] = metrics.latent_probe(model, train, test,
                                                       num_train=PROBE_EXAMPLES)
-    if len(names) > 1:
+    believers = list(model.sources) if isinstance(model, MSNVI) else names
+    if len(believers) > 1:
         conflicts = {}
-        for batch in metrics.likelihoods.iterate_batches(test, names, eval_examples):
+        for batch in metrics.likelihoods.iterate_batches(test, believers, eval_examples):
             for key, value in metrics.pairwise_conflicts(model, batch).items():
                 conflicts.setdefault(key, []).append(np.asarray(value))
         result["conflict"] = {key: float(np.mean(np.concatenate(v)))
@@ -153,6 +162,19 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         result["plots"] = make_plots(model, test, plots_dir, coherence, has_label)
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
+
+
+def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
+    """MSNVI Table 1: the model's negative bounds L(ind), L(MoE), L(PoE) on the test set with
+    K = 16 importance samples, nats per example (lower is better), over at most
+    `eval_examples` examples."""
+    k = MSNVI_SAMPLES if num_samples is None else int(num_samples)
+    values = {objective: [] for objective in ("ind", "moe", "poe")}
+    for batch in metrics.likelihoods.iterate_batches(test, model.modality_names, eval_examples):
+        for objective, parts in values.items():
+            parts.append(-model.bound(batch, objective, num_samples=k).numpy())
+    return {f"-L({objective})": float(np.mean(np.concatenate(parts)))
+            for objective, parts in values.items()}
 
 
 def make_plots(model, test, plots_dir, coherence=None, has_label=True):

@@ -36,7 +36,8 @@ def image_shape(model, name):
     a convolutional encoder, else a square of the flat size.
 
     Raises:
-        ValueError: when the modality is categorical or its size is not a square.
+        ValueError: when the modality is categorical, or its size is neither a square nor
+            whole rows of 28 or 32 pixels (MNIST parts such as 14x28 halves are drawn so).
     """
     index = model.modality_names.index(name)
     modality = model.modalities[index]
@@ -49,10 +50,16 @@ def image_shape(model, name):
         return modality.shape
     size = modality.event_size
     side = int(round(math.sqrt(size)))
-    if side * side != size:
-        raise ValueError(f"Cannot draw modality {name!r} of shape {modality.shape} as an image; "
-                         f"pass a modality whose size is a square.")
-    return (side, side)
+    if side * side == size:
+        return (side, side)
+    for width in (28, 32):  # colour images (PolyMNIST), parts of MNIST (halves 14x28, ...)
+        if size == 3 * width * width:
+            return (width, width, 3)
+    for width in (28, 32):
+        if size % width == 0:
+            return (size // width, width)
+    raise ValueError(f"Cannot draw modality {name!r} of shape {modality.shape} as an image: "
+                     f"its size {size} is neither a square nor rows of 28 or 32 pixels.")
 
 
 def _grid(ax, images, shape, columns):

@@ -48,3 +48,16 @@ def test_image_shape_errors(model_and_data):
         metrics.plots.image_shape(model, "label")
     with pytest.raises(ValueError, match="needs a categorical source"):
         metrics.plots.cross_modal_generations(model, "x.png", source="image", target="image")
+
+
+def test_image_shapes_of_parts_and_colour_images():
+    import kmvae
+    from kmvae.metrics.plots import image_shape
+    mods = [kmvae.Modality("top", shape=(392,)), kmvae.Modality("rgb", shape=(2352,)),
+            kmvae.Modality("third", shape=(252,)), kmvae.Modality("odd", shape=(390,))]
+    model = kmvae.MVAE(mods, 2)
+    assert image_shape(model, "top") == (14, 28)
+    assert image_shape(model, "rgb") == (28, 28, 3)
+    assert image_shape(model, "third") == (9, 28)
+    with pytest.raises(ValueError, match="'odd'.*390"):
+        image_shape(model, "odd")
