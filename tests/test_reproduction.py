@@ -27,3 +27,17 @@ def test_report_puts_paper_and_kmvae_numbers_side_by_side(tmp_path):
     assert "10,000-digit subset" in text
     # The Fashion-MNIST recipe has not been run: its paper numbers are listed, kmvae's are not.
     assert "Not run yet" in text and "| -232.535 | (not run) |" in text
+
+
+def test_msnvi_table_1_cells_pair_paper_and_kmvae(tmp_path):
+    run = tmp_path / "runs" / "msnvi_mnist_tb_ind"
+    run.mkdir(parents=True)
+    run.joinpath("metrics.json").write_text(json.dumps({
+        "recipe": "msnvi_mnist_tb_ind", "epochs": 5, "eval_examples": 500,
+        "msnvi_bounds": {"-L(ind)": 110.5, "-L(moe)": 109.0, "-L(poe)": 99.25}}))
+    text = reproduction.build(tmp_path)
+    section = text[text.index("### MNIST-TB"):text.index("### MNIST-QU")]
+    assert "| L(ind) | 102.200 / 110.500 | 102.400 / (not run) |" in section
+    assert "| L(poe) | 94.380 / 99.250 |" in section
+    assert f"kmvae train msnvi_mnist_tb_ind --epochs 5 --out {tmp_path}" in section
+    assert "Not run yet (`kmvae train msnvi_mnist_qu_<objective>`)" in text
