@@ -159,9 +159,29 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         result["conflict"] = {key: float(np.mean(np.concatenate(v)))
                               for key, v in conflicts.items()}
     if plots_dir is not None:
-        result["plots"] = make_plots(model, test, plots_dir, coherence, has_label)
+        result["plots"] = make_plots(model, test, plots_dir, coherence, has_label, recipe)
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
+
+
+def msnvi_figures(model, test, plots_dir, recipe):
+    """MSNVI Figure 2 (beliefs on the 2-D mixture) and Figure 5 (pendulum predictions and the
+    conflict of camera 0 with camera 1 along the test sweep)."""
+    from kmvae.datasets import mog, pendulum
+
+    paths = {}
+    if recipe.dataset == "mog2d_sources" and model.latent_dim == 2:
+        points = mog.paper_test_points()
+        inputs = {"x1": points[:, :1], "x2": points[:, 1:], "x": points}
+        inputs = {n: v for n, v in inputs.items() if n in model.modality_names}
+        paths["beliefs"] = metrics.plots.belief_ellipses(model, inputs,
+                                                         plots_dir / "beliefs.png")
+    if recipe.dataset == "pendulum":
+        angles = pendulum.angles("test", **recipe.dataset_options)
+        paths["conflict"] = metrics.plots.conflict_over_sweep(
+            model, recipe.load_data("test"), angles, plots_dir / "conflict.png", "camera_0",
+            "camera_1")
+    return paths
 
 
 def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
@@ -177,10 +197,14 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
             for objective, parts in values.items()}
 
 
-def make_plots(model, test, plots_dir, coherence=None, has_label=True):
-    """The PNG figures that apply; returns dict figure name -> path."""
+def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=None):
+    """The PNG figures that apply; returns dict figure name -> path. With an MSNVI model on
+    `mog2d_sources` also MSNVI Figure 2 (`beliefs.png`), on `pendulum` Figure 5
+    (`conflict.png`)."""
     plots, paths = metrics.plots, {}
     plots_dir = Path(plots_dir)
+    if isinstance(model, MSNVI) and recipe is not None:
+        paths.update(msnvi_figures(model, test, plots_dir, recipe))
     images = [m.name for m in model.modalities if not m.is_categorical]
     labels = [m.name for m in model.modalities if m.is_categorical]
     if has_label:

@@ -178,3 +178,107 @@ def coherence_by_size(results, path):
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def belief_ellipses(model, inputs, path, sources=None, integration="poe", num_samples=10,
+                    seed=0):
+    """MSNVI Figure 2: the individual beliefs of each source and their integration, for a 2-D
+    latent space, and data generated from samples of them.
+
+    Left column: samples `x ~ p(x | z)` decoded (means) from `num_samples` draws of each belief,
+    in observation space (the first two dimensions of the concatenated observations). Right
+    column: each belief `q_m(z | x_m)` drawn as its 1-standard-deviation ellipse (axis-aligned:
+    diagonal Gaussians), one colour per example, one marker style per source; the bottom row the
+    integrated belief (`integration`, MSNVI eq. 3 for `"poe"`).
+
+    Args:
+        model: a `kmvae.MSNVI` with `latent_dim == 2`.
+        inputs: batch dict of the sources, e.g. MSNVI's 8 rotated component means.
+        path: the PNG to write.
+        sources: the source names (default the model's).
+
+    Returns:
+        `path` as a string.
+
+    Raises:
+        ValueError: latent_dim is not 2, or a name is no source.
+    """
+    from matplotlib.patches import Ellipse
+
+    if model.latent_dim != 2:
+        raise ValueError(f"belief_ellipses draws a 2-D latent space; the model has latent_dim "
+                         f"{model.latent_dim}.")
+    sources = list(model.sources if sources is None else sources)
+    plt = _pyplot()
+    colours = plt.cm.tab10(np.linspace(0, 1, 10))
+    markers = "ox^sv+"
+    fig, axes = plt.subplots(2, 2, figsize=(9, 9))
+    beliefs = [(name, model.belief(inputs, name)) for name in sources]
+    beliefs.append(("integrated", model.encode({n: inputs[n] for n in sources},
+                                               integration=integration)))
+    for row, group in ((0, beliefs[:-1]), (1, beliefs[-1:])):
+        for s, (name, q) in enumerate(group):
+            mean, std = np.asarray(q.mean()), np.asarray(q.stddev())
+            z = q.sample(num_samples, seed=seed)                       # (S, B, 2)
+            decoded = [np.asarray(model.decoders[model.modality_names.index(o)].mean(z))
+                       for o in model.observations]
+            x = np.concatenate([d.reshape(d.shape[0], d.shape[1], -1) for d in decoded], -1)
+            for b in range(mean.shape[0]):
+                colour = colours[b % 10]
+                axes[row, 0].scatter(x[:, b, 0], x[:, b, 1], color=colour, s=12,
+                                     marker=markers[s % len(markers)])
+                axes[row, 1].add_patch(Ellipse(mean[b], 2 * std[b, 0], 2 * std[b, 1],
+                                               fill=False, color=colour,
+                                               linestyle="-" if s == 0 else "--"))
+                axes[row, 1].plot(*mean[b], marker=markers[s % len(markers)], color=colour)
+        label = ("individual beliefs: " + ", ".join(n for n, _ in group)) if row == 0 else \
+            f"integrated belief ({integration})"
+        axes[row, 0].set_title(f"generated from {label}", fontsize=9)
+        axes[row, 1].set_title(label, fontsize=9)
+        axes[row, 1].autoscale_view()
+        for ax in axes[row]:
+            ax.set_aspect("equal", adjustable="datalim")
+    return _save(fig, path)
+
+
+def conflict_over_sweep(model, batches, positions, path, m, m_prime, targets=None):
+    """MSNVI Figure 5: predictions from single and integrated sources along a sweep (e.g. the
+    pendulum's angle), and the conflict measure c(m || m') (eq. 2) along it.
+
+    Args:
+        model: a `kmvae.MSNVI`.
+        batches: iterable of batch dicts in sweep order (the unshuffled test split).
+        positions: `(n,)` the sweep variable of the n examples (e.g. angles in radians).
+        path: the PNG to write.
+        m, m_prime: the sources compared by the conflict measure.
+        targets: the observation predicted (default the model's first observation); its first
+            two values are drawn.
+
+    Returns:
+        `path` as a string.
+    """
+    target = model.observations[0] if targets is None else targets
+    decoder = model.decoders[model.modality_names.index(target)]
+    predictions = {name: [] for name in (*model.sources, "integrated")}
+    conflicts = []
+    for batch in batches:
+        for name in model.sources:
+            predictions[name].append(np.asarray(decoder.mean(model.belief(batch, name).mean())))
+        integrated = model.encode({n: batch[n] for n in model.sources})
+        predictions["integrated"].append(np.asarray(decoder.mean(integrated.mean())))
+        conflicts.append(np.asarray(model.conflict(batch, m, m_prime)))
+    positions = np.asarray(positions)
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    for name, parts in predictions.items():
+        values = np.concatenate(parts)[:len(positions)]
+        for d in range(min(2, values.shape[-1])):
+            axes[d].plot(positions, values[:, d], label=name,
+                         linewidth=2 if name == "integrated" else 1)
+    for d in range(2):
+        axes[d].set_ylabel(f"{target}[{d}]")
+    axes[0].legend(fontsize=8)
+    axes[2].plot(positions, np.concatenate(conflicts)[:len(positions)])
+    axes[2].set_ylabel(f"c({m} || {m_prime})")
+    axes[2].set_xlabel("sweep")
+    return _save(fig, path)

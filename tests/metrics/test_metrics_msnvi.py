@@ -1,0 +1,55 @@
+"""MSNVI's evaluation: Table 1 bounds and Figures 2 and 5, on tiny models."""
+
+import math
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kmvae
+from kmvae import evaluate
+from kmvae.metrics import plots
+
+
+def tiny_msnvi(names, observations=None, latent_dim=2):
+    mods = [kmvae.Modality(n, shape=(s,), likelihood="normal") for n, s in names]
+    sources = [n for n, _ in names if observations is None or n not in observations]
+    return kmvae.MSNVI(mods, latent_dim, num_importance_samples=2, sources=sources,
+                       observations=observations, seed=0)
+
+
+def test_msnvi_bounds_are_the_negated_mean_bounds_of_the_test_set():
+    model = tiny_msnvi([("x1", 1), ("x2", 1)])
+    rng = np.random.default_rng(0)
+    data = {"x1": rng.normal(size=(10, 1)).astype("float32"),
+            "x2": rng.normal(size=(10, 1)).astype("float32")}
+    test = tf.data.Dataset.from_tensor_slices(data).batch(4)
+    got = evaluate.msnvi_bounds(model, test, num_samples=4000)
+    assert set(got) == {"-L(ind)", "-L(moe)", "-L(poe)"}
+    for objective in ("ind", "moe", "poe"):   # K large: the three bounds agree to ~0.05 nats
+        reference = -np.mean(model.bound(data, objective, num_samples=4000))
+        assert abs(got[f"-L({objective})"] - reference) < 0.05
+    assert evaluate.msnvi_bounds(model, test, eval_examples=4, num_samples=8)["-L(ind)"] > 0
+
+
+def test_msnvi_figures_for_the_mixture_and_the_pendulum(tmp_path):
+    mog = tiny_msnvi([("x1", 1), ("x2", 1)])
+    recipe = types.SimpleNamespace(dataset="mog2d_sources", dataset_options={})
+    paths = evaluate.msnvi_figures(mog, None, tmp_path, recipe)
+    assert open(paths["beliefs"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    cameras = [(f"camera_{i}", 1024) for i in range(3)]
+    pendulum = tiny_msnvi(cameras + [("position", 2)], observations=["position"])
+    options = dict(failure_angle=4 * math.pi, num_examples=20, num_test_examples=30)
+    recipe = types.SimpleNamespace(
+        dataset="pendulum", dataset_options=options,
+        load_data=lambda split: kmvae.datasets.load("pendulum", split, batch_size=16, **options))
+    paths = evaluate.msnvi_figures(pendulum, None, tmp_path, recipe)
+    assert open(paths["conflict"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_belief_ellipses_needs_a_2d_latent_space(tmp_path):
+    model = tiny_msnvi([("x1", 1), ("x2", 1)], latent_dim=3)
+    with pytest.raises(ValueError, match="latent_dim 3"):
+        plots.belief_ellipses(model, {"x1": np.zeros((2, 1), "float32"),
+                                      "x2": np.zeros((2, 1), "float32")}, tmp_path / "b.png")
