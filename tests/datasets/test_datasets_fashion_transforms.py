@@ -1,7 +1,6 @@
 """fashion_mnist_transforms (MVAE section 7 on Fashion-MNIST) on small fake IDX files: each
 transformation is what it claims, the edge cache, masks, one-epoch training."""
 
-import collections
 
 import keras
 import numpy as np
@@ -12,6 +11,7 @@ import kmvae
 from kmvae import datasets
 from kmvae.datasets import fashion_transforms
 from kmvae.datasets.idx import write_idx
+from epochs import epoch
 
 NAME = "fashion_mnist_transforms"
 MODALITIES = ("original", "edges", "obscured", "watermark", "inverted")
@@ -36,14 +36,6 @@ def fake_fashion(root, n_train=40, n_test=24, seed=0):
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
         arrays[split] = images, labels
     return arrays
-
-
-def epoch(dataset):
-    parts = collections.defaultdict(list)
-    for batch in dataset:
-        for key, value in batch.items():
-            parts[key].append(value.numpy())
-    return {key: np.concatenate(value) for key, value in parts.items()}
 
 
 def test_spec_counts_and_label_for_evaluation(tmp_path):

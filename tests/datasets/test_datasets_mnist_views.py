@@ -1,7 +1,6 @@
 """MNIST-TB / QU / NO (MSNVI section 5.2) and MNIST-Split(-3) (SVAE section 4) on small fake
 IDX files: parts reassemble the digit, MNIST-NO's bit flips, options, masks, one-epoch training."""
 
-import collections
 import math
 
 import keras
@@ -12,6 +11,7 @@ import kmvae
 from kmvae import datasets
 from kmvae.datasets import mnist_views
 from kmvae.datasets.idx import write_idx
+from epochs import epoch
 
 
 def fake_mnist(root, n_train=40, n_test=24, seed=0):
@@ -29,15 +29,6 @@ def fake_mnist(root, n_train=40, n_test=24, seed=0):
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
         arrays[split] = images, labels
     return arrays
-
-
-def epoch(dataset):
-    """One pass over `dataset` as a dict of concatenated numpy arrays."""
-    parts = collections.defaultdict(list)
-    for batch in dataset:
-        for key, value in batch.items():
-            parts[key].append(value.numpy())
-    return {key: np.concatenate(value) for key, value in parts.items()}
 
 
 def within(rate, p, n, sigmas=5.0):

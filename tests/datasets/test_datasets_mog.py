@@ -12,15 +12,7 @@ import pytest
 import kmvae
 from kmvae import datasets
 from kmvae.datasets import mog
-
-
-def epoch(dataset):
-    """One pass over `dataset` as a dict of concatenated numpy arrays."""
-    parts = collections.defaultdict(list)
-    for batch in dataset:
-        for key, value in batch.items():
-            parts[key].append(value.numpy())
-    return {key: np.concatenate(value) for key, value in parts.items()}
+from epochs import epoch
 
 
 def check_gaussian_classes(points, labels, means, std, num_classes):

@@ -1,7 +1,6 @@
 """The pendulum of MSNVI section 5.3: camera geometry against an independent projection, noise,
 the test sweep and its angles, the sensor failure, seeds, masks, and one epoch of training."""
 
-import collections
 import math
 
 import keras
@@ -11,17 +10,9 @@ import pytest
 import kmvae
 from kmvae import datasets
 from kmvae.datasets import pendulum
+from epochs import epoch
 
 CAMERAS = ("camera_0", "camera_1", "camera_2")
-
-
-def epoch(dataset):
-    """One pass over `dataset` as a dict of concatenated numpy arrays."""
-    parts = collections.defaultdict(list)
-    for batch in dataset:
-        for key, value in batch.items():
-            parts[key].append(value.numpy())
-    return {key: np.concatenate(value) for key, value in parts.items()}
 
 
 def rotation(axis, degrees):
