@@ -11,7 +11,9 @@ label is not a modality keep it as an int32 `"label"` for evaluation, which mode
     train = kmvae.datasets.load("mnist_label", "train", binarize="sample", supervision=0.1)
 
 Registered names: `"digits_label"` (scikit-learn's bundled 8x8 digits, no download),
-`"mnist_label"` (MVAE section 4.1), `"fashion_mnist_label"` (MVAE section 4.2). MNIST and
+`"mnist_label"` (MVAE section 4.1), `"fashion_mnist_label"` (MVAE section 4.2),
+`"emnist_entangled"` / `"emnist_mixed"` (M2VAE section 4.1: MNIST-like `a` and Fashion-MNIST-like
+`b` decoded from a shared latent by two CVAEs, `kmvae.datasets.entangled`). MNIST and
 Fashion-MNIST come from TFDS when it has them prepared, else from IDX files that
 `kmvae data fetch mnist|fashion_mnist` (`fetch`) writes; TFDS is imported only when needed.
 """

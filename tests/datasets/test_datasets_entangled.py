@@ -13,7 +13,7 @@ from scipy import stats
 
 import kmvae
 from kmvae import datasets
-from kmvae.datasets import cvae, entangled
+from kmvae.datasets import cvae, entangled, paths
 from kmvae.datasets.idx import write_idx
 
 SMALL = {"num_examples": (40, 20), "cvae_epochs": 1}
@@ -137,19 +137,21 @@ def test_cvae_cache_is_reused_and_a_corrupt_one_rebuilt(tmp_path, caplog):
     assert info2["seconds"] == info["seconds"]  # recorded at training time
     z, labels = np.array([[0.3, 1.2], [-1.0, 0.1]], np.float32), [2, 7]
     np.testing.assert_array_equal(again.decode(z, labels), model.decode(z, labels))
-    # Another budget is another model; other source data is another model.
-    assert cvae.trained("mnist", epochs=2, source="idx", data_dir=tmp_path)[1]["path"] \
-        != info["path"]
     info["path"].write_bytes(b"not a keras archive")
     rebuilt, info3 = cvae.trained("mnist", epochs=1, source="idx", data_dir=tmp_path)
     assert info3["trained"] and "corrupt" in caplog.text
     assert isinstance(keras.saving.load_model(info3["path"]), cvae.CVAE)
 
 
-def test_cvae_cache_key_follows_the_data():
+def test_cvae_cache_key_follows_the_data_and_the_settings():
     images = np.zeros((4, 784), np.uint8)
     labels = np.arange(4)
     key = cvae.cache_path("mnist", images, labels, epochs=1, seed=0, data_dir="/r")
+    assert key.parent == paths.data_root("/r") / "cache"
+    assert cvae.cache_path("mnist", images, labels, epochs=2, seed=0, data_dir="/r") != key
+    assert cvae.cache_path("mnist", images, labels, epochs=1, seed=1, data_dir="/r") != key
+    assert cvae.cache_path("fashion_mnist", images, labels, epochs=1, seed=0, data_dir="/r") \
+        != key
     changed = images.copy()
     changed[0, 0] = 1
     assert cvae.cache_path("mnist", changed, labels, epochs=1, seed=0, data_dir="/r") != key
@@ -286,9 +288,9 @@ def test_one_epoch_of_mvae(root, models, name):
 
 def test_default_budget_makes_about_600_updates():
     assert cvae.auto_epochs(8000) == 8 and cvae.auto_epochs(60000) == 1
+    budget = cvae.AUTO_UPDATES * cvae.BATCH_SIZE  # images seen
     for n in (37, 999, 7999, 60001, 10 ** 6):
         epochs = cvae.auto_epochs(n)
-        updates = lambda e: e * -(-n // cvae.BATCH_SIZE)  # noqa: E731
-        assert updates(epochs) >= cvae.AUTO_UPDATES - cvae.BATCH_SIZE and epochs >= 1
-        assert epochs == 1 or (epochs - 1) * n < cvae.AUTO_UPDATES * cvae.BATCH_SIZE
+        assert epochs >= 1 and epochs * n >= min(budget, n)  # enough ...
+        assert epochs == 1 or (epochs - 1) * n < budget  # ... and no epoch more
     assert cvae.check_epochs(None) is None
