@@ -36,7 +36,7 @@ import hashlib
 import json
 import logging
 import numbers
-import zipfile
+import os
 
 import numpy as np
 
@@ -165,14 +165,14 @@ def _read_cache(path, n):
         if shapes != {"a": (n, 784), "b": (n, 784), "label": (n,), "z": (n, cvae.LATENT_DIM)}:
             raise ValueError(f"arrays of shapes {shapes}")
         return arrays
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+    except Exception as error:  # garbage, a truncated archive (zlib / zip errors), wrong arrays
         _log.warning("The cached data set %s is corrupt or unreadable (%s: %s); deleting it and "
                      "generating it again.", path, type(error).__name__, error)
         path.unlink(missing_ok=True)
         return None
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)
 def _entangled(split, n, cvae_epochs, data_seed, source, data_dir, root):
     models, infos = zip(*(cvae.trained(dataset, epochs=cvae_epochs, source=source,
                                        data_dir=data_dir)
@@ -189,7 +189,7 @@ def _entangled(split, n, cvae_epochs, data_seed, source, data_dir, root):
     arrays = {key: np.round(value * 255.0).astype(np.uint8) for key, value in images.items()}
     arrays.update(label=labels, z=z)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(".partial-" + path.name)
+    partial = path.with_name(f".partial-{os.getpid()}-{path.name}")
     with open(partial, "wb") as f:
         np.savez_compressed(f, **arrays)
     partial.replace(path)
