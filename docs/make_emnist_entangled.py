@@ -28,7 +28,7 @@ from kmvae.datasets import cvae, entangled, mnist  # noqa: E402
 def _accuracies(dataset, generated, labels, data_dir, train_size=10000):
     images, targets = mnist.load_split(dataset, "train", "auto", data_dir)
     test, test_targets = mnist.load_split(dataset, "test", "auto", data_dir)
-    classifier = LogisticRegression(max_iter=300)
+    classifier = LogisticRegression(max_iter=1000)
     classifier.fit(images[:train_size] / 255.0, targets[:train_size])
     return (classifier.score(test / 255.0, test_targets),
             classifier.score(generated / 255.0, labels))
@@ -79,10 +79,10 @@ def main():
     axis.set_title("Top: per class, a (MNIST CVAE) above b (Fashion-MNIST CVAE)\n"
                    "decoded from the same z, z1 from -2 to 2 (z2 = 0).\n"
                    "Bottom: 10 emnist_entangled test pairs (a, b),\n"
-                   "then emnist_mixed's b for the same a.", fontsize=7)
+                   "then emnist_mixed's b for the same a.", fontsize=8)
     axis.axis("off")
     figure.tight_layout()
-    figure.savefig(args.out, dpi=80)
+    figure.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")
 
 
