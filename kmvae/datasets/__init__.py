@@ -11,9 +11,10 @@ label is not a modality keep it as an int32 `"label"` for evaluation, which mode
     train = kmvae.datasets.load("mnist_label", "train", binarize="sample", supervision=0.1)
 
 Registered names: `"digits_label"` (scikit-learn's bundled 8x8 digits, no download),
-`"mnist_label"` (MVAE section 4.1), `"fashion_mnist_label"` (MVAE section 4.2); synthetic:
-`"mog2d_sources"` (MSNVI section 5.1), `"pendulum"` (MSNVI section 5.3, angles from
-`kmvae.datasets.pendulum.angles`), `"mog_bimodal"` (M2VAE section 4.2). MNIST and
+`"mnist_label"` (MVAE section 4.1), `"fashion_mnist_label"` (MVAE section 4.2), and the
+papers' multimodal sets (MNIST-TB / QU / NO, MNIST-Split(-3), PolyMNIST, MultiMNIST, the
+Fashion-MNIST transformations, the mixture-of-Gaussians toys, the pendulum, entangled MNIST:
+`names()` lists them, the README's table describes them). MNIST and
 Fashion-MNIST come from TFDS when it has them prepared, else from IDX files that
 `kmvae data fetch mnist|fashion_mnist` (`fetch`) writes; TFDS is imported only when needed.
 """

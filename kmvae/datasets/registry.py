@@ -311,7 +311,7 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
 # Builder modules register their entries when imported; they import this module, so they are
 # imported lazily, on the first lookup.
 BUILDER_MODULES = ("mnist_views", "fashion_transforms", "mog", "pendulum", "polymnist",
-                   "multimnist")
+                   "multimnist", "entangled")
 _imported = []
 
 
