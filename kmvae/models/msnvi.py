@@ -44,6 +44,24 @@ def msnvi_product_of_experts(locs, scales, mask):
     return loc, tf.math.rsqrt(precision)
 
 
+def belief_parameters(factor):
+    """A source's belief from its encoder's Gaussian output `r_m(z | x_m)` (a Normal with `loc`
+    and `scale`, `(B, D)`): `q_m(z | x_m) propto p(z) r_m(z | x_m)`, precision
+    `1 + 1 / scale^2`, mean `(loc / scale^2) / precision`.
+
+    Every belief is then at least as certain as the prior, as exact posteriors of conditionally
+    Gaussian sources are, and eq. 3's product `p(z) prod_m q_m / p(z) = p(z) prod_m r_m` is
+    always proper: MSNVI's integrated PoE is the product of the factors with the prior expert
+    (MVAE eq. 3).
+
+    Returns:
+        `(loc, scale)` of the belief, each `(B, D)` float32.
+    """
+    factor_precision = 1.0 / tf.square(factor.scale)
+    precision = 1.0 + factor_precision
+    return factor.loc * factor_precision / precision, tf.math.rsqrt(precision)
+
+
 @keras.saving.register_keras_serializable(package="kmvae")
 class MSNVI(MultimodalVAE):
     """Multi-source neural variational inference: one belief `q_m(z | x_m)` per information
@@ -78,8 +96,10 @@ class MSNVI(MultimodalVAE):
         integration: `"poe"` (eq. 3) or `"moe"`: how `encode`, `translate` and `call`
             integrate the present sources' beliefs.
 
-    Networks of a modality that is no source (its encoder) or no observation (its decoder)
-    exist but are unused and receive no gradient.
+    Each belief is `p(z) r_m(z | x_m)`, normalised, with `r_m` the Gaussian the modality's
+    encoder outputs (`belief_parameters`), so beliefs are never less certain than the prior and
+    eq. 3 never turns improper. Networks of a modality that is no source (its encoder) or no
+    observation (its decoder) exist but are unused and receive no gradient.
 
     Raises:
         ValueError: unknown objective or integration, a name in sources / observations that is
@@ -142,18 +162,17 @@ class MSNVI(MultimodalVAE):
 
     # ------------------------------------------------------------------------- beliefs
     def experts(self, x, training=False):
-        """The sources' beliefs `(locs, scales)`, `(B, M, D)`; entries of modalities that are no
-        source hold the prior's (0, 1) and are never used."""
+        """The sources' beliefs `(locs, scales)`, `(B, M, D)` (see `belief_parameters`); entries
+        of modalities that are no source hold the prior's (0, 1) and are never used."""
         locs, scales = [], []
         for m, (encoder, name) in enumerate(zip(self.encoders, self.modality_names)):
             if name in self.sources:
-                q = encoder(x[m], training=training).distribution
-                locs.append(q.loc)
-                scales.append(q.scale)
+                loc, scale = belief_parameters(encoder(x[m], training=training).distribution)
             else:
-                zeros = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
-                locs.append(zeros)
-                scales.append(zeros + 1.0)
+                loc = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
+                scale = loc + 1.0
+            locs.append(loc)
+            scales.append(scale)
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
 
     def source_mask(self, mask):
@@ -210,7 +229,7 @@ class MSNVI(MultimodalVAE):
                              f"{self.sources}.")
         m = self.modality_names.index(name)
         x, _ = self.prepare_batch({name: inputs[name]}, check=tf.executing_eagerly())
-        return self.encoders[m](x[m])
+        return diagonal_normal(*belief_parameters(self.encoders[m](x[m]).distribution))
 
     def conflict(self, inputs, m, m_prime):
         """The conflict measure of MSNVI eq. 2, per example:
