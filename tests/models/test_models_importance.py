@@ -181,7 +181,7 @@ def test_mmvae_trains_saves_and_reloads(tiny, tmp_path, posterior):
     model = kmvae.MMVAE(mods, 2, objective="dreg_looser", num_importance_samples=2,
                         posterior=posterior, learn_prior_scale=True, seed=0)
     data = tf.data.Dataset.from_tensor_slices(tiny.batch(mods, 32)).batch(8)
-    model.compile(keras.optimizers.Adam(1e-2))
+    model.compile(keras.optimizers.Adam(1e-2), jit_compile=False)  # XLA compiles slowly
     history = model.fit(data, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     assert not np.allclose(model.prior_scale.numpy(), 1.0)      # the prior's scale is learned
@@ -354,9 +354,10 @@ def test_impute_is_the_predictive_mean_of_eq6():
     np.testing.assert_allclose(got, expected, atol=0.03)
 
 
-def test_sources_and_observations_and_their_errors():
+def test_sources_and_observations_and_their_errors(tiny):
     """MNIST-NO's layout: noisy sources encoded, the clean image observed."""
-    mods = [kmvae.Modality(n, shape=(4,)) for n in ("s0", "s1", "image")]
+    mods = [kmvae.Modality(n, shape=(4,), encoder=tiny.dense_backbone(),
+                           decoder=tiny.dense_backbone()) for n in ("s0", "s1", "image")]
     model = kmvae.MSNVI(mods, 2, objective="hybrid", sources=["s0", "s1"],
                         observations=["image"], num_importance_samples=2, seed=0)
     rng = np.random.default_rng(0)
@@ -370,7 +371,7 @@ def test_sources_and_observations_and_their_errors():
     assert all(grads[v.path] is None for v in model.decoders[0].trainable_variables)
     assert all(grads[v.path] is not None for v in model.encoders[0].trainable_variables)
     assert set(model(batch)) == {"loc", "scale", "image"}
-    model.compile(keras.optimizers.Adam(1e-2))
+    model.compile(keras.optimizers.Adam(1e-2), jit_compile=False)  # XLA compiles slowly
     before = [v.numpy().copy() for v in model.encoders[2].trainable_variables]
     model.fit(tf.data.Dataset.from_tensor_slices(batch).batch(4), epochs=1, verbose=0)
     for old, new in zip(before, model.encoders[2].trainable_variables):
@@ -399,7 +400,7 @@ def test_msnvi_masks_trains_and_round_trips(tiny, tmp_path, objective):
         values.append(model.bound({**data, "mask": mask}, num_samples=3).numpy())
     np.testing.assert_array_equal(values[0], values[1])
     assert np.all(np.isfinite(values[0]))
-    model.compile(keras.optimizers.Adam(1e-2))
+    model.compile(keras.optimizers.Adam(1e-2), jit_compile=False)  # XLA compiles slowly
     data = tf.data.Dataset.from_tensor_slices({**batch, "mask": mask}).batch(4)
     assert np.all(np.isfinite(model.fit(data, epochs=1, verbose=0).history["loss"]))
     model.save(tmp_path / "msnvi.keras")
