@@ -7,7 +7,8 @@ dicts, then `encode` / `translate` / `generate` / `log_likelihood`, and `export_
 from kmvae import callbacks, datasets, layers, metrics, models, recipes
 from kmvae.export import export_saved_model
 from kmvae.modalities import Modality
-from kmvae.models import MMVAE, MSNVI, MVAE, MoEVAE, MoPoEVAE, MultimodalVAE
+from kmvae.models import (JMVAE, M2VAE, MMVAE, MSNVI, MVAE, SVAE, TVAE, VAEVAE, JMVAEZero,
+                          MoEVAE, MoPoEVAE, MultimodalVAE, VAEVAEStar)
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,9 @@
-"""Layers: encoder and decoder backbones, distribution heads, posterior fusion."""
+"""Layers: encoder and decoder backbones, distribution heads, posterior fusion, subset (joint)
+encoders."""
 
 from kmvae.layers.fusion import (FUSIONS, PosteriorFusion, nonempty_subsets, product_of_experts,
                                  subset_matrix)
 from kmvae.layers.heads import GaussianPosterior, LikelihoodHead, diagonal_normal
 from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
 from kmvae.layers.networks import ConvDecoder, ConvEncoder, default_decoder, default_encoder, mlp
+from kmvae.layers.subset import SubsetEncoder

@@ -22,7 +22,8 @@ from typing import Callable, Optional
 import keras
 
 _CATALOG = "kmvae.recipes.catalog"
-MODELS = ("MVAE", "MoPoEVAE", "MoEVAE", "MMVAE", "MSNVI")
+MODELS = ("MVAE", "MoPoEVAE", "MoEVAE", "MMVAE", "MSNVI", "JMVAE", "JMVAEZero", "TVAE", "M2VAE",
+          "SVAE", "VAEVAE", "VAEVAEStar")
 
 
 @dataclasses.dataclass
@@ -33,7 +34,7 @@ class Recipe:
         name: the name `load` takes.
         description: one line.
         paper: the paper, section and table or figure the recipe follows.
-        model: a model class name in `MODELS` (`"MVAE"`, `"MoPoEVAE"`, `"MSNVI"`, ...).
+        model: a model class name in `MODELS` (`"MVAE"`, `"MoPoEVAE"`, `"M2VAE"`, `"SVAE"`, ...).
         modalities: a function returning fresh `kmvae.Modality` objects (networks included).
         dataset: a `kmvae.datasets` name; `dataset_options` are passed to `kmvae.datasets.load`.
         latent_dim, model_options: passed to the model (`beta`, `num_random_subsets`, ...).

@@ -1,0 +1,252 @@
+"""SVAE and VAEVAE (Kutuzova et al., ICLR 2021 submission, "Multimodal VAEs for
+Semi-Supervised Learning: In Defense of Product-of-Experts"): product-of-experts posteriors
+with extra experts or joint networks, trained on paired and unpaired examples in one batch."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kmvae.layers.fusion import product_of_experts
+from kmvae.layers.modality import ModalityEncoder
+from kmvae.models.subsets import SubsetVAE
+
+OBJECTIVES = ("elbo", "comb")
+VARIANTS = ("a", "b")
+
+
+class PairedUnpairedVAE(SubsetVAE):
+    """Shared objective of SVAE and VAEVAE, from every subset's term
+    `U(S) = E_{q(z|x_S)}[sum_{m in S} lambda_m log p(x_m | z)]
+    - beta sum_{m in S} KL(q(z|x_S) || q(z|x_{S \\ m}))`, with `q(z|x_{})` = p(z): a single
+    modality's term is its VAE ELBO (eq. 8, 9), a pair's the joint ELBO with the single
+    modalities' posteriors as priors (eq. 7, first line).
+
+    Per example with present modalities P (nats):
+
+    - `objective="elbo"` (VAEVAE's own loss, Wu & Goodman 2019): `U(P)`;
+    - `objective="comb"` (L_comb, eq. 7-10 and Algorithm 1; Appendix D eq. D.28-D.31 for more
+      modalities): `sum_{S subset of P} U(S)`: a paired example contributes the joint term and
+      both unimodal ELBOs (eq. 7), an unpaired one its unimodal ELBO (eq. 8, 9).
+
+    Paired and unpaired examples share the batch and the mask says which is which. As eq. 10
+    sums expectations over the paired and the unpaired data, the loss is minus the sum, over the
+    presence patterns found in the batch, of the mean of that value over the examples of the
+    pattern (so a few paired examples among many unpaired ones keep the weight of their
+    expectation, as Algorithm 1's one paired and one unpaired example per step).
+    """
+
+    def __init__(self, modalities, latent_dim, *, objective="comb", **kwargs):
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
+        self.objective = objective
+        super().__init__(modalities, latent_dim, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "objective": self.objective}
+
+    def term_names(self):
+        return ("loss", "elbo", "bound")
+
+    def per_example(self, pieces, mask):
+        """`(batch,)` the objective's value of each example (before the pattern means)."""
+        singles = tf.constant(self._sizes == 1)[None]
+        kl = tf.where(singles, pieces["kl_prior"], pieces["kl_children"])
+        terms = pieces["log_lik"] - self.kl_weight * kl                          # U(S), (B, K)
+        if self.objective == "elbo":
+            index = self.subset_index(mask)[:, None]
+            return tf.gather(terms, index, axis=1, batch_dims=1)[:, 0]
+        return tf.reduce_sum(tf.where(self.contained(mask), terms, 0.0), axis=1)
+
+    def compute_objective(self, x, mask, training=False):
+        locs, scales = self.experts(x, training=training)
+        pieces = self.subset_terms(x, mask, locs, scales)
+        value = self.per_example(pieces, mask)
+        loss = -self.pattern_means(value, mask)
+        ones = tf.ones_like(value)
+        return loss, {"elbo": (self.present_elbo(pieces, mask), ones), "bound": (value, ones)}
+
+
+def weighted_product(locs, scales, weights):
+    """Product of Gaussian experts raised to powers: precision `sum_e w_e / sigma_e^2`, mean
+    `sum_e w_e mu_e / sigma_e^2` over that precision.
+
+    Args:
+        locs, scales: `(batch, E, D)`; weights: `(K, E)` float32, >= 0, each row non-zero.
+
+    Returns:
+        `(loc, scale)`, each `(batch, K, D)`.
+    """
+    precisions = tf.math.reciprocal(tf.square(scales))
+    precision = tf.einsum("ke,bed->bkd", weights, precisions)
+    loc = tf.einsum("ke,bed->bkd", weights, precisions * locs) / precision
+    return loc, tf.math.rsqrt(precision)
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class SVAE(PairedUnpairedVAE):
+    """SVAE (eq. 3-6): `q(z | x_1, x_2) ∝ q_1(z | x_1) q_2(z | x_2)`, and for a missing modality
+    a replacement expert computed from the present one: `q(z | x_1) = q_1(z | x_1) q_2*(z | x_1)`,
+    `q(z | x_2) = q_2(z | x_2) q_1*(z | x_2)`; no prior expert.
+
+    With M modalities (Appendix D) there are M^2 networks `q_kj(z | x_j)`: `q_jj` is the expert
+    of modality j (the base's `encoders`), `q_kj` (k != j) stands in for a missing k, computed
+    from x_j (`replacement_encoders`). The posterior of the present modalities P is
+    `prod_{m in P} q_mm(z | x_m) prod_{k not in P} (prod_{j in P} q_kj(z | x_j))^{1/|P|}`:
+    for |P| = 1 or M it is eq. D.36 / D.32; in between, Appendix D has one product per j
+    (eq. D.34, D.35: the missing experts all from x_j) and sums the loss over them, while here
+    the |P| versions are merged into their normalised geometric mean, one Gaussian (so that
+    `encode` has one posterior).
+
+    Objective: `objective="comb"` (default, L_comb, eq. 10) or `"elbo"` (SVAE*, with VAEVAE's
+    loss); see `PairedUnpairedVAE`.
+
+    Args:
+        modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed: as
+            `kmvae.models.MultimodalVAE` (at least two modalities).
+        objective: `"comb"` or `"elbo"`.
+
+    Reported terms (nats, per example): `elbo` (of the present subset under its posterior,
+    lambda = beta = 1) and `bound` (the objective's value).
+
+    Raises:
+        ValueError: fewer than two modalities, an unknown objective.
+
+    Example:
+        >>> model = kmvae.SVAE([kmvae.Modality("top", shape=(392,)),
+        ...                     kmvae.Modality("bottom", shape=(392,))], latent_dim=64)
+        >>> train, test = kmvae.datasets.load("mnist_split", supervision=0.1)
+        >>> model.compile(keras.optimizers.Adam(2e-4)); model.fit(train, epochs=200)
+    """
+
+    def __init__(self, modalities, latent_dim, *, objective="comb", **kwargs):
+        kwargs.pop("joint_units", None)
+        super().__init__(modalities, latent_dim, objective=objective, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("joint_units")
+        return config
+
+    @property
+    def replacement_pairs(self):
+        """`(k, j)` pairs, k != j: `replacement_encoders[i]` is `q_kj(z | x_j)`."""
+        M = self.num_modalities
+        return [(k, j) for k in range(M) for j in range(M) if k != j]
+
+    def _create_networks(self):
+        names = self.modality_names
+        self.replacement_encoders = [
+            ModalityEncoder(self.modalities[j], self.latent_dim, dtype=self.dtype_policy,
+                            name=f"{names[k]}_from_{names[j]}_encoder")
+            for k, j in self.replacement_pairs]
+
+    def _extra_layers(self):
+        return list(self.replacement_encoders)
+
+    def expert_weights(self):
+        """`(K, M + M(M-1))` float32: the power of each expert (the M own experts, then the
+        replacement ones in `replacement_pairs` order) in each subset's product."""
+        M = self.num_modalities
+        weights = np.zeros((self.num_subsets, M + len(self.replacement_pairs)), np.float32)
+        for s, subset in enumerate(self.subsets):
+            weights[s, list(subset)] = 1.0
+            for e, (k, j) in enumerate(self.replacement_pairs):
+                if k not in subset and j in subset:
+                    weights[s, M + e] = 1.0 / len(subset)
+        return weights
+
+    def subset_posteriors(self, x, training=False):
+        encoders = self.encoders + [self.replacement_encoders[e]
+                                    for e in range(len(self.replacement_pairs))]
+        inputs = list(x) + [x[j] for _, j in self.replacement_pairs]
+        experts = [encoder(x_e, training=training).distribution
+                   for encoder, x_e in zip(encoders, inputs)]
+        locs = tf.stack([q.loc for q in experts], axis=1)
+        scales = tf.stack([q.scale for q in experts], axis=1)
+        return weighted_product(locs, scales, tf.constant(self.expert_weights()))
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class VAEVAE(PairedUnpairedVAE):
+    """VAEVAE (Wu & Goodman 2019) as SVAE section 3 describes it.
+
+    - `variant="a"`: SVAE without the replacement experts, `q(z | x_S) ∝ prod_{m in S} q_m(z | x_m)`
+      (no prior expert);
+    - `variant="b"` (default, the one the paper benchmarks): a joint network
+      (`kmvae.layers.SubsetEncoder`) for each subset of two or more modalities (Appendix D:
+      2^M - 1 networks in all), the unimodal encoders for single modalities.
+
+    Objective: `objective="elbo"` (default: VAEVAE's loss; the joint terms use the unimodal
+    posteriors as priors) or `"comb"` (L_comb, which makes it VAEVAE*: see `VAEVAEStar`); see
+    `PairedUnpairedVAE`. A joint network is trained by paired examples only.
+
+    Args:
+        modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed,
+            joint_units: as `kmvae.models.SubsetVAE`.
+        variant: `"a"` or `"b"`.
+        objective: `"elbo"` or `"comb"`.
+
+    Reported terms: as `SVAE`.
+
+    Raises:
+        ValueError: fewer than two modalities, an unknown variant or objective.
+
+    Example:
+        >>> model = kmvae.VAEVAE(modalities, latent_dim=64, variant="b")
+    """
+
+    def __init__(self, modalities, latent_dim, *, variant="b", objective="elbo", **kwargs):
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}; received {variant!r}.")
+        self.variant = variant
+        super().__init__(modalities, latent_dim, objective=objective, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "variant": self.variant}
+
+    def _create_networks(self):
+        self.joint_encoders = [self.joint_encoder_for(s) for s in self.subsets
+                               if len(s) > 1] if self.variant == "b" else []
+
+    def _extra_layers(self):
+        return list(self.joint_encoders)
+
+    def subset_posteriors(self, x, training=False):
+        experts = [encoder(x_m, training=training).distribution
+                   for encoder, x_m in zip(self.encoders, x)]
+        if self.variant == "a":
+            inclusion = tf.broadcast_to(
+                tf.constant(self._inclusion)[None],
+                [tf.shape(x[0])[0], self.num_subsets, self.num_modalities])
+            return product_of_experts(tf.stack([q.loc for q in experts], axis=1),
+                                      tf.stack([q.scale for q in experts], axis=1),
+                                      inclusion, prior_expert=False)
+        locs, scales, joint = [], [], iter(self.joint_encoders)
+        for subset in self.subsets:
+            q = experts[subset[0]] if len(subset) == 1 else \
+                next(joint)([x[m] for m in subset], training=training).distribution
+            locs.append(q.loc)
+            scales.append(q.scale)
+        return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class VAEVAEStar(VAEVAE):
+    """VAEVAE*: VAEVAE's model trained with SVAE's L_comb (Kutuzova et al., section 4).
+
+    Args:
+        modalities, latent_dim, variant, beta, likelihood_weights, rescale_likelihoods, seed,
+            joint_units: as `VAEVAE`.
+
+    Example:
+        >>> model = kmvae.VAEVAEStar(modalities, latent_dim=64)
+    """
+
+    def __init__(self, modalities, latent_dim, **kwargs):
+        kwargs.pop("objective", None)
+        super().__init__(modalities, latent_dim, objective="comb", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("objective")
+        return config

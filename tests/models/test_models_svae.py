@@ -1,0 +1,173 @@
+"""SVAE and VAEVAE (a)/(b), VAEVAE*: posteriors (eq. 3-6, Appendix D), the unpaired loss as a
+plain VAE ELBO, L_comb (eq. 7-10) and VAEVAE's ELBO by hand, masks selecting the paired or
+unpaired term per example, network counts, saving, export, fit."""
+
+import numpy as np
+import pytest
+
+import kmvae
+from subset_helpers import (assert_export_round_trip, assert_keras_round_trip,
+                            assert_masked_entries_change_nothing, fit_one_epoch, gaussian,
+                            inject_noise, kl, log_lik, objective, product, standard)
+
+TWO = ("bernoulli", "categorical")
+THREE = ("bernoulli", "normal", "categorical")
+
+
+def svae_posteriors(model, a, b):
+    """q(z|a) = q_1(z|a) q_2*(z|a), q(z|b) = q_2(z|b) q_1*(z|b), q(z|a,b) ∝ q_1 q_2 (eq. 3-5)."""
+    pairs = model.replacement_pairs                       # [(0, 1), (1, 0)]: q_kj(z | x_j)
+    q1, q2 = gaussian(model.encoders[0](a)), gaussian(model.encoders[1](b))
+    q2_star = gaussian(model.replacement_encoders[pairs.index((1, 0))](a))
+    q1_star = gaussian(model.replacement_encoders[pairs.index((0, 1))](b))
+    return product(q1, q2_star), product(q2, q1_star), product(q1, q2)
+
+
+def by_hand(model, batch, eps, posteriors, kind):
+    """Per-example U terms of the two-modality objective: (U_a, U_b, U_ab)."""
+    a, b = batch["a"], batch["b"]
+    q_a, q_b, q_ab = posteriors
+    z_a, z_b, z_ab = (q[0] + q[1] * eps[:, k] for k, q in enumerate(posteriors))
+    prior = standard(z_a.shape)
+    u_a = log_lik(model, "a", z_a, a) - kl(q_a, prior)
+    u_b = log_lik(model, "b", z_b, b) - kl(q_b, prior)
+    u_ab = (log_lik(model, "a", z_ab, a) + log_lik(model, "b", z_ab, b)
+            - kl(q_ab, q_a) - kl(q_ab, q_b))
+    return u_a, u_b, u_ab
+
+
+def test_svae_unpaired_loss_is_a_plain_vae_elbo(tiny):
+    model = kmvae.SVAE(tiny.modalities(TWO), 2, seed=1)
+    batch = tiny.batch(model.modalities, 5, seed=2)
+    batch["mask"] = np.array([[1, 0]] * 5, bool)              # x_1 only: unpaired
+    eps = np.random.default_rng(0).normal(size=(5, 3, 2))
+    inject_noise(model, eps)
+    loss, terms = objective(model, batch)
+    q, _, _ = svae_posteriors(model, batch["a"], batch["b"])
+    z = q[0] + q[1] * eps[:, 0]
+    elbo = log_lik(model, "a", z, batch["a"]) - kl(q, standard(z.shape))
+    np.testing.assert_allclose(loss, -elbo.mean(), rtol=1e-5)
+    np.testing.assert_allclose(terms["bound"][0], elbo, rtol=1e-5)
+    # encode uses the same q(z | x_1): q_1 q_2*, not q_1 alone.
+    encoded = model.encode({"a": batch["a"]})
+    np.testing.assert_allclose(encoded.mean(), q[0], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(encoded.mean(), gaussian(model.encoders[0](batch["a"]))[0])
+
+
+@pytest.mark.parametrize("kind", ["SVAE", "VAEVAE", "VAEVAEStar", "VAEVAE-a"])
+def test_masks_select_paired_or_unpaired_terms_per_example(tiny, kind):
+    """L_comb (eq. 7-10): paired rows give U_ab + U_a + U_b, unpaired U_a or U_b; VAEVAE's
+    ELBO: U_ab or U_a or U_b. The loss sums, over the patterns, the mean over their rows."""
+    mods = tiny.modalities(TWO)
+    model = {"SVAE": lambda: kmvae.SVAE(mods, 2, seed=1),
+             "VAEVAE": lambda: kmvae.VAEVAE(mods, 2, seed=1),
+             "VAEVAEStar": lambda: kmvae.VAEVAEStar(mods, 2, seed=1),
+             "VAEVAE-a": lambda: kmvae.VAEVAE(mods, 2, seed=1, variant="a")}[kind]()
+    batch = tiny.batch(model.modalities, 7, seed=3)
+    mask = np.array([[1, 1], [1, 0], [1, 0], [0, 1], [1, 1], [1, 0], [1, 1]], bool)
+    batch["mask"] = mask
+    eps = np.random.default_rng(1).normal(size=(7, 3, 2))
+    inject_noise(model, eps)
+    loss, terms = objective(model, batch)
+    a, b = batch["a"], batch["b"]
+    if kind == "SVAE":
+        posteriors = svae_posteriors(model, a, b)
+    else:
+        q_a, q_b = gaussian(model.encoders[0](a)), gaussian(model.encoders[1](b))
+        q_ab = product(q_a, q_b) if kind == "VAEVAE-a" else \
+            gaussian(model.joint_encoders[0]([a, b]))
+        posteriors = (q_a, q_b, q_ab)
+    u_a, u_b, u_ab = by_hand(model, batch, eps, posteriors, kind)
+    paired, only_a, only_b = mask.all(1), mask[:, 0] & ~mask[:, 1], mask[:, 1] & ~mask[:, 0]
+    comb = kind in ("SVAE", "VAEVAEStar")
+    value = np.select([paired, only_a], [u_ab + (u_a + u_b if comb else 0), u_a], u_b)
+    np.testing.assert_allclose(terms["bound"][0], value, rtol=1e-5, atol=1e-5)
+    expected = value[paired].mean() + value[only_a].mean() + value[only_b].mean()
+    np.testing.assert_allclose(loss, -expected, rtol=1e-5)
+
+
+def test_network_counts(tiny):
+    for M, kinds in ((2, TWO), (3, THREE)):
+        mods = tiny.modalities(kinds)
+        svae = kmvae.SVAE(mods, 2)
+        assert len(svae.encoders) + len(svae.replacement_encoders) == M ** 2
+        vaevae = kmvae.VAEVAE(mods, 2)
+        assert len(vaevae.encoders) + len(vaevae.joint_encoders) == 2 ** M - 1
+        assert kmvae.VAEVAE(mods, 2, variant="a").joint_encoders == []
+    with pytest.raises(ValueError, match="variant must be one of \\('a', 'b'\\); received 'c'"):
+        kmvae.VAEVAE(mods, 2, variant="c")
+    with pytest.raises(ValueError, match="objective must be one of.*received 'iwae'"):
+        kmvae.SVAE(mods, 2, objective="iwae")
+
+
+def test_svae_three_modalities_posteriors(tiny):
+    """Appendix D: q(z|x_1..3) = q_11 q_22 q_33 (D.32); q(z|x_i) = q_ii q_ji q_ki (D.36); a pair
+    takes the geometric mean of its two versions (D.34, D.35)."""
+    model = kmvae.SVAE(tiny.modalities(THREE), 2, seed=1)
+    mask = tiny.every_mask(3)
+    batch = tiny.batch(model.modalities, len(mask), seed=4)
+    q = model.encode({**batch, "mask": mask})
+    x = [batch[n] for n in "abc"]
+    own = [gaussian(e(x_m)) for e, x_m in zip(model.encoders, x)]
+    rep = {pair: gaussian(e(x[pair[1]]))
+           for pair, e in zip(model.replacement_pairs, model.replacement_encoders)}
+
+    def power(expert, w):
+        return expert[0], expert[1] / np.sqrt(w)
+
+    for row, present in enumerate(mask):
+        P = list(np.flatnonzero(present))
+        experts = [own[m] for m in P] + [power(rep[(k, j)], 1 / len(P))
+                                         for k in range(3) if k not in P for j in P]
+        loc, scale = product(*experts)
+        np.testing.assert_allclose(q.mean()[row], loc[row], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(q.stddev()[row], scale[row], rtol=1e-5)
+
+
+def test_vaevae_three_modalities_comb_sums_every_subset(tiny):
+    model = kmvae.VAEVAEStar(tiny.modalities(THREE), 2, seed=1)
+    batch = tiny.batch(model.modalities, 2, seed=5)
+    batch["mask"] = np.array([[1, 1, 1], [0, 1, 1]], bool)
+    inject_noise(model, np.random.default_rng(2).normal(size=(2, 7, 2)))
+    x, mask = model.prepare_batch(batch)
+    pieces = {k: np.asarray(v) for k, v in
+              model.subset_terms(x, mask, *model.experts(x)).items()}
+    sizes = np.array([len(s) for s in model.subsets])
+    u = pieces["log_lik"] - np.where(sizes == 1, pieces["kl_prior"], pieces["kl_children"])
+    _, terms = objective(model, batch)
+    # Row 0: all 7 subsets (D.28-D.31); row 1: {b}, {c}, {b, c}.
+    inside = [k for k, s in enumerate(model.subsets) if 0 not in s]
+    np.testing.assert_allclose(terms["bound"][0], [u[0].sum(), u[1, inside].sum()], rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["SVAE", "VAEVAE"])
+def test_masked_entries_change_nothing(tiny, kind):
+    cls = getattr(kmvae, kind)
+    model = cls(tiny.modalities(THREE), 3, seed=1)
+    mask = np.concatenate([tiny.every_mask(3), np.ones((1, 3), bool)])
+    assert_masked_entries_change_nothing(model, tiny.batch(model.modalities, len(mask), 3),
+                                         mask)
+
+
+MODELS = {
+    "SVAE": lambda mods: kmvae.SVAE(mods, 3, seed=1, objective="elbo", beta=0.5),
+    "VAEVAE-a": lambda mods: kmvae.VAEVAE(mods, 3, variant="a", objective="comb"),
+    "VAEVAE-b": lambda mods: kmvae.VAEVAE(mods, 3, joint_units=(8,)),
+    "VAEVAEStar": lambda mods: kmvae.VAEVAEStar(mods, 3, variant="a"),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_keras_round_trip_and_fit(tiny, tmp_path, name):
+    model = MODELS[name](tiny.modalities(TWO))
+    batch = tiny.batch(model.modalities, 6)
+    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
+    fit_one_epoch(model, batch, batch_size=3)
+    assert_keras_round_trip(model, batch, str(tmp_path / "m.keras"))
+
+
+def test_export_round_trip(tiny, tmp_path):
+    model = MODELS["SVAE"](tiny.modalities(TWO))
+    batch = tiny.batch(model.modalities, 6)
+    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
+    assert_export_round_trip(model, batch, tmp_path)
