@@ -61,8 +61,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     train, test = recipe.load_data()
     model = recipe.build_model()
     start = time.time()
-    history = model.fit(train, epochs=epochs, validation_data=test,
-                        callbacks=recipe.callbacks(epochs), verbose=verbose)
+    history = recipe.fit(model, train, test, epochs=epochs, verbose=verbose)
     train_seconds = time.time() - start
     model_path = run_dir / "model.keras"
     model.save(model_path)
@@ -71,7 +70,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         "recipe": recipe.name, "epochs": epochs, "mixed_precision": mixed_precision,
         "train_seconds": round(train_seconds, 1), "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
-        "final_train": {k: float(v[-1]) for k, v in history.history.items()},
+        "final_train": {k: float(v[-1]) for k, v in history.items()},
     }
     probe_train = recipe.load_data("train", shuffle=False)
     result.update(compute_metrics(model, recipe, probe_train, test, num_samples, eval_examples,

@@ -40,6 +40,9 @@ class Recipe:
         latent_dim, model_options: passed to the model (`beta`, `num_random_subsets`, ...).
         epochs, batch_size, learning_rate: fit settings (Adam).
         kl_warmup_epochs: linear KL warm-up length (`kmvae.callbacks.KLWarmup`), or None.
+        stages: for a model trained in stages (`kmvae.TVAE`'s `set_stage`), the share of the
+            epochs of each stage, e.g. `(1, 1)`: `fit` runs stage 1, then `set_stage(2)`,
+            recompiles and runs stage 2. Empty: one stage.
         eval_num_samples: K of the importance-sampled test log-likelihoods.
         source, target: the modalities of the cross-modal accuracy (predict `target` from
             `source`).
@@ -59,6 +62,7 @@ class Recipe:
     kl_warmup_epochs: Optional[int] = None
     dataset_options: dict = dataclasses.field(default_factory=dict)
     model_options: dict = dataclasses.field(default_factory=dict)
+    stages: tuple = ()
     eval_num_samples: int = 1000
     source: str = "image"
     target: str = "label"
@@ -79,6 +83,35 @@ class Recipe:
         if compile:
             model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         return model
+
+    def fit(self, model, train, test=None, epochs=None, verbose=2):
+        """Trains `model` (from `build_model`) as the recipe says: `epochs` (default the
+        recipe's) with its callbacks, split over `stages` when it has them.
+
+        Returns:
+            dict metric name -> list of per-epoch values, the stages' histories concatenated.
+
+        Raises:
+            ValueError: `stages` given for a model without `set_stage`.
+        """
+        epochs = self.epochs if epochs is None else int(epochs)
+        if not self.stages:
+            return model.fit(train, epochs=epochs, validation_data=test,
+                             callbacks=self.callbacks(epochs), verbose=verbose).history
+        if not hasattr(model, "set_stage"):
+            raise ValueError(f"Recipe {self.name!r} has stages {self.stages} but "
+                             f"{type(model).__name__} has no set_stage.")
+        total = sum(self.stages)
+        splits = [max(1, round(epochs * share / total)) for share in self.stages]
+        history = {}
+        for stage, stage_epochs in enumerate(splits, start=1):
+            model.set_stage(stage)
+            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+            part = model.fit(train, epochs=stage_epochs, validation_data=test,
+                             callbacks=self.callbacks(stage_epochs), verbose=verbose).history
+            for key, values in part.items():
+                history.setdefault(key, []).extend(values)
+        return history
 
     def load_data(self, split=("train", "test"), **overrides):
         """`kmvae.datasets.load(dataset, split, batch_size, **dataset_options)`."""

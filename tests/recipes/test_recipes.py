@@ -59,3 +59,30 @@ def test_warmup_keeps_its_share_when_epochs_are_overridden():
     assert recipe.callbacks()[0].epochs == 200
     assert recipe.callbacks(epochs=30)[0].epochs == 12
     assert recipe.callbacks(epochs=1)[0].epochs == 1
+
+
+def test_staged_recipe_fits_each_stage_in_turn():
+    """A TVAE recipe with stages (1, 1): half the epochs in stage 1, then set_stage(2)."""
+    import keras
+    from kmvae import Modality
+    from kmvae.recipes import Recipe
+
+    def modalities():
+        return [Modality("image", shape=(64,),
+                         encoder=keras.Sequential([keras.layers.Dense(8, activation="tanh")]),
+                         decoder=keras.Sequential([keras.layers.Dense(8, activation="tanh")])),
+                Modality("label", num_classes=10, likelihood="categorical",
+                         decoder=keras.Sequential([keras.layers.Dense(8, activation="tanh")]))]
+
+    recipe = Recipe(name="staged", description="", paper="", model="TVAE",
+                    modalities=modalities, dataset="digits_label", latent_dim=2, epochs=4,
+                    batch_size=500, stages=(1, 1))
+    model = recipe.build_model()
+    train = recipe.load_data("train")
+    history = recipe.fit(model, train, epochs=4, verbose=0)
+    assert model.stage == 2 and len(history["loss"]) == 4
+    assert not any(d.trainable for d in model.decoders)
+    with pytest.raises(ValueError, match="has no set_stage"):
+        Recipe(name="x", description="", paper="", model="MVAE", modalities=modalities,
+               dataset="digits_label", latent_dim=2, epochs=1, stages=(1, 1)).fit(
+            kmvae.MVAE(modalities(), 2), train)
