@@ -25,6 +25,8 @@ _CATALOG = "kmvae.recipes.catalog"
 MODELS = ("MVAE", "MoPoEVAE", "MoEVAE", "MMVAE", "MSNVI", "JMVAE", "JMVAEZero", "TVAE", "M2VAE",
           "SVAE", "VAEVAE", "VAEVAEStar")
 
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
+
 
 @dataclasses.dataclass
 class Recipe:
@@ -38,7 +40,8 @@ class Recipe:
         modalities: a function returning fresh `kmvae.Modality` objects (networks included).
         dataset: a `kmvae.datasets` name; `dataset_options` are passed to `kmvae.datasets.load`.
         latent_dim, model_options: passed to the model (`beta`, `num_random_subsets`, ...).
-        epochs, batch_size, learning_rate: fit settings (Adam).
+        epochs, batch_size, learning_rate: fit settings.
+        optimizer: `"adam"` (default) or `"rmsprop"` (M2VAE's toy experiments).
         kl_warmup_epochs: linear KL warm-up length (`kmvae.callbacks.KLWarmup`), or None.
         stages: for a model trained in stages (`kmvae.TVAE`'s `set_stage`), the share of the
             epochs of each stage, e.g. `(1, 1)`: `fit` runs stage 1, then `set_stage(2)`,
@@ -59,6 +62,7 @@ class Recipe:
     epochs: int
     batch_size: int = 100
     learning_rate: float = 1e-3
+    optimizer: str = "adam"
     kl_warmup_epochs: Optional[int] = None
     dataset_options: dict = dataclasses.field(default_factory=dict)
     model_options: dict = dataclasses.field(default_factory=dict)
@@ -69,20 +73,28 @@ class Recipe:
     notes: str = ""
 
     def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Recipe {self.name!r}: unknown optimizer {self.optimizer!r}; "
+                             f"expected one of {tuple(OPTIMIZERS)}.")
         if self.model not in MODELS:
             raise ValueError(f"Recipe {self.name!r}: unknown model {self.model!r}; expected one "
                              f"of {MODELS}.")
 
     def build_model(self, compile=True):
-        """The recipe's model, compiled with Adam(`learning_rate`) unless `compile=False`.
+        """The recipe's model, compiled with its optimizer (Adam by default) at `learning_rate`
+        unless `compile=False`.
         Built under the current Keras dtype policy (set a mixed policy first for mixed
         precision)."""
         import kmvae
         cls = getattr(kmvae, self.model)
         model = cls(self.modalities(), self.latent_dim, **self.model_options)
         if compile:
-            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+            model.compile(optimizer=self.make_optimizer())
         return model
+
+    def make_optimizer(self):
+        """A fresh `keras.optimizers.Adam` or `RMSprop` at `learning_rate`."""
+        return OPTIMIZERS[self.optimizer](self.learning_rate)
 
     def fit(self, model, train, test=None, epochs=None, verbose=2):
         """Trains `model` (from `build_model`) as the recipe says: `epochs` (default the
@@ -106,7 +118,7 @@ class Recipe:
         history = {}
         for stage, stage_epochs in enumerate(splits, start=1):
             model.set_stage(stage)
-            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+            model.compile(optimizer=self.make_optimizer())
             part = model.fit(train, epochs=stage_epochs, validation_data=test,
                              callbacks=self.callbacks(stage_epochs), verbose=verbose).history
             for key, values in part.items():

@@ -86,3 +86,13 @@ def test_staged_recipe_fits_each_stage_in_turn():
         Recipe(name="x", description="", paper="", model="MVAE", modalities=modalities,
                dataset="digits_label", latent_dim=2, epochs=1, stages=(1, 1)).fit(
             kmvae.MVAE(modalities(), 2), train)
+
+
+def test_recipe_optimizer_choice():
+    from kmvae.recipes import Recipe
+    import keras
+    assert isinstance(recipes.load("m2vae_mog").build_model().optimizer, keras.optimizers.RMSprop)
+    assert isinstance(recipes.load("digits").build_model().optimizer, keras.optimizers.Adam)
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        Recipe(name="x", description="", paper="", model="MVAE", modalities=list,
+               dataset="digits_label", latent_dim=2, epochs=1, optimizer="sgd")
