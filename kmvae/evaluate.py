@@ -99,6 +99,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     if isinstance(model, MSNVI):
         say(f"  MSNVI bounds, K = {MSNVI_SAMPLES}")
         result["msnvi_bounds"] = msnvi_bounds(model, test, eval_examples)
+        if recipe.dataset == "pendulum" and recipe.dataset_options.get("failure_angle"):
+            result["sensor_failure_conflict"] = sensor_failure_conflict(model, recipe)
     else:
         lls, variances = {}, {}
         pair = [source, target]
@@ -182,6 +184,19 @@ def msnvi_figures(model, test, plots_dir, recipe):
             model, recipe.load_data("test"), angles, plots_dir / "conflict.png", "camera_0",
             "camera_1")
     return paths
+
+
+def sensor_failure_conflict(model, recipe, m="camera_0", m_prime="camera_1"):
+    """MSNVI section 5.3: the median conflict c(m || m') (eq. 2) over the pendulum's test sweep
+    before and after camera 0 fails (`failure_angle`)."""
+    from kmvae.datasets import pendulum
+
+    angles = pendulum.angles("test", **recipe.dataset_options)
+    values = np.concatenate([np.asarray(model.conflict(batch, m, m_prime))
+                             for batch in recipe.load_data("test")])
+    failed = angles >= recipe.dataset_options["failure_angle"]
+    return {"pair": f"{m}||{m_prime}", "median_before": float(np.median(values[~failed])),
+            "median_after": float(np.median(values[failed]))}
 
 
 def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
@@ -277,7 +292,7 @@ def format_table(result):
 
     for key in ("recipe", "epochs", "num_samples", "eval_examples", "log_likelihood",
                 "log_weight_variance", "subset_log_likelihood", "oracle_accuracy", "coherence",
-                "latent_probe", "conflict"):
+                "latent_probe", "conflict", "msnvi_bounds", "sensor_failure_conflict"):
         if key in result:
             walk(key, result[key])
     for key, value in result.items():
