@@ -56,6 +56,14 @@ def test_msnvi_figures_for_the_mixture_and_the_pendulum(tmp_path):
         load_data=lambda split: kmvae.datasets.load("pendulum", split, batch_size=16, **options))
     paths = evaluate.msnvi_figures(pendulum, None, tmp_path, recipe)
     assert open(paths["conflict"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    failure = evaluate.sensor_failure_conflict(pendulum, recipe)
+    angles = kmvae.datasets.pendulum.angles("test", **options)
+    values = np.concatenate([pendulum.conflict(b, "camera_0", "camera_1").numpy()
+                             for b in recipe.load_data("test")])
+    assert failure["median_after"] == pytest.approx(
+        np.median(values[angles >= 4 * math.pi]), rel=1e-5)
+    assert failure["median_before"] == pytest.approx(
+        np.median(values[angles < 4 * math.pi]), rel=1e-5)
 
 
 def test_belief_ellipses_needs_a_2d_latent_space(tmp_path):
