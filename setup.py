@@ -23,7 +23,8 @@ setup(
         "numpy>=1.26,<2.2",
         "scikit-learn>=1.5",
         "matplotlib>=3.8",
+        "scikit-image>=0.24",  # PolyMNIST's backgrounds (skimage.data), Canny edges
     ],
-    extras_require={"test": ["pytest>=8"], "images": ["scikit-image>=0.24"]},
+    extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["kmvae=kmvae.cli:main"]},
 )
