@@ -107,8 +107,19 @@ class JMVAE(SubsetVAE):
                       "mutual_kl": (pieces["kl_children"][:, full], complete)}
 
 
+class _JointEncoderVAE(SubsetVAE):
+    """A subset model with one joint encoder over all modalities (JMVAE-Zero, tVAE)."""
+
+    def _create_networks(self):
+        self.joint_encoder = self.joint_encoder_for(range(self.num_modalities),
+                                                    name="joint_encoder")
+
+    def _extra_layers(self):
+        return [self.joint_encoder]
+
+
 @keras.saving.register_keras_serializable(package="kmvae")
-class JMVAEZero(SubsetVAE):
+class JMVAEZero(_JointEncoderVAE):
     """JMVAE-Zero (M2VAE eq. 2): a single joint encoder `q(z | x_1..x_M)` whose missing inputs
     are zeroed, trained with the joint ELBO on a data set augmented with single-modality
     copies of its complete examples (Ngiam et al. 2011).
@@ -143,13 +154,6 @@ class JMVAEZero(SubsetVAE):
         self.augment = bool(augment)
         super().__init__(modalities, latent_dim, **kwargs)
 
-    def _create_networks(self):
-        self.joint_encoder = self.joint_encoder_for(range(self.num_modalities),
-                                                    name="joint_encoder")
-
-    def _extra_layers(self):
-        return [self.joint_encoder]
-
     def get_config(self):
         return {**super().get_config(), "augment": self.augment}
 
@@ -180,7 +184,7 @@ class JMVAEZero(SubsetVAE):
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class TVAE(SubsetVAE):
+class TVAE(_JointEncoderVAE):
     """tVAE: the triplet ELBO of Vedantam et al. (2017), trained in two stages as M2VAE section
     5.1.2 describes.
 
@@ -233,13 +237,6 @@ class TVAE(SubsetVAE):
         for layer in self.decoders + [self.joint_encoder]:
             layer.trainable = self.stage == 1
         self.train_function = self.test_function = self.predict_function = None
-
-    def _create_networks(self):
-        self.joint_encoder = self.joint_encoder_for(range(self.num_modalities),
-                                                    name="joint_encoder")
-
-    def _extra_layers(self):
-        return [self.joint_encoder]
 
     def get_config(self):
         return {**super().get_config(), "stage": self.stage}
