@@ -22,7 +22,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kmvae.layers.fusion import nonempty_subsets
 from kmvae.metrics.likelihoods import subset_label
 
 DEFAULT_CACHE = os.path.join("~", ".kmvae", "oracles")
@@ -162,7 +161,9 @@ def conditional_coherence(model, dataset, oracles, label="label", sample=True,
                           max_examples=None):
     """Conditional coherence of every subset -> every other modality (MoPoE App. B, Figure 3).
 
-    For each non-empty proper subset S of the modalities and each target t outside S: generate
+    For each non-empty subset S of the modalities a posterior can be conditioned on
+    (`model.conditioning_modalities`: all of them, MSNVI's sources) and each generated modality
+    (`model.generated_modalities`) t outside S: generate
     t from `z ~ q(z | S)` (`sample=True`, as the papers; the posterior mean otherwise) through
     `model.translate`, classify it (`classify`), and count it coherent when the class equals the
     example's `label`.
@@ -184,7 +185,9 @@ def conditional_coherence(model, dataset, oracles, label="label", sample=True,
         targets; `"by_size"`: `"k"` (str) -> mean over the subsets of size k. Floats in [0, 1].
     """
     names = model.modality_names
-    subsets = nonempty_subsets(len(names), 1, len(names) - 1)
+    outputs = model.generated_modalities
+    subsets = [tuple(names.index(n) for n in subset) for subset in model.conditioning_subsets()
+               if any(n not in subset for n in outputs)]
     predictions = {}
     truth, seen = [], 0
     for batch in dataset:
@@ -198,7 +201,7 @@ def conditional_coherence(model, dataset, oracles, label="label", sample=True,
         seen += len(truth[-1])
         for s in subsets:
             inputs = {names[i]: batch[names[i]][:keep] for i in s}
-            targets = [n for i, n in enumerate(names) if i not in s]
+            targets = [n for n in outputs if names.index(n) not in s]
             generated = model.translate(inputs, targets=targets, sample=sample)
             for t in targets:
                 key = f"{subset_label([names[i] for i in s])}->{t}"

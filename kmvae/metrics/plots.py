@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kmvae.layers.fusion import nonempty_subsets
 from kmvae.metrics.likelihoods import subset_label
 from kmvae.metrics.probe import encodings
 
@@ -82,7 +81,7 @@ def latent_scatter(model, dataset, path, label="label", subsets=None, max_exampl
     plt = _pyplot()
     names = model.modality_names
     if subsets is None:
-        subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+        subsets = model.conditioning_subsets()
     codes = [encodings(model, dataset, s, label, max_examples) for s in subsets]
     stacked = np.concatenate([z for z, _ in codes])
     if stacked.shape[1] > 2:

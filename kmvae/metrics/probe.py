@@ -7,7 +7,6 @@ A scikit-learn logistic regression is trained on the encodings (posterior means)
 
 import numpy as np
 
-from kmvae.layers.fusion import nonempty_subsets
 from kmvae.metrics.likelihoods import subset_label
 
 
@@ -70,7 +69,7 @@ def latent_probe(model, train, test, label="label", num_train=500, subsets=None,
     """
     names = model.modality_names
     if subsets is None:
-        subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+        subsets = model.conditioning_subsets()
     result = {}
     for subset in subsets:
         unknown = [n for n in subset if n not in names]

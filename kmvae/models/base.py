@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from kmvae.layers.fusion import PosteriorFusion
+from kmvae.layers.fusion import PosteriorFusion, nonempty_subsets
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
 from kmvae.modalities import Modality
@@ -87,6 +87,24 @@ class MultimodalVAE(keras.Model):
     @property
     def num_modalities(self):
         return len(self.modalities)
+
+    @property
+    def conditioning_modalities(self):
+        """The modalities a posterior can be conditioned on: all of them (MSNVI: its
+        information sources)."""
+        return self.modality_names
+
+    @property
+    def generated_modalities(self):
+        """The modalities the generative model reconstructs: all of them (MSNVI: its
+        observations)."""
+        return self.modality_names
+
+    def conditioning_subsets(self):
+        """Every non-empty subset of `conditioning_modalities`, as lists of names, smallest
+        first (the subsets evaluations condition on)."""
+        names = self.conditioning_modalities
+        return [[names[i] for i in s] for s in nonempty_subsets(len(names))]
 
     @property
     def loss_weights(self):

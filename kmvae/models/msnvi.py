@@ -175,6 +175,14 @@ class MSNVI(MultimodalVAE):
             scales.append(scale)
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
 
+    @property
+    def conditioning_modalities(self):
+        return self.sources
+
+    @property
+    def generated_modalities(self):
+        return self.observations
+
     def source_mask(self, mask):
         """`mask` restricted to the information sources."""
         return tf.logical_and(mask, self._is_source)

@@ -77,6 +77,10 @@ class PerfectGenerator:
         self.modalities = [Modality("image", shape=(num_classes,), likelihood="bernoulli"),
                            Modality("label", num_classes=num_classes, likelihood="categorical")]
         self.modality_names = ("image", "label")
+        self.conditioning_modalities = self.generated_modalities = self.modality_names
+
+    def conditioning_subsets(self):
+        return [["image"], ["label"], ["image", "label"]]
 
     def _classes(self, inputs):
         n = len(next(iter(inputs.values())))

@@ -71,3 +71,21 @@ def test_belief_ellipses_needs_a_2d_latent_space(tmp_path):
     with pytest.raises(ValueError, match="latent_dim 3"):
         plots.belief_ellipses(model, {"x1": np.zeros((2, 1), "float32"),
                                       "x2": np.zeros((2, 1), "float32")}, tmp_path / "b.png")
+
+
+def test_coherence_and_probe_condition_on_sources_and_target_observations():
+    """MSNVI: posteriors condition on information sources only, and only observations are
+    generated (MNIST-NO's layout)."""
+    mods = [kmvae.Modality("s0", shape=(3,)), kmvae.Modality("s1", shape=(3,)),
+            kmvae.Modality("label", num_classes=3, likelihood="categorical")]
+    model = kmvae.MSNVI(mods, 2, sources=["s0", "s1"], observations=["label"], seed=0)
+    rng = np.random.default_rng(0)
+    data = {"s0": rng.uniform(size=(12, 3)).astype("float32"),
+            "s1": rng.uniform(size=(12, 3)).astype("float32"),
+            "label": rng.integers(0, 3, 12).astype("int32")}
+    dataset = tf.data.Dataset.from_tensor_slices(data).batch(6)
+    result = kmvae.metrics.conditional_coherence(model, dataset, oracles={})
+    assert set(result["pairs"]) == {"s0->label", "s1->label", "s0,s1->label"}
+    assert model.conditioning_subsets() == [["s0"], ["s1"], ["s0", "s1"]]
+    probe = kmvae.metrics.latent_probe(model, dataset, dataset, num_train=12)
+    assert set(probe) == {"s0", "s1", "s0,s1"}
