@@ -173,6 +173,7 @@ def _msnvi_section(runs):
                   "full 60,000 / 10,000."]
         if limit:
             lines.append(f"- Bounds over the first {min(limit):,} test examples only.")
+        lines += [f"- `{recipe_of[o]}`: {m['note']}." for o, m in runs_of.items() if m.get("note")]
         lines.append("")
     return lines
 
@@ -203,9 +204,12 @@ def _figure_section(runs):
         numbers += [f"{key} = {value:.2f}" for key, value in bounds.items()]
         failure = m.get("sensor_failure_conflict")
         if failure:
-            numbers.append(f"median c({failure['pair']}) {failure['median_before']:.2f} "
+            pair = failure["pair"].replace("|", "\\|")       # literal bars in a table cell
+            numbers.append(f"median c({pair}) {failure['median_before']:.2f} "
                            f"before the failure, {failure['median_after']:.2f} after")
-        png = m.get("plots", {}).get(plot, "")
+        copy = f"docs/images/{name}_{plot}.png"    # the README's copy, when there is one
+        png = copy if (Path(__file__).resolve().parents[1] / copy).exists() else \
+            m.get("plots", {}).get(plot, "")
         lines.append(f"| `{name}` | {figure} | {claim} | {'; '.join(numbers)} | {png} |")
     return lines + [""]
 
