@@ -24,6 +24,9 @@ def _parser():
                        help="importance samples K for the log-likelihoods (default: recipe's)")
     train.add_argument("--oracle-dir", help="cache of the coherence classifiers "
                                             "(default: ~/.kmvae/oracles)")
+    train.add_argument("--no-evaluate", action="store_true",
+                       help="train, save and export only; `kmvae evaluate` computes the metrics "
+                            "later into the same metrics.json")
     train.add_argument("--quiet", action="store_true", help="no per-epoch output")
 
     evaluate = commands.add_parser(
@@ -77,7 +80,8 @@ def main(argv=None):
     from kmvae.train import run
     result = run(args.recipe, epochs=args.epochs, mixed_precision=args.mixed_precision,
                  out=args.out, eval_examples=args.eval_examples, num_samples=args.num_samples,
-                 oracle_dir=args.oracle_dir, verbose=0 if args.quiet else 2)
+                 oracle_dir=args.oracle_dir, evaluate=not args.no_evaluate,
+                 verbose=0 if args.quiet else 2)
     print(json.dumps(result, indent=2))
     return 0
 

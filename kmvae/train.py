@@ -18,7 +18,7 @@ def next_version(directory):
 
 
 def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
-        num_samples=None, oracle_dir=None, plots=True, verbose=2):
+        num_samples=None, oracle_dir=None, plots=True, evaluate=True, verbose=2):
     """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it.
 
     Writes `<out>/runs/<recipe>/model.keras` (saved right after training, before anything else
@@ -36,6 +36,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         num_samples: K importance samples for the log-likelihoods (default the recipe's).
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
         plots: write the figures.
+        evaluate: compute the metrics (`compute_metrics`); False leaves them to a later
+            `kmvae evaluate`, which merges them into the same `metrics.json`.
         verbose: `model.fit` verbosity.
 
     Returns:
@@ -72,9 +74,11 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
         "final_train": {k: float(v[-1]) for k, v in history.items()},
     }
-    probe_train = recipe.load_data("train", shuffle=False)
-    result.update(compute_metrics(model, recipe, probe_train, test, num_samples, eval_examples,
-                                  oracle_dir=oracle_dir, plots_dir=run_dir if plots else None))
+    if evaluate:
+        probe_train = recipe.load_data("train", shuffle=False)
+        result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
+                                      eval_examples, oracle_dir=oracle_dir,
+                                      plots_dir=run_dir if plots else None))
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
     export_saved_model(model, str(export_path))
