@@ -3,6 +3,8 @@
 - `likelihoods`: importance-sampled log-likelihoods (MVAE eq. 5-7, Tables 2-5; MoPoE Table 4).
 - `coherence`: oracle classifiers and conditional / joint coherence (MoPoE App. B, MMVAE, SVAE).
 - `probe`: linear-probe accuracy of the latent representation (MoPoE Table 2).
+- `subsets`: the subsets of input modalities of MoPoE's protocol: their posteriors as the paper
+  defines them and the averages by subset size (MoPoE Figure 3).
 - `conflict`: MSNVI's conflict measure c(m || m') (Kurle et al. 2019, eq. 2).
 - `plots`: latent scatter, reconstructions, cross-modal and joint generations, coherence curves.
 
@@ -13,7 +15,7 @@ line.
 import numpy as np
 import tensorflow as tf
 
-from kmvae.metrics import plots
+from kmvae.metrics import plots, subsets
 from kmvae.metrics.coherence import (classify, coherence_score, conditional_coherence,
                                      default_oracle, joint_coherence, oracle_accuracy,
                                      train_oracle)
@@ -21,7 +23,7 @@ from kmvae.metrics.conflict import beliefs, conflict, pairwise_conflicts
 from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likelihood,
                                        importance_sampling, log_prior_predictive,
                                        subset_label, subset_log_likelihoods)
-from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy
+from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy, subset_encodings
 
 __all__ = [
     "cross_modal_accuracy", "test_log_likelihood", "log_weight_variance", "importance_sampling",
@@ -29,7 +31,7 @@ __all__ = [
     "subset_log_likelihoods", "subset_label", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
     "joint_coherence", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
-    "pairwise_conflicts", "plots"]
+    "pairwise_conflicts", "plots", "subsets", "subset_encodings"]
 
 
 def cross_modal_accuracy(model, dataset, source="image", target="label"):

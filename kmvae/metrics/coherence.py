@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from kmvae.metrics.likelihoods import subset_label
+from kmvae.metrics.subsets import by_size, subset_posteriors
 
 DEFAULT_CACHE = os.path.join("~", ".kmvae", "oracles")
 
@@ -186,7 +187,7 @@ def conditional_coherence(model, dataset, oracles, label="label", sample=True,
     """
     names = model.modality_names
     outputs = model.generated_modalities
-    subsets = [tuple(names.index(n) for n in subset) for subset in model.conditioning_subsets()
+    subsets = [list(subset) for subset in model.conditioning_subsets()
                if any(n not in subset for n in outputs)]
     predictions = {}
     truth, seen = [], 0
@@ -199,24 +200,38 @@ def conditional_coherence(model, dataset, oracles, label="label", sample=True,
                              f"true classes under {label!r}.")
         truth.append(np.asarray(batch[label])[:keep])
         seen += len(truth[-1])
-        for s in subsets:
-            inputs = {names[i]: batch[names[i]][:keep] for i in s}
-            targets = [n for n in outputs if names.index(n) not in s]
-            generated = model.translate(inputs, targets=targets, sample=sample)
-            for t in targets:
-                key = f"{subset_label([names[i] for i in s])}->{t}"
-                predictions.setdefault(key, []).append(classify(model, oracles, t, generated[t]))
+        inputs = {n: batch[n][:keep] for n in names if n in batch}
+        for subset, generated in _generations(model, inputs, subsets, outputs, sample):
+            for t, values in generated.items():
+                predictions.setdefault(f"{subset_label(subset)}->{t}", []).append(
+                    classify(model, oracles, t, values))
     truth = np.concatenate(truth)
     pairs = {key: coherence_score({"t": np.concatenate(p)}, truth)
              for key, p in predictions.items()}
-    per_subset, by_size = {}, {}
-    for s in subsets:
-        key = subset_label([names[i] for i in s])
+    per_subset = {}
+    for subset in subsets:
+        key = subset_label(subset)
         per_subset[key] = float(np.mean([v for k, v in pairs.items()
                                          if k.split("->")[0] == key]))
-        by_size.setdefault(str(len(s)), []).append(per_subset[key])
-    return {"pairs": pairs, "subsets": per_subset,
-            "by_size": {k: float(np.mean(v)) for k, v in by_size.items()}}
+    return {"pairs": pairs, "subsets": per_subset, "by_size": by_size(per_subset)}
+
+
+def _generations(model, inputs, subsets, outputs, sample):
+    """`(subset, {t: decoded mean of t})` for each subset, t the `outputs` outside it, as
+    `model.translate` generates them; for a `MultimodalVAE` from one pass of the encoders
+    (`subset_posteriors`)."""
+    from kmvae.models.base import MultimodalVAE
+
+    if not isinstance(model, MultimodalVAE):
+        for subset in subsets:
+            targets = [t for t in outputs if t not in subset]
+            yield subset, model.translate({n: inputs[n] for n in subset}, targets=targets,
+                                          sample=sample)
+        return
+    for subset, q in subset_posteriors(model, inputs, subsets):
+        z = q.sample() if sample else q.mean()
+        yield subset, {t: model.decoders[model.modality_names.index(t)].mean(z)
+                       for t in outputs if t not in subset}
 
 
 def joint_coherence(model, oracles, num_samples=1000, seed=0):
