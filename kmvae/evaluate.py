@@ -56,7 +56,7 @@ def resolve_run(run, out="."):
 
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
-                    plots_dir=None, verbose=False):
+                    plots_dir=None, verbose=False, coherence_examples=None):
     """Every metric that applies to `recipe`'s model.
 
     - log-likelihoods (MVAE Tables 2-3, eq. 5-7), K = `num_samples` importance samples over at
@@ -64,17 +64,28 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       `log p(source)`, `log p(source, target)` and `log p(source | target)` (eq. 7, its second
       term over `prior_samples` prior draws), and the variance of the log importance weights of
       each (Tables 4-5; the conditional's equals the joint's, `log p(target)` being constant per
-      example);
-    - MoPoE's log-likelihood of all modalities given each subset (Table 4), same K;
+      example); skipped when the recipe's `source` or `target` is None (PolyMNIST);
+    - MoPoE's log-likelihood of all modalities given each subset (Table 4, Figure 3 right),
+      same K and examples, and its average over the subsets of each size
+      (`subset_log_likelihood_by_size`);
     - cross-modal accuracy source -> target (categorical target);
     - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
       the non-categorical modalities, conditional coherence of every subset -> every other
-      modality and by subset size, joint coherence of `JOINT_SAMPLES` prior draws;
-    - linear-probe accuracy per subset (MoPoE Table 2), 500 training examples;
+      modality and by subset size (Figure 3 centre), over the whole test set (at most
+      `coherence_examples` examples), joint coherence of `JOINT_SAMPLES` prior draws;
+    - linear-probe accuracy per subset (MoPoE Table 2, Figure 3 left), 500 training examples,
+      tested on the whole test set, and by subset size (`latent_probe_by_size`);
     - MSNVI's conflict c(m || m') between the modalities' beliefs, mean over test examples;
     - for an MSNVI model, instead of the MVAE log-likelihoods, MSNVI Table 1: the negative
       bounds L(ind), L(MoE), L(PoE) with K = 16 (`msnvi_bounds`);
     - with `plots_dir`, the PNG figures.
+
+    The MoPoE-protocol metrics (subset log-likelihoods, conditional coherence, probe) condition
+    on each subset X_k with the posterior the MoPoE paper uses (`metrics.subsets.
+    paper_subset_model`: for MoPoE-VAE the product of X_k's experts); the probe represents a
+    mixture posterior (MMVAE, MoEVAE) by one component's mean, as the authors' code
+    (`probe_codes`). Both are recorded under `"subset_posterior"`. The MVAE-protocol estimates
+    use the model's own posterior. `"eval_seconds_parts"` holds the seconds of each part.
 
     Returns:
         dict (JSON-serialisable).
@@ -84,53 +95,55 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     names = list(model.modality_names)
     source, target = recipe.source, recipe.target
     say = print if verbose else (lambda *a, **kw: None)
-    result = {"num_samples": k, "eval_examples": eval_examples, "prior_samples": prior_samples}
+    result = {"num_samples": k, "eval_examples": eval_examples, "prior_samples": prior_samples,
+              "coherence_examples": coherence_examples}
+    parts = {}
+    clock = [time.time()]
+
+    def lap(part):
+        now = time.time()
+        parts[part] = round(now - clock[0], 1)
+        clock[0] = now
+        say(f"  ({part}: {parts[part]} s)")
+
+    evaluated = metrics.subsets.paper_subset_model(model)
+    mixture = getattr(getattr(evaluated, "fusion", None), "method", None) == "moe"
+    result["subset_posterior"] = {
+        "fusion": getattr(getattr(evaluated, "fusion", None), "method", None),
+        "prior_expert": getattr(evaluated, "prior_expert", None),
+        "probe_codes": "component" if mixture else "mean"}
 
     estimates = {}
 
-    def estimate(modalities, proposal):
+    def estimate(modalities, proposal, of=model):
         key = likelihood_key(modalities, proposal)
-        if key not in estimates:
+        if (key, id(of)) not in estimates:
             say(f"  importance sampling {key}, K = {k}")
-            estimates[key] = metrics.importance_sampling(model, test, modalities, proposal, k,
-                                                         eval_examples)
-        return estimates[key]
+            estimates[key, id(of)] = metrics.importance_sampling(of, test, modalities, proposal,
+                                                                 k, eval_examples)
+        return estimates[key, id(of)]
 
     if isinstance(model, MSNVI):
         say(f"  MSNVI bounds, K = {MSNVI_SAMPLES}")
         result["msnvi_bounds"] = msnvi_bounds(model, test, eval_examples)
         if recipe.dataset == "pendulum" and recipe.dataset_options.get("failure_angle"):
             result["sensor_failure_conflict"] = sensor_failure_conflict(model, recipe)
+        lap("msnvi_bounds")
     else:
-        lls, variances = {}, {}
-        pair = [source, target]
-        log_py = None
-        if target in names and source != target:
-            log_py = np.concatenate([
-                metrics.log_prior_predictive(model, b, [target], prior_samples).numpy()
-                for b in metrics.likelihoods.iterate_batches(test, [target], eval_examples)])
-        for proposal in ([source], pair):
-            for modalities in ([source], pair):
-                e = estimate(modalities, proposal)
-                key = likelihood_key(modalities, proposal)
-                lls[key], variances[key] = float(np.mean(e.log_likelihood)), \
-                    float(np.mean(e.log_weight_variance))
-            if log_py is not None:
-                joint = estimate(pair, proposal)
-                key = likelihood_key([source], proposal, given=[target])
-                lls[key] = float(np.mean(joint.log_likelihood - log_py))
-                variances[key] = float(np.mean(joint.log_weight_variance))
-        result["log_likelihood"] = lls
-        result["log_weight_variance"] = variances
+        if source is not None and target is not None:
+            result.update(mvae_likelihoods(model, test, source, target, estimate,
+                                           prior_samples, eval_examples))
+            lap("mvae_likelihoods")
         subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
         result["subset_log_likelihood"] = {
-            subset_label(s): float(np.mean(estimate(names, s).log_likelihood)) for s in subsets}
-        # The keys `kmvae train` always wrote.
-        result[f"test_log_p({source})"] = lls[likelihood_key([source], [source])]
-        result[f"test_log_p({source},{target})"] = lls[likelihood_key(pair, [source])]
+            subset_label(s): float(np.mean(estimate(names, s, evaluated).log_likelihood))
+            for s in subsets}
+        result["subset_log_likelihood_by_size"] = metrics.subsets.by_size(
+            result["subset_log_likelihood"])
+        lap("subset_log_likelihood")
 
     categorical = {m.name for m in model.modalities if m.is_categorical}
-    if target in categorical:
+    if target is not None and target in categorical:
         result[f"cross_modal_accuracy({source}->{target})"] = metrics.cross_modal_accuracy(
             model, test, source, target)
     has_label = "label" in test.element_spec
@@ -145,13 +158,19 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                                  cache_dir=oracle_dir)
         result["oracle_accuracy"] = {n: metrics.oracle_accuracy(o, test, n)
                                      for n, o in oracles.items()}
+        lap("oracles")
         say("  coherence")
-        coherence = metrics.conditional_coherence(model, test, oracles)
+        coherence = metrics.conditional_coherence(evaluated, test, oracles,
+                                                  max_examples=coherence_examples)
         result["coherence"] = {**coherence, "joint": metrics.joint_coherence(
             model, oracles, JOINT_SAMPLES)}
+        lap("coherence")
         say("  linear probe")
-        result["latent_probe"] = metrics.latent_probe(model, train, test,
-                                                      num_train=PROBE_EXAMPLES)
+        result["latent_probe"] = metrics.latent_probe(
+            evaluated, train, test, num_train=PROBE_EXAMPLES,
+            representation=result["subset_posterior"]["probe_codes"])
+        result["latent_probe_by_size"] = metrics.subsets.by_size(result["latent_probe"])
+        lap("latent_probe")
     believers = list(model.sources) if isinstance(model, MSNVI) else names
     if len(believers) > 1:
         conflicts = {}
@@ -160,10 +179,47 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                 conflicts.setdefault(key, []).append(np.asarray(value))
         result["conflict"] = {key: float(np.mean(np.concatenate(v)))
                               for key, v in conflicts.items()}
+        lap("conflict")
     if plots_dir is not None:
         result["plots"] = make_plots(model, test, plots_dir, coherence, has_label, recipe)
+        lap("plots")
+    result["eval_seconds_parts"] = parts
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
+
+
+def mvae_likelihoods(model, test, source, target, estimate, prior_samples, eval_examples):
+    """MVAE Tables 2-5 for the pair (source, target): `log p(source)`, `log p(source, target)`
+    and `log p(source | target)` with `q(z | source)` and `q(z | source, target)` as proposals
+    (`estimate(modalities, proposal)` returns the `ImportanceEstimate`), and the variances of
+    their log importance weights; nats (nats^2) per example.
+
+    Returns:
+        dict with `"log_likelihood"`, `"log_weight_variance"` and the keys `kmvae train` always
+        wrote, `"test_log_p(<source>)"` and `"test_log_p(<source>,<target>)"`.
+    """
+    names = list(model.modality_names)
+    lls, variances = {}, {}
+    pair = [source, target]
+    log_py = None
+    if target in names and source != target:
+        log_py = np.concatenate([
+            metrics.log_prior_predictive(model, b, [target], prior_samples).numpy()
+            for b in metrics.likelihoods.iterate_batches(test, [target], eval_examples)])
+    for proposal in ([source], pair):
+        for modalities in ([source], pair):
+            e = estimate(modalities, proposal)
+            key = likelihood_key(modalities, proposal)
+            lls[key], variances[key] = float(np.mean(e.log_likelihood)), \
+                float(np.mean(e.log_weight_variance))
+        if log_py is not None:
+            joint = estimate(pair, proposal)
+            key = likelihood_key([source], proposal, given=[target])
+            lls[key] = float(np.mean(joint.log_likelihood - log_py))
+            variances[key] = float(np.mean(joint.log_weight_variance))
+    return {"log_likelihood": lls, "log_weight_variance": variances,
+            f"test_log_p({source})": lls[likelihood_key([source], [source])],
+            f"test_log_p({source},{target})": lls[likelihood_key(pair, [source])]}
 
 
 def msnvi_figures(model, test, plots_dir, recipe):
@@ -215,7 +271,8 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
 def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=None):
     """The PNG figures that apply; returns dict figure name -> path. With an MSNVI model on
     `mog2d_sources` also MSNVI Figure 2 (`beliefs.png`), on `pendulum` Figure 5
-    (`conflict.png`)."""
+    (`conflict.png`). With more than three conditioning modalities the latent scatter shows each
+    modality alone and all of them together, not every subset."""
     plots, paths = metrics.plots, {}
     plots_dir = Path(plots_dir)
     if isinstance(model, MSNVI) and recipe is not None:
@@ -223,7 +280,12 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
     images = [m.name for m in model.modalities if not m.is_categorical]
     labels = [m.name for m in model.modalities if m.is_categorical]
     if has_label:
-        paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png")
+        subsets = model.conditioning_subsets()
+        width = len(model.conditioning_modalities)
+        if width > 3:         # PolyMNIST's 31 subsets: each modality alone and all of them
+            subsets = [s for s in subsets if len(s) in (1, width)]
+        paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png",
+                                               subsets=subsets)
     if images:
         batch = next(iter(test))
         paths["reconstructions"] = plots.reconstructions(model, batch, plots_dir /
@@ -241,7 +303,7 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
 
 
 def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,
-             oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True):
+             oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True, coherence_examples=None):
     """Loads a trained recipe, computes `compute_metrics` on its test split, merges the result
     into `<run_dir>/metrics.json` (the training entries stay) and writes the PNGs into the run
     directory.
@@ -250,6 +312,7 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         run: a run directory (holding `model.keras`) or a recipe name (`<out>/runs/<recipe>/`).
         num_samples: K importance samples (default: the recipe's `eval_num_samples`).
         eval_examples: log-likelihoods and conflicts over at most this many test examples.
+        coherence_examples: conditional coherence over at most this many (default: all).
         out: the output directory of `kmvae train` (for a recipe name).
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
         oracle_epochs: training epochs of a new oracle.
@@ -268,7 +331,8 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     test = recipe.load_data("test")
     result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
                              oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,
-                             plots_dir=run_dir if plots else None, verbose=verbose)
+                             plots_dir=run_dir if plots else None, verbose=verbose,
+                             coherence_examples=coherence_examples)
     path = run_dir / "metrics.json"
     previous = json.loads(path.read_text()) if path.exists() else {"recipe": name}
     merged = {**previous, **result, "recipe": name}
@@ -290,9 +354,11 @@ def format_table(result):
                                                                        "saved_model")):
             rows.append((prefix, str(value)))
 
-    for key in ("recipe", "epochs", "num_samples", "eval_examples", "log_likelihood",
-                "log_weight_variance", "subset_log_likelihood", "oracle_accuracy", "coherence",
-                "latent_probe", "conflict", "msnvi_bounds", "sensor_failure_conflict"):
+    for key in ("recipe", "epochs", "num_samples", "eval_examples", "coherence_examples",
+                "log_likelihood",
+                "log_weight_variance", "subset_log_likelihood", "subset_log_likelihood_by_size",
+                "oracle_accuracy", "coherence", "latent_probe", "latent_probe_by_size",
+                "conflict", "msnvi_bounds", "sensor_failure_conflict"):
         if key in result:
             walk(key, result[key])
     for key, value in result.items():

@@ -18,7 +18,8 @@ def next_version(directory):
 
 
 def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
-        num_samples=None, oracle_dir=None, plots=True, evaluate=True, verbose=2):
+        num_samples=None, oracle_dir=None, plots=True, evaluate=True, verbose=2,
+        coherence_examples=None):
     """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it.
 
     Writes `<out>/runs/<recipe>/model.keras` (saved right after training, before anything else
@@ -33,6 +34,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         mixed_precision: None, `"float16"` or `"bfloat16"` (Keras mixed-precision policy).
         out: output directory.
         eval_examples: evaluate the log-likelihoods on at most this many test examples.
+        coherence_examples: conditional coherence on at most this many (default: all).
         num_samples: K importance samples for the log-likelihoods (default the recipe's).
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
         plots: write the figures.
@@ -78,7 +80,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         probe_train = recipe.load_data("train", shuffle=False)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
                                       eval_examples, oracle_dir=oracle_dir,
-                                      plots_dir=run_dir if plots else None))
+                                      plots_dir=run_dir if plots else None,
+                                      coherence_examples=coherence_examples))
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
     export_saved_model(model, str(export_path))

@@ -33,7 +33,7 @@ def polymnist_recipe(model):
         paper="Sutter, Daunhawer & Vogt 2021 (MoPoE-VAE) section 4.2, Figure 3, Appendix D",
         model=model, modalities=polymnist_modalities, dataset="polymnist",
         latent_dim=512, epochs=300, batch_size=256, learning_rate=1e-3, model_options=options,
-        eval_num_samples=15, source="m0", target="m1",
+        eval_num_samples=15, source=None, target=None,
         notes="Backgrounds are five scikit-image photos instead of the paper's (which cannot be "
               "fetched here); MNIST is the 10,000-digit subset unless TFDS has the full set; "
               "MVAE's miniature DCGAN instead of the authors' networks; batch size 256 (the "

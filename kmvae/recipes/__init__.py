@@ -48,7 +48,9 @@ class Recipe:
             recompiles and runs stage 2. Empty: one stage.
         eval_num_samples: K of the importance-sampled test log-likelihoods.
         source, target: the modalities of the cross-modal accuracy (predict `target` from
-            `source`).
+            `source`) and of MVAE Tables 2-5's estimates (`log p(source)`,
+            `log p(source, target)`, `log p(source | target)`); None for data without such a
+            pair (PolyMNIST): those are skipped.
         notes: how the recipe differs from the paper.
     """
 
@@ -68,8 +70,8 @@ class Recipe:
     model_options: dict = dataclasses.field(default_factory=dict)
     stages: tuple = ()
     eval_num_samples: int = 1000
-    source: str = "image"
-    target: str = "label"
+    source: Optional[str] = "image"
+    target: Optional[str] = "label"
     notes: str = ""
 
     def __post_init__(self):

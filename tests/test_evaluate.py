@@ -1,0 +1,64 @@
+"""compute_metrics' MoPoE protocol: per-subset values and their averages by subset size, the
+subsets' posteriors as the paper's, the MVAE pair estimates only for recipes naming a pair."""
+
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kmvae
+from kmvae.evaluate import compute_metrics
+
+
+def _tiny(seed=0):
+    """Three categorical modalities (their "oracle" is the decoded argmax: no classifier to
+    train) copying one class, which is also the label."""
+    modalities = [kmvae.Modality(n, num_classes=4, likelihood="categorical") for n in "abc"]
+    model = kmvae.MoPoEVAE(modalities, 2, seed=seed)
+    labels = np.random.default_rng(seed).integers(0, 4, 120).astype("int32")
+    data = tf.data.Dataset.from_tensor_slices(
+        {"a": labels, "b": labels, "c": labels, "label": labels}).batch(40)
+    return model, data
+
+
+def _recipe(source=None, target=None):
+    return types.SimpleNamespace(eval_num_samples=3, source=source, target=target,
+                                 dataset="tiny", dataset_options={})
+
+
+def _mean_by_size_by_hand(per_subset):
+    sizes = {}
+    for label, value in per_subset.items():
+        sizes.setdefault(str(label.count(",") + 1), []).append(value)
+    return {size: sum(values) / len(values) for size, values in sizes.items()}
+
+
+def test_per_size_averages_of_the_three_figure_3_quantities():
+    model, data = _tiny()
+    result = compute_metrics(model, _recipe(), data, data, eval_examples=50,
+                             coherence_examples=80)
+    # No (source, target) pair: no MVAE Tables 2-5 estimates, no cross-modal accuracy.
+    assert "log_likelihood" not in result and "mvae_likelihoods" not in result[
+        "eval_seconds_parts"]
+    assert not any(key.startswith(("cross_modal", "test_log_p")) for key in result)
+    assert result["subset_posterior"] == {"fusion": "poe", "prior_expert": False,
+                                          "probe_codes": "mean"}
+    assert result["coherence_examples"] == 80
+    lls = result["subset_log_likelihood"]
+    assert set(lls) == {"a", "b", "c", "a,b", "a,c", "b,c", "a,b,c"}
+    assert result["subset_log_likelihood_by_size"] == pytest.approx(_mean_by_size_by_hand(lls))
+    assert result["latent_probe_by_size"] == pytest.approx(
+        _mean_by_size_by_hand(result["latent_probe"]))
+    assert set(result["coherence"]["by_size"]) == {"1", "2"}   # size 3 leaves no target
+    assert {"subset_log_likelihood", "oracles", "coherence", "latent_probe"} <= set(
+        result["eval_seconds_parts"])
+
+
+def test_a_recipe_naming_a_pair_gets_the_mvae_estimates():
+    model, data = _tiny()
+    result = compute_metrics(model, _recipe("a", "b"), data, data, eval_examples=40,
+                             prior_samples=50)
+    assert result["test_log_p(a)"] == result["log_likelihood"]["log p(a) | q(z|a)"]
+    assert "log p(a|b) | q(z|a,b)" in result["log_likelihood"]
+    assert "cross_modal_accuracy(a->b)" in result
