@@ -62,3 +62,50 @@ def test_archive_keeps_earlier_runs_and_takes_newer_ones(tmp_path):
     section = section[section.index("### MNIST-TB"):section.index("### MNIST-QU")]
     assert "| L(ind) | 102.200 / 109.000 |" in section      # the newer run of the same recipe
     assert "265.590 / 103.000" in section                   # the other recipe, from runs b
+
+
+def _polymnist_metrics(name, probe, coherence, ll, joint):
+    sizes = ("1", "2", "3", "4", "5")
+    return {"recipe": name, "epochs": 2, "num_samples": 15, "eval_examples": 50,
+            "coherence_examples": 500,
+            "latent_probe_by_size": dict(zip(sizes, probe)),
+            "coherence": {"by_size": dict(zip(sizes[:4], coherence)), "joint": joint},
+            "subset_log_likelihood_by_size": dict(zip(sizes, ll)),
+            "oracle_accuracy": {"m0": 0.91, "m1": 0.88}}
+
+
+def test_polymnist_figure_3_section_pairs_models_and_sizes(tmp_path):
+    archive, images = tmp_path / "archive", tmp_path / "images"
+    archive.mkdir()
+    runs = {"mvae_polymnist": ((0.3, 0.4, 0.5, 0.6, 0.7), (0.1, 0.2, 0.3, 0.4),
+                               (-2400.0, -2300.0, -2200.0, -2100.0, -2000.0), 0.04),
+            "mmvae_polymnist": ((0.7, 0.7, 0.7, 0.7, 0.7), (0.6, 0.6, 0.6, 0.6),
+                                (-2100.0, -2100.0, -2100.0, -2100.0, -2100.0), 0.2)}
+    for name, values in runs.items():
+        archive.joinpath(f"{name}.json").write_text(json.dumps(_polymnist_metrics(name,
+                                                                                  *values)))
+    text = reproduction.build(archive, runs="runs-p", images=images)
+    section = text[text.index("## MoPoE Figure 3 (PolyMNIST)"):text.index("## Figures")]
+    assert "| linear-probe accuracy | MVAE | 0.3000 | 0.4000 | 0.5000 | 0.6000 | 0.7000 | " \
+           "+0.300 |" in section
+    assert "| conditional coherence | MMVAE | 0.6000 | 0.6000 | 0.6000 | 0.6000 | - | +0.000 |" \
+        in section
+    assert "| log p(X), proposal q(z\\|X_k), nats | MVAE | -2400.000 | -2300.000 | -2200.000 | " \
+           "-2100.000 | -2000.000 | +300.000 |" in section
+    assert "| linear-probe accuracy | MoPoE | (not run) | (not run) |" in section
+    assert "MVAE 0.036 +- 0.015 / 0.0400; MMVAE 0.200 +- 0.019 / 0.2000; " \
+           "MoPoE 0.121 +- 0.016 / (not run)" in section
+    assert ("kmvae train mvae_polymnist --epochs 2 --out runs-p --eval-examples 50 "
+            "--coherence-examples 500") in section
+    assert "2 epochs instead of the paper's 300" in section and "scikit-image" in section
+    assert "0.880 to 0.910" in section
+    assert not (images / "mopoe_polymnist_figure3.png").exists()   # only once all three ran
+    archive.joinpath("mopoe_polymnist.json").write_text(json.dumps(_polymnist_metrics(
+        "mopoe_polymnist", (0.7, 0.8, 0.85, 0.9, 0.92), (0.6, 0.7, 0.8, 0.85),
+        (-2100.0, -2050.0, -2000.0, -1980.0, -1990.0), 0.12)))
+    text = reproduction.build(archive, runs="runs-p", images=images)
+    figure = images / "mopoe_polymnist_figure3.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"![MoPoE Figure 3 by kmvae]({figure.resolve().as_posix()})" in text
+    assert "| conditional coherence | MoPoE | 0.6000 | 0.7000 | 0.8000 | 0.8500 | - | +0.250 |" \
+        in text

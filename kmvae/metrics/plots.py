@@ -2,8 +2,9 @@
 
 Each function takes a model and data, writes one PNG and returns its path:
 `latent_scatter` (2-D latent codes coloured by class, one panel per encoder subset),
-`reconstructions`, `cross_modal_generations`, `joint_generations` and
-`coherence_by_size` (coherence against the number of input modalities, MoPoE Figure 3).
+`reconstructions`, `cross_modal_generations`, `joint_generations`,
+`coherence_by_size` (coherence against the number of input modalities, MoPoE Figure 3 centre)
+and `performance_by_size` (several runs' metrics: MoPoE Figure 3's three panels).
 """
 
 import math
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kmvae.metrics.likelihoods import subset_label
-from kmvae.metrics.probe import encodings
+from kmvae.metrics.probe import subset_encodings
 
 
 def _pyplot():
@@ -82,7 +83,8 @@ def latent_scatter(model, dataset, path, label="label", subsets=None, max_exampl
     names = model.modality_names
     if subsets is None:
         subsets = model.conditioning_subsets()
-    codes = [encodings(model, dataset, s, label, max_examples) for s in subsets]
+    by_subset = subset_encodings(model, dataset, subsets, label, max_examples)
+    codes = [by_subset[subset_label(s)] for s in subsets]
     stacked = np.concatenate([z for z, _ in codes])
     if stacked.shape[1] > 2:
         from sklearn.decomposition import PCA
@@ -176,6 +178,68 @@ def coherence_by_size(results, path):
     ax.set_ylabel("conditional coherence")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+BY_SIZE_PANELS = (
+    ("latent_probe_by_size", "linear classification accuracy", (0, 1.02)),
+    ("coherence", "conditional coherence", (0, 1.02)),
+    ("subset_log_likelihood_by_size", "log-likelihood (nats)", None),
+)
+
+
+def performance_by_size(runs, path):
+    """MoPoE Figure 3: three panels against the number of input modalities, one line per model.
+
+    Left: linear-probe accuracy of the codes of the subsets (`latent_probe_by_size`); centre:
+    conditional coherence of the generated modalities outside the subset
+    (`coherence["by_size"]`); right: log-likelihood of all modalities with the subset's
+    posterior as proposal, nats per example (`subset_log_likelihood_by_size`). Each value is the
+    average over the subsets of that size (`kmvae.metrics.subsets.by_size`).
+
+    Args:
+        runs: dict model name -> the run's metrics (`kmvae.evaluate.compute_metrics`'s dict);
+            a missing quantity leaves that model's line out of its panel.
+        path: the PNG to write.
+
+    Returns:
+        `path` as a string.
+
+    Raises:
+        ValueError: when no run holds any of the three quantities.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0))
+    drawn = 0
+    for ax, (key, title, limits) in zip(axes, BY_SIZE_PANELS):
+        for i, (name, result) in enumerate(runs.items()):
+            values = result.get(key) or {}
+            if key == "coherence":
+                values = values.get("by_size") or {}
+            if not values:
+                continue
+            sizes = sorted(values, key=int)
+            ax.plot([int(k) for k in sizes], [values[k] for k in sizes], marker="o",
+                    color=f"C{i}", label=name)      # a model keeps its colour in every panel
+            drawn += 1
+        ax.set_xlabel("number of input modalities")
+        ax.set_title(title, fontsize=9)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if limits is not None:
+            ax.set_ylim(*limits)
+        ax.tick_params(labelsize=8)
+    if not drawn:
+        plt.close(fig)
+        raise ValueError("performance_by_size: none of the runs holds latent_probe_by_size, "
+                         "coherence['by_size'] or subset_log_likelihood_by_size; evaluate them "
+                         "with kmvae.evaluate.compute_metrics first.")
+    legend = {}
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(name, handle)
+    fig.legend(list(legend.values()), list(legend), loc="upper center", ncol=len(legend),
+               fontsize=8, bbox_to_anchor=(0.5, 1.08))
+    fig.tight_layout()
     return _save(fig, path)
 
 

@@ -61,3 +61,14 @@ def test_image_shapes_of_parts_and_colour_images():
     assert image_shape(model, "third") == (9, 28)
     with pytest.raises(ValueError, match="'odd'.*390"):
         image_shape(model, "odd")
+
+
+def test_performance_by_size_draws_figure_3_of_several_runs(tmp_path):
+    runs = {"MVAE": {"latent_probe_by_size": {"1": 0.5, "2": 0.6, "3": 0.7},
+                     "coherence": {"by_size": {"1": 0.2, "2": 0.3}, "joint": 0.1},
+                     "subset_log_likelihood_by_size": {"1": -900.0, "2": -850.0, "3": -800.0}},
+            "MoPoE": {"latent_probe_by_size": {"1": 0.7, "2": 0.8, "3": 0.9}}}
+    path = metrics.plots.performance_by_size(runs, tmp_path / "figure3.png")
+    assert is_png(path)
+    with pytest.raises(ValueError, match="none of the runs holds"):
+        metrics.plots.performance_by_size({"MVAE": {"epochs": 3}}, tmp_path / "empty.png")
