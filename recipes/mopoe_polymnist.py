@@ -2,4 +2,4 @@
 
 from ._polymnist import polymnist_recipe
 
-RECIPE = polymnist_recipe("MoPoEVAE")
+RECIPE = polymnist_recipe("MoPoE")
