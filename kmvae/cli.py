@@ -25,6 +25,9 @@ def _parser():
     train.add_argument("--coherence-examples", type=int,
                        help="conditional coherence on at most this many test examples "
                             "(default: all)")
+    train.add_argument("--oracle-epochs", type=int,
+                       help="training epochs of a coherence classifier not in the cache yet "
+                            "(default: 10)")
     train.add_argument("--oracle-dir", help="cache of the coherence classifiers "
                                             "(default: ~/.kmvae/oracles)")
     train.add_argument("--no-evaluate", action="store_true",
@@ -44,6 +47,9 @@ def _parser():
     evaluate.add_argument("--coherence-examples", type=int,
                           help="conditional coherence on at most this many test examples "
                                "(default: all)")
+    evaluate.add_argument("--oracle-epochs", type=int,
+                          help="training epochs of a coherence classifier not in the cache yet "
+                               "(default: 10)")
     evaluate.add_argument("--out", default=".",
                           help="the --out of `kmvae train`, for a recipe name (default: .)")
     evaluate.add_argument("--oracle-dir", help="cache of the coherence classifiers "
@@ -80,14 +86,16 @@ def main(argv=None):
         result = evaluate(args.run, num_samples=args.num_samples,
                           eval_examples=args.eval_examples, out=args.out,
                           oracle_dir=args.oracle_dir, plots=not args.no_plots,
-                          verbose=not args.quiet, coherence_examples=args.coherence_examples)
+                          verbose=not args.quiet, coherence_examples=args.coherence_examples,
+                          oracle_epochs=args.oracle_epochs)
         print(format_table(result))
         return 0
     from kmvae.train import run
     result = run(args.recipe, epochs=args.epochs, mixed_precision=args.mixed_precision,
                  out=args.out, eval_examples=args.eval_examples, num_samples=args.num_samples,
                  oracle_dir=args.oracle_dir, evaluate=not args.no_evaluate,
-                 verbose=0 if args.quiet else 2, coherence_examples=args.coherence_examples)
+                 verbose=0 if args.quiet else 2, coherence_examples=args.coherence_examples,
+                 oracle_epochs=args.oracle_epochs)
     print(json.dumps(result, indent=2))
     return 0
 

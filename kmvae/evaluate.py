@@ -15,6 +15,7 @@ import numpy as np
 
 from kmvae import metrics, recipes
 from kmvae.layers.fusion import nonempty_subsets
+from kmvae.layers.networks import ConvEncoder
 from kmvae.metrics.likelihoods import subset_label
 from kmvae.models.msnvi import MSNVI
 
@@ -70,7 +71,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       (`subset_log_likelihood_by_size`);
     - cross-modal accuracy source -> target (categorical target);
     - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
-      the non-categorical modalities, conditional coherence of every subset -> every other
+      the non-categorical modalities (for a convolutional encoder a copy of it with a class
+      layer, `metrics.coherence.encoder_oracle`, else `default_oracle`), conditional coherence of every subset -> every other
       modality and by subset size (Figure 3 centre), over the whole test set (at most
       `coherence_examples` examples), joint coherence of `JOINT_SAMPLES` prior draws;
     - linear-probe accuracy per subset (MoPoE Table 2, Figure 3 left), 500 training examples,
@@ -150,12 +152,18 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     coherence = None
     if has_label:
         oracles = {}
+        num_classes = None
         for name in names:
             if name in categorical:
                 continue
             say(f"  oracle for {name!r}")
-            oracles[name] = metrics.train_oracle(recipe.dataset, name, epochs=oracle_epochs,
-                                                 cache_dir=oracle_dir)
+            architecture = None
+            if isinstance(model.encoders[names.index(name)].backbone, ConvEncoder):
+                if num_classes is None:
+                    num_classes = 1 + max(int(np.max(b["label"])) for b in test)
+                architecture = metrics.coherence.encoder_oracle(model, name, num_classes)
+            oracles[name] = metrics.train_oracle(recipe.dataset, name, architecture,
+                                                 epochs=oracle_epochs, cache_dir=oracle_dir)
         result["oracle_accuracy"] = {n: metrics.oracle_accuracy(o, test, n)
                                      for n, o in oracles.items()}
         lap("oracles")
@@ -315,7 +323,7 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         coherence_examples: conditional coherence over at most this many (default: all).
         out: the output directory of `kmvae train` (for a recipe name).
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
-        oracle_epochs: training epochs of a new oracle.
+        oracle_epochs: training epochs of a new oracle (None: `ORACLE_EPOCHS`).
         plots: write the figures.
 
     Returns:
@@ -324,6 +332,7 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     Raises:
         ValueError / FileNotFoundError: see `resolve_run`.
     """
+    oracle_epochs = ORACLE_EPOCHS if oracle_epochs is None else int(oracle_epochs)
     run_dir, name = resolve_run(run, out)
     recipe = recipes.load(name)
     model = keras.saving.load_model(run_dir / "model.keras")

@@ -298,8 +298,8 @@ def _polymnist_shortfalls(found):
                  "Scream, Lena, star field, shingles; App. D.1), which cannot be fetched here.")
     notes.append("Networks: MVAE's miniature DCGAN per modality, latent 512, batch 256, Adam "
                  "1e-3, beta 2.5 (App. D.2); the paper's convolutional networks are only in its "
-                 "code. The coherence oracles are kmvae's default classifier (two 512-unit "
-                 "layers on the flattened image), not the paper's convolutional ones.")
+                 "code. The coherence oracles are, as the paper's, the encoder's architecture "
+                 "with a class layer (so kmvae's DCGAN encoder, not the paper's).")
     oracle = {n: m.get("oracle_accuracy") for n, m in found.items() if m.get("oracle_accuracy")}
     if oracle:
         values = [v for accs in oracle.values() for v in accs.values()]

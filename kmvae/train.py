@@ -19,7 +19,7 @@ def next_version(directory):
 
 def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         num_samples=None, oracle_dir=None, plots=True, evaluate=True, verbose=2,
-        coherence_examples=None):
+        coherence_examples=None, oracle_epochs=None):
     """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it.
 
     Writes `<out>/runs/<recipe>/model.keras` (saved right after training, before anything else
@@ -35,6 +35,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         out: output directory.
         eval_examples: evaluate the log-likelihoods on at most this many test examples.
         coherence_examples: conditional coherence on at most this many (default: all).
+        oracle_epochs: training epochs of a coherence oracle not cached yet (default
+            `kmvae.evaluate.ORACLE_EPOCHS`).
         num_samples: K importance samples for the log-likelihoods (default the recipe's).
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
         plots: write the figures.
@@ -48,7 +50,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     Raises:
         ValueError: on an unknown recipe or mixed-precision name.
     """
-    from kmvae.evaluate import compute_metrics
+    from kmvae.evaluate import ORACLE_EPOCHS, compute_metrics
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
@@ -81,7 +83,9 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
                                       eval_examples, oracle_dir=oracle_dir,
                                       plots_dir=run_dir if plots else None,
-                                      coherence_examples=coherence_examples))
+                                      coherence_examples=coherence_examples,
+                                      oracle_epochs=ORACLE_EPOCHS if oracle_epochs is None
+                                      else int(oracle_epochs)))
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
     export_saved_model(model, str(export_path))

@@ -45,6 +45,40 @@ def default_oracle(input_shape, num_classes):
     return keras.Sequential(layers, name="oracle")
 
 
+def encoder_oracle(model, name, num_classes):
+    """The classifier of modality `name` as MoPoE App. B builds it, "identical to the encoder
+    except from the last layer": a freshly initialised copy of the modality's encoder backbone
+    (`kmvae.layers.ConvEncoder`, e.g. PolyMNIST's and FashionMNIST's) and a dense layer of
+    `num_classes` logits instead of the Gaussian head. (For an MLP encoder, `default_oracle` is
+    that already.) Its layers are named after the modality, so its configuration, which keys
+    `train_oracle`'s cache, is the same in every process.
+
+    Args:
+        model: a `kmvae.models.MultimodalVAE`.
+        name: a non-categorical modality whose encoder backbone is a `ConvEncoder`.
+        num_classes: the number of classes.
+
+    Returns:
+        An uncompiled `keras.Sequential`, input `(batch,) + modality.shape`, output
+        `(batch, num_classes)` logits, float32.
+
+    Raises:
+        ValueError: when the modality's encoder backbone is not a `ConvEncoder`.
+    """
+    from kmvae.layers.networks import ConvEncoder
+
+    index = model.modality_names.index(name)
+    backbone = model.encoders[index].backbone
+    if not isinstance(backbone, ConvEncoder):
+        raise ValueError(f"encoder_oracle copies a ConvEncoder; modality {name!r} is encoded by "
+                         f"{type(backbone).__name__}. Use default_oracle for it.")
+    config = {**backbone.get_config(), "name": f"{name}_backbone", "dtype": "float32"}
+    return keras.Sequential([keras.Input(model.modalities[index].shape, name=f"{name}_input"),
+                             ConvEncoder.from_config(config),
+                             keras.layers.Dense(num_classes, name=f"{name}_classes")],
+                            name=f"{name}_oracle")
+
+
 def train_oracle(dataset, modality, model=None, *, label="label", epochs=5, cache_dir=None,
                  name=None, retrain=False, learning_rate=1e-3, batch_size=100, verbose=0):
     """Trains (or loads from the cache) the classifier of `modality` used to judge coherence.

@@ -73,3 +73,35 @@ def test_train_oracle_errors(tmp_path):
         metrics.train_oracle(data, "image", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="expected 'sound' among them"):
         metrics.train_oracle(data, "sound", cache_dir=tmp_path, name="toy")
+
+
+def test_encoder_oracle_copies_the_convolutional_encoder_with_a_class_layer(tmp_path):
+    import kmvae
+    from kmvae.layers import ConvEncoder
+    from kmvae.metrics.coherence import encoder_oracle
+
+    modalities = [kmvae.Modality("image", shape=(64,), likelihood="bernoulli",
+                                 encoder=ConvEncoder((8, 8, 1), filters=(4, 8), units=16)),
+                  kmvae.Modality("text", shape=(5,))]
+    model = kmvae.MVAE(modalities, 2, seed=0)
+    oracle = encoder_oracle(model, "image", 3)
+    backbone = oracle.layers[0]
+    assert isinstance(backbone, ConvEncoder) and backbone.filters == (4, 8)
+    assert backbone.units == 16 and oracle.output_shape == (None, 3)
+    assert backbone.weights[0] is not model.encoders[0].backbone.weights[0]    # fresh weights
+    keras.layers.Dense(7)                      # other layers created meanwhile: same config
+    assert encoder_oracle(model, "image", 3).get_config() == oracle.get_config()
+    with pytest.raises(ValueError, match="'text' is encoded by Sequential"):
+        encoder_oracle(model, "text", 3)
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices(
+        {"image": rng.random((40, 64)).astype("float32"),
+         "label": rng.integers(0, 3, 40).astype("int32")}).batch(20)
+    trained = metrics.train_oracle(data, "image", oracle, epochs=1, cache_dir=tmp_path,
+                                   name="toy")
+    assert trained.cache_path.startswith(str(tmp_path / "toy-image-image_oracle-"))
+    again = metrics.train_oracle(data, "image", encoder_oracle(model, "image", 3),
+                                 cache_dir=tmp_path, name="toy")
+    assert again.cache_path == trained.cache_path                 # found in the cache
+    x = rng.random((4, 64)).astype("float32")
+    np.testing.assert_allclose(again(x), trained(x), atol=1e-6)
