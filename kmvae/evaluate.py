@@ -72,9 +72,10 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     - cross-modal accuracy source -> target (categorical target);
     - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
       the non-categorical modalities (for a convolutional encoder a copy of it with a class
-      layer, `metrics.coherence.encoder_oracle`, else `default_oracle`), conditional coherence of every subset -> every other
-      modality and by subset size (Figure 3 centre), over the whole test set (at most
-      `coherence_examples` examples), joint coherence of `JOINT_SAMPLES` prior draws;
+      layer, `metrics.coherence.encoder_oracle`, else `default_oracle`), conditional
+      coherence of every subset -> every other modality and by subset size (Figure 3 centre)
+      over the whole test set (at most `coherence_examples` examples), joint coherence of
+      `JOINT_SAMPLES` prior draws;
     - linear-probe accuracy per subset (MoPoE Table 2, Figure 3 left), 500 training examples,
       tested on the whole test set, and by subset size (`latent_probe_by_size`);
     - MSNVI's conflict c(m || m') between the modalities' beliefs, mean over test examples;

@@ -258,13 +258,13 @@ POLYMNIST_CLAIM = (
     "more input modalities and \"hypothesize[s] that the MVAE will achieve the best generative "
     "performance when all modalities are present, but that it will struggle with an "
     "increasing number of missing modalities\". Its result: \"both the MVAE and MoPoE-VAE "
-    "benefit from more input modalities, whereas the performance of the MVAE [sic: the MMVAE is "
-    "meant, the sentence names the MVAE twice] stays flat across all metrics. In the limit of all 5 "
-    "input modalities, the log-likelihood of MoPoE-VAE is on par with MVAE, but the proposed "
-    "method is clearly superior in terms of both latent classification as well as conditional "
-    "coherence across any subset of modalities. Analogously, in the limit of a single input "
-    "modality, MoPoE-VAE matches the performance of MMVAE. Only in terms of the joint "
-    "coherence the MMVAE performs better\".")
+    "benefit from more input modalities, whereas the performance of the MVAE [sic: the MMVAE "
+    "is meant, the sentence names the MVAE twice] stays flat across all metrics. In the limit "
+    "of all 5 input modalities, the log-likelihood of MoPoE-VAE is on par with MVAE, but the "
+    "proposed method is clearly superior in terms of both latent classification as well as "
+    "conditional coherence across any subset of modalities. Analogously, in the limit of a "
+    "single input modality, MoPoE-VAE matches the performance of MMVAE. Only in terms of the "
+    "joint coherence the MMVAE performs better\".")
 
 
 def _by_size(metrics, key):
