@@ -203,7 +203,8 @@ def subset_log_likelihoods(model, dataset, num_samples=15, max_examples=None, ch
     """MoPoE's "log-likelihood of all modalities given a subset" (Sutter et al. 2021, Table 4 and
     App. B): for every non-empty subset `X_k`, the IWAE estimate of `log p(X)` with the fused
     posterior `q(z | X_k)` as proposal, K = `num_samples` (the paper: 15), averaged over the
-    examples.
+    examples. The proposal is `model`'s posterior given X_k; for the paper's, pass
+    `kmvae.metrics.subsets.paper_subset_model(model)` (MoPoE-VAE: the product of X_k's experts).
 
     Returns:
         dict `subset_label(X_k)` -> float, nats per example, subsets ordered by size.
