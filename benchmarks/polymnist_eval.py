@@ -20,6 +20,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kmvae import datasets, metrics, recipes  # noqa: E402
@@ -81,7 +82,7 @@ def main(argv=None):
             for t in targets[tuple(s)]:
                 evaluated.decoders[names.index(t)].mean(z).numpy()
     row("coherence generations, shared experts", timed(shared), test_size)
-    oracle = metrics.default_oracle((batch[names[0]].shape[1],), 10)
+    oracle = metrics.coherence.encoder_oracle(model, names[0], 10)     # compute_metrics' oracle
     row("oracle labels of the generations (75 per ex.)", timed(
         lambda: [oracle(batch[names[0]]).numpy() for _ in range(75)]), test_size)
     row("probe codes, encode per subset", timed(lambda: [
@@ -99,7 +100,7 @@ def main(argv=None):
     print(f"{'31 logistic regressions (500 x 512)':<48s} {31 * fit:8.1f} s", flush=True)
     train = datasets.load(recipe.dataset, "train", batch_size=100, **recipe.dataset_options)
     pairs = train.map(lambda b: (b[names[0]], b["label"]))
-    oracle.compile("adam", "sparse_categorical_crossentropy")
+    oracle.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     start = time.perf_counter()
     oracle.fit(pairs, epochs=1, verbose=0)
     epoch = time.perf_counter() - start
