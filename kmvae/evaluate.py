@@ -65,7 +65,9 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       term over `prior_samples` prior draws), and the variance of the log importance weights of
       each (Tables 4-5; the conditional's equals the joint's, `log p(target)` being constant per
       example);
-    - MoPoE's log-likelihood of all modalities given each subset (Table 4), same K;
+    - MoPoE's log-likelihood of all modalities given each subset (Table 4), same K, and from
+      the same draws the ELBO of all modalities under each subset's posterior (M2VAE eq. 12,
+      Table 1's L_{a,b}, L_a, L_b; beta = 1): `subset_elbo`, nats per example;
     - cross-modal accuracy source -> target (categorical target);
     - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
       the non-categorical modalities, conditional coherence of every subset -> every other
@@ -125,6 +127,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
         result["subset_log_likelihood"] = {
             subset_label(s): float(np.mean(estimate(names, s).log_likelihood)) for s in subsets}
+        result["subset_elbo"] = {subset_label(s): float(np.mean(estimate(names, s).elbo))
+                                 for s in subsets}
         # The keys `kmvae train` always wrote.
         result[f"test_log_p({source})"] = lls[likelihood_key([source], [source])]
         result[f"test_log_p({source},{target})"] = lls[likelihood_key(pair, [source])]
