@@ -17,6 +17,7 @@ from kmvae import metrics, recipes
 from kmvae.layers.fusion import nonempty_subsets
 from kmvae.metrics.likelihoods import subset_label
 from kmvae.models.msnvi import MSNVI
+from kmvae.models.subsets import SubsetVAE
 
 PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
 ORACLE_EPOCHS = 10
@@ -216,18 +217,36 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
             for objective, parts in values.items()}
 
 
+def _drawable(model, modality):
+    """Whether `metrics.plots.image_shape` can draw `modality` (not, e.g., MoG's 2-D points)."""
+    try:
+        metrics.plots.image_shape(model, modality.name)
+    except ValueError:
+        return False
+    return True
+
+
 def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=None):
-    """The PNG figures that apply; returns dict figure name -> path. With an MSNVI model on
-    `mog2d_sources` also MSNVI Figure 2 (`beliefs.png`), on `pendulum` Figure 5
-    (`conflict.png`)."""
+    """The PNG figures that apply; returns dict figure name -> path.
+
+    `latent.png` (with class labels) has one panel per conditioning subset, each the posterior
+    means of that subset's own posterior: for a subset model (M2VAE, JMVAE, JMVAE-Zero, tVAE)
+    the embedding of every encoder, M2VAE Fig. 4-5. A subset model with a 2-D latent space
+    also gets M2VAE Fig. 6 (`reencoding.png`, auto re-encoding of the first test batch).
+    Reconstructions and generations are drawn for modalities that are images (not for MoG's
+    2-D points). With an MSNVI model on `mog2d_sources` also MSNVI Figure 2 (`beliefs.png`),
+    on `pendulum` Figure 5 (`conflict.png`)."""
     plots, paths = metrics.plots, {}
     plots_dir = Path(plots_dir)
     if isinstance(model, MSNVI) and recipe is not None:
         paths.update(msnvi_figures(model, test, plots_dir, recipe))
-    images = [m.name for m in model.modalities if not m.is_categorical]
+    images = [m.name for m in model.modalities if not m.is_categorical and _drawable(model, m)]
     labels = [m.name for m in model.modalities if m.is_categorical]
     if has_label:
         paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png")
+    if isinstance(model, SubsetVAE) and model.latent_dim == 2:
+        paths["reencoding"] = plots.reencoding(model, next(iter(test)),
+                                               plots_dir / "reencoding.png")
     if images:
         batch = next(iter(test))
         paths["reconstructions"] = plots.reconstructions(model, batch, plots_dir /
@@ -295,8 +314,9 @@ def format_table(result):
             rows.append((prefix, str(value)))
 
     for key in ("recipe", "epochs", "num_samples", "eval_examples", "log_likelihood",
-                "log_weight_variance", "subset_log_likelihood", "oracle_accuracy", "coherence",
-                "latent_probe", "conflict", "msnvi_bounds", "sensor_failure_conflict"):
+                "log_weight_variance", "subset_log_likelihood", "subset_elbo", "oracle_accuracy",
+                "coherence", "latent_probe", "conflict", "msnvi_bounds",
+                "sensor_failure_conflict"):
         if key in result:
             walk(key, result[key])
     for key, value in result.items():

@@ -1,5 +1,5 @@
 """`kmvae.evaluate` on a tiny M2VAE: Table 1's subset ELBOs (M2VAE eq. 12) from the importance
-samples the MoPoE subset log-likelihoods already draw."""
+samples the MoPoE subset log-likelihoods already draw, and the figures of M2VAE Fig. 4-6."""
 
 import types
 
@@ -10,6 +10,8 @@ import tensorflow as tf
 
 import kmvae
 from kmvae import Modality, evaluate, metrics
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def tiny_m2vae(shapes=((16,), (9,)), likelihood="bernoulli"):
@@ -100,3 +102,36 @@ def test_subset_elbo_is_eq_12_from_the_subset_log_likelihoods_draws(monkeypatch)
     assert min(np.diff(sorted(result["subset_elbo"].values()))) > 0.5
     assert "subset_elbo a,b" in evaluate.format_table(result)
 
+
+def test_make_plots_draws_every_encoder_and_the_reencoding(drawn, tmp_path):
+    """M2VAE Fig. 4-6 for a tiny M2VAE with a 2-D latent space: `latent.png` has one panel per
+    encoder, q(z | a), q(z | b), q(z | a, b), each the means of that encoder itself, and
+    `reencoding.png` is written; images also get the reconstructions and generations."""
+    keras.utils.set_random_seed(0)
+    model = tiny_m2vae()
+    batch = data(model)
+    paths = evaluate.make_plots(model, tf.data.Dataset.from_tensor_slices(batch).batch(8),
+                                tmp_path)
+    assert set(paths) == {"latent", "reencoding", "reconstructions", "joint_generations"}
+    for path in paths.values():
+        assert open(path, "rb").read(8) == PNG
+    assert paths["reencoding"].endswith("reencoding.png")
+    latent = drawn[0]
+    panels = {ax["title"]: ax["points"][0] for ax in latent if ax["title"]}
+    assert list(panels) == ["q(z | a)", "q(z | b)", "q(z | a,b)"]
+    posteriors = own_posteriors(model, batch)
+    for label, (loc, _) in posteriors.items():
+        np.testing.assert_allclose(panels[f"q(z | {label})"], loc, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(panels["q(z | a)"], panels["q(z | a,b)"], atol=1e-3)
+
+
+def test_make_plots_on_points_skips_the_images(tmp_path):
+    """The MoG recipes' modalities are 2-D points: no image figures (which cannot draw them),
+    but the latent panels and the re-encoding figure."""
+    keras.utils.set_random_seed(0)
+    model = tiny_m2vae(shapes=((2,), (2,)), likelihood="normal")
+    test = tf.data.Dataset.from_tensor_slices(data(model)).batch(8)
+    paths = evaluate.make_plots(model, test, tmp_path)
+    assert set(paths) == {"latent", "reencoding"}
+    for path in paths.values():
+        assert open(path, "rb").read(8) == PNG
