@@ -62,3 +62,55 @@ def test_archive_keeps_earlier_runs_and_takes_newer_ones(tmp_path):
     section = section[section.index("### MNIST-TB"):section.index("### MNIST-QU")]
     assert "| L(ind) | 102.200 / 109.000 |" in section      # the newer run of the same recipe
     assert "265.590 / 103.000" in section                   # the other recipe, from runs b
+
+
+def test_m2vae_table_1_cells_pair_paper_and_kmvae_subset_elbos(tmp_path):
+    """Table 1's L_a,b, L_a, L_b are `subset_elbo` "a,b", "a", "b" of the e-MNIST runs; a
+    recipe not run keeps its paper numbers next to "(not run)"."""
+    tmp_path.joinpath("m2vae_emnist.json").write_text(json.dumps({
+        "recipe": "m2vae_emnist", "epochs": 12, "num_samples": 1000, "eval_examples": 500,
+        "subset_elbo": {"a": -300.5, "b": -420.25, "a,b": -280.0}}))
+    tmp_path.joinpath("tvae_emnist.json").write_text(json.dumps({
+        "recipe": "tvae_emnist", "epochs": 12, "num_samples": 50,
+        "subset_elbo": {"a": -350.0, "b": -450.0, "a,b": -290.0}}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    section = text[text.index("## M2VAE Table 1"):text.index("## Figures")]
+    assert "| model | recipe | L_a,b | L_a | L_b |" in section
+    assert ("| M2VAE | `m2vae_emnist` | -10.750 / -280.000 | -10.910 / -300.500 | "
+            "-16.010 / -420.250 |") in section
+    assert "| tVAE | `tvae_emnist` | -23.600 / -290.000 | -101.280 / -350.000 |" in section
+    assert ("| JMVAE-Zero | `jmvae_zero_emnist` | -24.190 / (not run) | -131.050 / (not run) | "
+            "-99.710 / (not run) |") in section
+    assert "kmvae train m2vae_emnist --epochs 12 --out runs-x --eval-examples 500" in section
+    assert "kmvae train tvae_emnist --epochs 12 --out runs-x --num-samples 50\n" in section
+    assert "jmvae_zero_emnist --epochs" not in section
+    assert "12 epochs" in section and "10,000-digit MNIST subset" in section
+    assert "K = 50, 1000 samples" in section and "first 500 test examples" in section
+
+
+def test_m2vae_table_1_not_run(tmp_path):
+    section = reproduction.build(tmp_path)
+    section = section[section.index("## M2VAE Table 1"):section.index("## Figures")]
+    assert "| M2VAE | `m2vae_emnist` | -10.750 / (not run) |" in section
+    assert "Not run yet: `kmvae train m2vae_emnist`, `kmvae train tvae_emnist`" in section
+
+
+def test_m2vae_figures_rows_give_the_subset_elbos_and_both_pngs(tmp_path):
+    """The MoG rows of the figures table (M2VAE Fig. 4-6): the subset ELBOs, bars escaped, and
+    the latent and re-encoding PNGs; runs not made are "(not run)"."""
+    tmp_path.joinpath("m2vae_mog.json").write_text(json.dumps({
+        "recipe": "m2vae_mog", "epochs": 30,
+        "subset_elbo": {"a": -3.25, "b": -4.5, "a,b": -2.125},
+        "plots": {"latent": "runs/m2vae_mog/latent.png",
+                  "reencoding": "runs/m2vae_mog/reencoding.png"}}))
+    text = reproduction.build(tmp_path)
+    figures = text[text.index("## Figures"):]
+    row = next(line for line in figures.splitlines() if line.startswith("| `m2vae_mog` |"))
+    assert "Korthals et al. 2019 (M2VAE) Figures 4-6" in row
+    assert "30 epochs; ELBO (eq. 12) q(z\\|a) -3.25, q(z\\|b) -4.50, q(z\\|a,b) -2.12" in row
+    assert row.endswith("| runs/m2vae_mog/latent.png runs/m2vae_mog/reencoding.png |")
+    assert "q(z|" not in row.replace("q(z\\|", "")       # every bar in the cells escaped
+    assert row.count(" | ") == 4
+    for name in ("jmvae_zero_mog", "tvae_mog"):
+        assert any(line.startswith(f"| `{name}` |") and "(not run)" in line
+                   for line in figures.splitlines())
