@@ -24,6 +24,7 @@ ORACLE_EPOCHS = 10
 JOINT_SAMPLES = 1000
 PROBE_EXAMPLES = 500        # MoPoE App. B
 MSNVI_SAMPLES = 16          # MSNVI Table 1
+SPLIT_DATASETS = ("mnist_split", "mnist_split3")   # SVAE section 4: whole-image accuracy
 
 
 def likelihood_key(modalities, proposal, given=None):
@@ -74,6 +75,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       the non-categorical modalities, conditional coherence of every subset -> every other
       modality and by subset size, joint coherence of `JOINT_SAMPLES` prior draws;
     - linear-probe accuracy per subset (MoPoE Table 2), 500 training examples;
+    - on MNIST-Split and MNIST-Split-3 (`SPLIT_DATASETS`), SVAE's accuracy of the whole image
+      reassembled from the parts generated given each subset of them (`split_accuracy`);
     - MSNVI's conflict c(m || m') between the modalities' beliefs, mean over test examples;
     - for an MSNVI model, instead of the MVAE log-likelihoods, MSNVI Table 1: the negative
       bounds L(ind), L(MoE), L(PoE) with K = 16 (`msnvi_bounds`);
@@ -157,6 +160,9 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         say("  linear probe")
         result["latent_probe"] = metrics.latent_probe(model, train, test,
                                                       num_train=PROBE_EXAMPLES)
+        if recipe.dataset in SPLIT_DATASETS:
+            say("  whole-image oracle, split accuracy")
+            result.update(split_accuracy(model, recipe, test, oracle_epochs, oracle_dir))
     believers = list(model.sources) if isinstance(model, MSNVI) else names
     if len(believers) > 1:
         conflicts = {}
@@ -169,6 +175,34 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         result["plots"] = make_plots(model, test, plots_dir, coherence, has_label, recipe)
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
+
+
+def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None):
+    """SVAE (Kutuzova et al. 2021) section 4, Table 1 and Figures 4 and 6: the oracle accuracy
+    of the whole image reassembled from all parts generated given each subset of the parts
+    (`kmvae.metrics.split_reconstruction_accuracy`, posterior samples), with the oracle trained
+    (and cached) on the data set's reassembled real training images
+    (`kmvae.metrics.train_whole_image_oracle`, `oracle_epochs` epochs).
+
+    Returns:
+        dict with `"split_accuracy"`: subset label (`"top"`, `"bottom"`, `"top,bottom"`, ...)
+        -> accuracy, and `"split_oracle_accuracy"`: the oracle's accuracy on the real
+        reassembled test images (it bounds the former). Floats in [0, 1].
+    """
+    from kmvae import datasets
+    from kmvae.datasets.registry import entry
+
+    options = {k: v for k, v in recipe.dataset_options.items()
+               if k not in metrics.split.MASK_OPTIONS}
+    own = entry(recipe.dataset).options             # the data set's options, not load's
+    parts = datasets.modality_names(recipe.dataset, **{
+        k: v for k, v in options.items() if k in own})                     # in row order
+    oracle = metrics.train_whole_image_oracle(recipe.dataset, parts, epochs=oracle_epochs,
+                                              cache_dir=oracle_dir, **options)
+    real = metrics.whole_images(test, parts)
+    return {"split_oracle_accuracy": metrics.oracle_accuracy(oracle, real,
+                                                             metrics.split.WHOLE_IMAGE),
+            "split_accuracy": metrics.split_reconstruction_accuracy(model, test, oracle, parts)}
 
 
 def msnvi_figures(model, test, plots_dir, recipe):
@@ -315,8 +349,8 @@ def format_table(result):
 
     for key in ("recipe", "epochs", "num_samples", "eval_examples", "log_likelihood",
                 "log_weight_variance", "subset_log_likelihood", "subset_elbo", "oracle_accuracy",
-                "coherence", "latent_probe", "conflict", "msnvi_bounds",
-                "sensor_failure_conflict"):
+                "coherence", "latent_probe", "split_oracle_accuracy", "split_accuracy",
+                "conflict", "msnvi_bounds", "sensor_failure_conflict"):
         if key in result:
             walk(key, result[key])
     for key, value in result.items():

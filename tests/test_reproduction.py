@@ -114,3 +114,59 @@ def test_m2vae_figures_rows_give_the_subset_elbos_and_both_pngs(tmp_path):
     for name in ("jmvae_zero_mog", "tvae_mog"):
         assert any(line.startswith(f"| `{name}` |") and "(not run)" in line
                    for line in figures.splitlines())
+
+
+def split_metrics(name, epochs, accuracy, oracle=0.98):
+    return json.dumps({"recipe": name, "epochs": epochs, "num_samples": 10,
+                       "eval_examples": 200, "split_accuracy": accuracy,
+                       "split_oracle_accuracy": oracle})
+
+
+def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(split_metrics(
+        "svae_mnist_split_100", 20, {"top": 0.8, "bottom": 0.7, "top,bottom": 0.9}))
+    tmp_path.joinpath("svae_mnist_split_0p1.json").write_text(split_metrics(
+        "svae_mnist_split_0p1", 20, {"top": 0.3, "bottom": 0.2, "top,bottom": 0.5}))
+    tmp_path.joinpath("mmvae_mnist_split_10.json").write_text(split_metrics(
+        "mmvae_mnist_split_10", 5, {"top": 0.25, "bottom": 0.125, "top,bottom": 0.4375}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    section = text[text.index("## SVAE Table 1"):]
+    table_1 = section[section.index("### Table 1"):section.index("### Figure 4")]
+    assert ("| SVAE | `svae_mnist_split_100` | 20 | 0.948 / 0.900 | 0.872 / 0.800 | "
+            "0.816 / 0.700 |") in table_1
+    assert ("| MMVAE | `mmvae_mnist_split_100` |  | 0.539 / (not run) | 0.221 / (not run) | "
+            "0.283 / (not run) |") in table_1
+    assert "| VAEVAE* | `vaevae_star_mnist_split_100` |  | 0.958 / (not run) |" in table_1
+    both = section[section.index("Accuracy (both), by"):section.index("Accuracy (top half), by")]
+    assert "| method | 100% | 10% | 1% | 0.1% |" in both
+    assert "| SVAE | 0.900 | (not run) | (not run) | 0.500 |" in both
+    assert "| MMVAE | (not run) | 0.438 | (not run) | (not run) |" in both
+    bottom = section[section.index("Accuracy (bottom half), by"):section.index("### Figure 6")]
+    assert "| SVAE | 0.700 | (not run) | (not run) | 0.200 |" in bottom
+    assert "kmvae train svae_mnist_split_100 --epochs 20 --out runs-x --num-samples 10 " \
+           "--eval-examples 200" in section
+    assert "kmvae train mmvae_mnist_split_10 --epochs 5 --out runs-x" in section
+    assert "`vaevae_mnist_split_100`" in section[section.index("Not run yet"):]
+    assert "MNIST-Split: 5, 20 epochs instead of the paper's 200" in section
+    assert "MNIST-Split 0.980" in section and "ResNet-18" in section
+    assert "10,000-digit subset" in section and "recipes/_svae.py" in section
+
+
+def test_svae_figure_6_lists_every_subset_and_compares_the_single_parts(tmp_path):
+    keys = ["top", "middle", "bottom", "top,middle", "top,bottom", "middle,bottom",
+            "top,middle,bottom"]
+    for name, values in (("svae_mnist_split3", (0.5, 0.4, 0.3, 0.7, 0.75, 0.6, 0.9)),
+                         ("vaevae_mnist_split3", (0.45, 0.5, 0.25, 0.8, 0.7, 0.65, 0.95))):
+        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
+            name, 4, dict(zip(keys, values)), oracle=0.97))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    figure = text[text.index("### Figure 6"):]
+    assert ("| method | epochs | top | middle | bottom | top, middle | top, bottom | "
+            "middle, bottom | all three |") in figure
+    assert "| SVAE | 4 | 0.500 | 0.400 | 0.300 | 0.700 | 0.750 | 0.600 | 0.900 |" in figure
+    assert "| VAEVAE | 4 | 0.450 | 0.500 | 0.250 | 0.800 | 0.700 | 0.650 | 0.950 |" in figure
+    assert "kmvae: SVAE is above VAEVAE given 2 of the 3 single parts." in figure
+    assert "MNIST-Split-3 0.970" in figure
+    assert "MNIST-Split-3: 4 epochs instead of the paper's 50" in figure
+    # Table 1 has no run: only the paper's numbers.
+    assert "| SVAE | `svae_mnist_split_100` |  | 0.948 / (not run) |" in text
