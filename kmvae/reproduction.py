@@ -117,7 +117,7 @@ def _shortfalls(name, metrics):
     from kmvae import datasets, recipes
 
     recipe = recipes.load(name)
-    notes = []
+    notes = [f"Numbers {metrics['archived_from']}."] if metrics.get("archived_from") else []
     epochs = metrics.get("epochs")
     if epochs is not None and epochs < PAPER_EPOCHS:
         notes.append(f"{epochs} epochs instead of the paper's {PAPER_EPOCHS}, on a 2-core CPU "
@@ -211,6 +211,11 @@ def _msnvi_section(archive, runs):
         if limit:
             lines.append(f"- Bounds over the first {min(limit):,} test examples only.")
         lines += [f"- `{recipe_of[o]}`: {m['note']}." for o, m in runs_of.items() if m.get("note")]
+        carried = {}
+        for o, m in runs_of.items():
+            if m.get("archived_from"):
+                carried.setdefault(m["archived_from"], []).append(f"`{recipe_of[o]}`")
+        lines += [f"- {', '.join(names)}: numbers {source}." for source, names in carried.items()]
         lines.append("")
     return lines
 
@@ -327,7 +332,8 @@ def _figure_section(archive):
         if m is None:
             lines.append(f"| `{name}` | {figure} | {_cell(claim)} | (not run) | |")
             continue
-        numbers = [f"{m.get('epochs')} epochs"]
+        numbers = [f"{m.get('epochs')} epochs"] + (
+            ["numbers carried over from an earlier report"] if m.get("archived_from") else [])
         bounds = m.get("msnvi_bounds", {})
         numbers += [f"{key} = {value:.2f}" for key, value in bounds.items()]
         failure = m.get("sensor_failure_conflict")

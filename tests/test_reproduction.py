@@ -170,3 +170,15 @@ def test_svae_figure_6_lists_every_subset_and_compares_the_single_parts(tmp_path
     assert "MNIST-Split-3: 4 epochs instead of the paper's 50" in figure
     # Table 1 has no run: only the paper's numbers.
     assert "| SVAE | `svae_mnist_split_100` |  | 0.948 / (not run) |" in text
+
+
+def test_numbers_carried_over_from_an_earlier_report_say_so(tmp_path):
+    for name in ("msnvi_mnist_qu_ind", "msnvi_mnist_qu_poe"):
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
+            "recipe": name, "epochs": 5, "archived_from": "carried over from commit abc",
+            "msnvi_bounds": {"-L(ind)": 150.0, "-L(moe)": 149.0, "-L(poe)": 140.0}}))
+    text = reproduction.build(tmp_path)
+    section = text[text.index("### MNIST-QU"):text.index("### MNIST-NO")]
+    assert "| L(ind) | 120.460 / 150.000 |" in section
+    assert ("- `msnvi_mnist_qu_ind`, `msnvi_mnist_qu_poe`: numbers carried over from commit "
+            "abc.") in section
