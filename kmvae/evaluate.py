@@ -18,12 +18,14 @@ from kmvae.layers.fusion import nonempty_subsets
 from kmvae.layers.networks import ConvEncoder
 from kmvae.metrics.likelihoods import subset_label
 from kmvae.models.msnvi import MSNVI
+from kmvae.models.subsets import SubsetVAE
 
 PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
 ORACLE_EPOCHS = 10
 JOINT_SAMPLES = 1000
 PROBE_EXAMPLES = 500        # MoPoE App. B
 MSNVI_SAMPLES = 16          # MSNVI Table 1
+SPLIT_DATASETS = ("mnist_split", "mnist_split3")   # SVAE section 4: whole-image accuracy
 
 
 def likelihood_key(modalities, proposal, given=None):
@@ -68,7 +70,9 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       example); skipped when the recipe's `source` or `target` is None (PolyMNIST);
     - MoPoE's log-likelihood of all modalities given each subset (Table 4, Figure 3 right),
       same K and examples, and its average over the subsets of each size
-      (`subset_log_likelihood_by_size`);
+      (`subset_log_likelihood_by_size`); from the same draws the ELBO of all modalities under
+      each subset's posterior (M2VAE eq. 12, Table 1's L_{a,b}, L_a, L_b; beta = 1):
+      `subset_elbo`, nats per example;
     - cross-modal accuracy source -> target (categorical target);
     - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
       the non-categorical modalities (for a convolutional encoder a copy of it with a class
@@ -78,6 +82,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       `JOINT_SAMPLES` prior draws;
     - linear-probe accuracy per subset (MoPoE Table 2, Figure 3 left), 500 training examples,
       tested on the whole test set, and by subset size (`latent_probe_by_size`);
+    - on MNIST-Split and MNIST-Split-3 (`SPLIT_DATASETS`), SVAE's accuracy of the whole image
+      reassembled from the parts generated given each subset of them (`split_accuracy`);
     - MSNVI's conflict c(m || m') between the modalities' beliefs, mean over test examples;
     - for an MSNVI model, instead of the MVAE log-likelihoods, MSNVI Table 1: the negative
       bounds L(ind), L(MoE), L(PoE) with K = 16 (`msnvi_bounds`);
@@ -137,12 +143,15 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
             result.update(mvae_likelihoods(model, test, source, target, estimate,
                                            prior_samples, eval_examples))
             lap("mvae_likelihoods")
-        subsets = [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+        subsets = model.conditioning_subsets()
         result["subset_log_likelihood"] = {
             subset_label(s): float(np.mean(estimate(names, s, evaluated).log_likelihood))
             for s in subsets}
         result["subset_log_likelihood_by_size"] = metrics.subsets.by_size(
             result["subset_log_likelihood"])
+        result["subset_elbo"] = {subset_label(s): float(np.mean(estimate(names, s,
+                                                                         evaluated).elbo))
+                                 for s in subsets}
         lap("subset_log_likelihood")
 
     categorical = {m.name for m in model.modalities if m.is_categorical}
@@ -180,6 +189,10 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
             representation=result["subset_posterior"]["probe_codes"])
         result["latent_probe_by_size"] = metrics.subsets.by_size(result["latent_probe"])
         lap("latent_probe")
+        if recipe.dataset in SPLIT_DATASETS:
+            say("  whole-image oracle, split accuracy")
+            result.update(split_accuracy(model, recipe, test, oracle_epochs, oracle_dir))
+            lap("split_accuracy")
     believers = list(model.sources) if isinstance(model, MSNVI) else names
     if len(believers) > 1:
         conflicts = {}
@@ -231,6 +244,34 @@ def mvae_likelihoods(model, test, source, target, estimate, prior_samples, eval_
             f"test_log_p({source},{target})": lls[likelihood_key(pair, [source])]}
 
 
+def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None):
+    """SVAE (Kutuzova et al. 2021) section 4, Table 1 and Figures 4 and 6: the oracle accuracy
+    of the whole image reassembled from all parts generated given each subset of the parts
+    (`kmvae.metrics.split_reconstruction_accuracy`, posterior samples), with the oracle trained
+    (and cached) on the data set's reassembled real training images
+    (`kmvae.metrics.train_whole_image_oracle`, `oracle_epochs` epochs).
+
+    Returns:
+        dict with `"split_accuracy"`: subset label (`"top"`, `"bottom"`, `"top,bottom"`, ...)
+        -> accuracy, and `"split_oracle_accuracy"`: the oracle's accuracy on the real
+        reassembled test images (it bounds the former). Floats in [0, 1].
+    """
+    from kmvae import datasets
+    from kmvae.datasets.registry import entry
+
+    options = {k: v for k, v in recipe.dataset_options.items()
+               if k not in metrics.split.MASK_OPTIONS}
+    own = entry(recipe.dataset).options             # the data set's options, not load's
+    parts = datasets.modality_names(recipe.dataset, **{
+        k: v for k, v in options.items() if k in own})                     # in row order
+    oracle = metrics.train_whole_image_oracle(recipe.dataset, parts, epochs=oracle_epochs,
+                                              cache_dir=oracle_dir, **options)
+    real = metrics.whole_images(test, parts)
+    return {"split_oracle_accuracy": metrics.oracle_accuracy(oracle, real,
+                                                             metrics.split.WHOLE_IMAGE),
+            "split_accuracy": metrics.split_reconstruction_accuracy(model, test, oracle, parts)}
+
+
 def msnvi_figures(model, test, plots_dir, recipe):
     """MSNVI Figure 2 (beliefs on the 2-D mixture) and Figure 5 (pendulum predictions and the
     conflict of camera 0 with camera 1 along the test sweep)."""
@@ -277,16 +318,31 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
             for objective, parts in values.items()}
 
 
+def _drawable(model, modality):
+    """Whether `metrics.plots.image_shape` can draw `modality` (not, e.g., MoG's 2-D points)."""
+    try:
+        metrics.plots.image_shape(model, modality.name)
+    except ValueError:
+        return False
+    return True
+
+
 def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=None):
-    """The PNG figures that apply; returns dict figure name -> path. With an MSNVI model on
-    `mog2d_sources` also MSNVI Figure 2 (`beliefs.png`), on `pendulum` Figure 5
-    (`conflict.png`). With more than three conditioning modalities the latent scatter shows each
-    modality alone and all of them together, not every subset."""
+    """The PNG figures that apply; returns dict figure name -> path.
+
+    `latent.png` (with class labels) has one panel per conditioning subset, each the posterior
+    means of that subset's own posterior: for a subset model (M2VAE, JMVAE, JMVAE-Zero, tVAE)
+    the embedding of every encoder, M2VAE Fig. 4-5; with more than three conditioning
+    modalities each modality alone and all of them together, not every subset. A subset model
+    with a 2-D latent space also gets M2VAE Fig. 6 (`reencoding.png`, auto re-encoding of the
+    first test batch). Reconstructions and generations are drawn for modalities that are
+    images (not for MoG's 2-D points). With an MSNVI model on `mog2d_sources` also MSNVI
+    Figure 2 (`beliefs.png`), on `pendulum` Figure 5 (`conflict.png`)."""
     plots, paths = metrics.plots, {}
     plots_dir = Path(plots_dir)
     if isinstance(model, MSNVI) and recipe is not None:
         paths.update(msnvi_figures(model, test, plots_dir, recipe))
-    images = [m.name for m in model.modalities if not m.is_categorical]
+    images = [m.name for m in model.modalities if not m.is_categorical and _drawable(model, m)]
     labels = [m.name for m in model.modalities if m.is_categorical]
     if has_label:
         subsets = model.conditioning_subsets()
@@ -295,6 +351,9 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
             subsets = [s for s in subsets if len(s) in (1, width)]
         paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png",
                                                subsets=subsets)
+    if isinstance(model, SubsetVAE) and model.latent_dim == 2:
+        paths["reencoding"] = plots.reencoding(model, next(iter(test)),
+                                               plots_dir / "reencoding.png")
     if images:
         batch = next(iter(test))
         paths["reconstructions"] = plots.reconstructions(model, batch, plots_dir /
@@ -365,9 +424,10 @@ def format_table(result):
             rows.append((prefix, str(value)))
 
     for key in ("recipe", "epochs", "num_samples", "eval_examples", "coherence_examples",
-                "log_likelihood",
-                "log_weight_variance", "subset_log_likelihood", "subset_log_likelihood_by_size",
-                "oracle_accuracy", "coherence", "latent_probe", "latent_probe_by_size",
+                "log_likelihood", "log_weight_variance", "subset_log_likelihood",
+                "subset_log_likelihood_by_size", "subset_elbo", "oracle_accuracy", "coherence",
+                "latent_probe", "latent_probe_by_size", "split_oracle_accuracy",
+                "split_accuracy",
                 "conflict", "msnvi_bounds", "sensor_failure_conflict"):
         if key in result:
             walk(key, result[key])

@@ -96,3 +96,25 @@ def _seeded_float32(request):
     keras.utils.set_random_seed(1234)
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures `kmvae.metrics.plots` saves, captured just before they are written: a list
+    (one entry per figure) of lists (one per axes) of dicts with the axes' `title`, its scatter
+    `points` (offsets of each collection), `lines` (xy data) and `images` (arrays)."""
+    from kmvae.metrics import plots
+
+    figures = []
+    save = plots._save
+
+    def capture(fig, path):
+        figures.append([{"title": ax.get_title(),
+                         "points": [np.asarray(c.get_offsets()) for c in ax.collections],
+                         "lines": [np.asarray(line.get_xydata()) for line in ax.lines],
+                         "images": [np.asarray(image.get_array()) for image in ax.images]}
+                        for ax in fig.axes])
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", capture)
+    return figures

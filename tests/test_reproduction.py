@@ -109,3 +109,123 @@ def test_polymnist_figure_3_section_pairs_models_and_sizes(tmp_path):
     assert f"![MoPoE Figure 3 by kmvae]({figure.resolve().as_posix()})" in text
     assert "| conditional coherence | MoPoE | 0.6000 | 0.7000 | 0.8000 | 0.8500 | - | +0.250 |" \
         in text
+
+
+def test_m2vae_table_1_cells_pair_paper_and_kmvae_subset_elbos(tmp_path):
+    """Table 1's L_a,b, L_a, L_b are `subset_elbo` "a,b", "a", "b" of the e-MNIST runs; a
+    recipe not run keeps its paper numbers next to "(not run)"."""
+    tmp_path.joinpath("m2vae_emnist.json").write_text(json.dumps({
+        "recipe": "m2vae_emnist", "epochs": 12, "num_samples": 1000, "eval_examples": 500,
+        "subset_elbo": {"a": -300.5, "b": -420.25, "a,b": -280.0}}))
+    tmp_path.joinpath("tvae_emnist.json").write_text(json.dumps({
+        "recipe": "tvae_emnist", "epochs": 12, "num_samples": 50,
+        "subset_elbo": {"a": -350.0, "b": -450.0, "a,b": -290.0}}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    section = text[text.index("## M2VAE Table 1"):text.index("## Figures")]
+    assert "| model | recipe | L_a,b | L_a | L_b |" in section
+    assert ("| M2VAE | `m2vae_emnist` | -10.750 / -280.000 | -10.910 / -300.500 | "
+            "-16.010 / -420.250 |") in section
+    assert "| tVAE | `tvae_emnist` | -23.600 / -290.000 | -101.280 / -350.000 |" in section
+    assert ("| JMVAE-Zero | `jmvae_zero_emnist` | -24.190 / (not run) | -131.050 / (not run) | "
+            "-99.710 / (not run) |") in section
+    assert "kmvae train m2vae_emnist --epochs 12 --out runs-x --eval-examples 500" in section
+    assert "kmvae train tvae_emnist --epochs 12 --out runs-x --num-samples 50\n" in section
+    assert "jmvae_zero_emnist --epochs" not in section
+    assert "12 epochs" in section and "10,000-digit MNIST subset" in section
+    assert "K = 50, 1000 samples" in section and "first 500 test examples" in section
+
+
+def test_m2vae_table_1_not_run(tmp_path):
+    section = reproduction.build(tmp_path)
+    section = section[section.index("## M2VAE Table 1"):section.index("## Figures")]
+    assert "| M2VAE | `m2vae_emnist` | -10.750 / (not run) |" in section
+    assert "Not run yet: `kmvae train m2vae_emnist`, `kmvae train tvae_emnist`" in section
+
+
+def test_m2vae_figures_rows_give_the_subset_elbos_and_both_pngs(tmp_path):
+    """The MoG rows of the figures table (M2VAE Fig. 4-6): the subset ELBOs, bars escaped, and
+    the latent and re-encoding PNGs; runs not made are "(not run)"."""
+    tmp_path.joinpath("m2vae_mog.json").write_text(json.dumps({
+        "recipe": "m2vae_mog", "epochs": 30,
+        "subset_elbo": {"a": -3.25, "b": -4.5, "a,b": -2.125},
+        "plots": {"latent": "runs/m2vae_mog/latent.png",
+                  "reencoding": "runs/m2vae_mog/reencoding.png"}}))
+    text = reproduction.build(tmp_path)
+    figures = text[text.index("## Figures"):]
+    row = next(line for line in figures.splitlines() if line.startswith("| `m2vae_mog` |"))
+    assert "Korthals et al. 2019 (M2VAE) Figures 4-6" in row
+    assert "30 epochs; ELBO (eq. 12) q(z\\|a) -3.25, q(z\\|b) -4.50, q(z\\|a,b) -2.12" in row
+    assert row.endswith("| runs/m2vae_mog/latent.png runs/m2vae_mog/reencoding.png |")
+    assert "q(z|" not in row.replace("q(z\\|", "")       # every bar in the cells escaped
+    assert row.count(" | ") == 4
+    for name in ("jmvae_zero_mog", "tvae_mog"):
+        assert any(line.startswith(f"| `{name}` |") and "(not run)" in line
+                   for line in figures.splitlines())
+
+
+def split_metrics(name, epochs, accuracy, oracle=0.98):
+    return json.dumps({"recipe": name, "epochs": epochs, "num_samples": 10,
+                       "eval_examples": 200, "split_accuracy": accuracy,
+                       "split_oracle_accuracy": oracle})
+
+
+def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(split_metrics(
+        "svae_mnist_split_100", 20, {"top": 0.8, "bottom": 0.7, "top,bottom": 0.9}))
+    tmp_path.joinpath("svae_mnist_split_0p1.json").write_text(split_metrics(
+        "svae_mnist_split_0p1", 20, {"top": 0.3, "bottom": 0.2, "top,bottom": 0.5}))
+    tmp_path.joinpath("mmvae_mnist_split_10.json").write_text(split_metrics(
+        "mmvae_mnist_split_10", 5, {"top": 0.25, "bottom": 0.125, "top,bottom": 0.4375}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    section = text[text.index("## SVAE Table 1"):]
+    table_1 = section[section.index("### Table 1"):section.index("### Figure 4")]
+    assert ("| SVAE | `svae_mnist_split_100` | 20 | 0.948 / 0.900 | 0.872 / 0.800 | "
+            "0.816 / 0.700 |") in table_1
+    assert ("| MMVAE | `mmvae_mnist_split_100` |  | 0.539 / (not run) | 0.221 / (not run) | "
+            "0.283 / (not run) |") in table_1
+    assert "| VAEVAE* | `vaevae_star_mnist_split_100` |  | 0.958 / (not run) |" in table_1
+    both = section[section.index("Accuracy (both), by"):section.index("Accuracy (top half), by")]
+    assert "| method | 100% | 10% | 1% | 0.1% |" in both
+    assert "| SVAE | 0.900 | (not run) | (not run) | 0.500 |" in both
+    assert "| MMVAE | (not run) | 0.438 | (not run) | (not run) |" in both
+    bottom = section[section.index("Accuracy (bottom half), by"):section.index("### Figure 6")]
+    assert "| SVAE | 0.700 | (not run) | (not run) | 0.200 |" in bottom
+    assert "kmvae train svae_mnist_split_100 --epochs 20 --out runs-x --num-samples 10 " \
+           "--eval-examples 200" in section
+    assert "kmvae train mmvae_mnist_split_10 --epochs 5 --out runs-x" in section
+    assert "`vaevae_mnist_split_100`" in section[section.index("Not run yet"):]
+    assert "MNIST-Split: 5, 20 epochs instead of the paper's 200" in section
+    assert "MNIST-Split 0.980" in section and "ResNet-18" in section
+    assert "10,000-digit subset" in section and "recipes/_svae.py" in section
+
+
+def test_svae_figure_6_lists_every_subset_and_compares_the_single_parts(tmp_path):
+    keys = ["top", "middle", "bottom", "top,middle", "top,bottom", "middle,bottom",
+            "top,middle,bottom"]
+    for name, values in (("svae_mnist_split3", (0.5, 0.4, 0.3, 0.7, 0.75, 0.6, 0.9)),
+                         ("vaevae_mnist_split3", (0.45, 0.5, 0.25, 0.8, 0.7, 0.65, 0.95))):
+        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
+            name, 4, dict(zip(keys, values)), oracle=0.97))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    figure = text[text.index("### Figure 6"):]
+    assert ("| method | epochs | top | middle | bottom | top, middle | top, bottom | "
+            "middle, bottom | all three |") in figure
+    assert "| SVAE | 4 | 0.500 | 0.400 | 0.300 | 0.700 | 0.750 | 0.600 | 0.900 |" in figure
+    assert "| VAEVAE | 4 | 0.450 | 0.500 | 0.250 | 0.800 | 0.700 | 0.650 | 0.950 |" in figure
+    assert "kmvae: SVAE is above VAEVAE given 2 of the 3 single parts." in figure
+    assert "MNIST-Split-3 0.970" in figure
+    assert "MNIST-Split-3: 4 epochs instead of the paper's 50" in figure
+    # Table 1 has no run: only the paper's numbers.
+    assert "| SVAE | `svae_mnist_split_100` |  | 0.948 / (not run) |" in text
+
+
+def test_numbers_carried_over_from_an_earlier_report_say_so(tmp_path):
+    for name in ("msnvi_mnist_qu_ind", "msnvi_mnist_qu_poe"):
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
+            "recipe": name, "epochs": 5, "archived_from": "carried over from commit abc",
+            "msnvi_bounds": {"-L(ind)": 150.0, "-L(moe)": 149.0, "-L(poe)": 140.0}}))
+    text = reproduction.build(tmp_path)
+    section = text[text.index("### MNIST-QU"):text.index("### MNIST-NO")]
+    assert "| L(ind) | 120.460 / 150.000 |" in section
+    assert ("- `msnvi_mnist_qu_ind`, `msnvi_mnist_qu_poe`: numbers carried over from commit "
+            "abc.") in section

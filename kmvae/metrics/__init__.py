@@ -2,6 +2,8 @@
 
 - `likelihoods`: importance-sampled log-likelihoods (MVAE eq. 5-7, Tables 2-5; MoPoE Table 4).
 - `coherence`: oracle classifiers and conditional / joint coherence (MoPoE App. B, MMVAE, SVAE).
+- `split`: accuracy of whole images reassembled from the parts generated given a subset of
+  them (SVAE section 4, MNIST-Split: Table 1, Figures 4 and 6).
 - `probe`: linear-probe accuracy of the latent representation (MoPoE Table 2).
 - `subsets`: the subsets of input modalities of MoPoE's protocol: their posteriors as the paper
   defines them and the averages by subset size (MoPoE Figure 3).
@@ -24,6 +26,8 @@ from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likel
                                        importance_sampling, log_prior_predictive,
                                        subset_label, subset_log_likelihoods)
 from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy, subset_encodings
+from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
+                                 train_whole_image_oracle, whole_images)
 
 __all__ = [
     "cross_modal_accuracy", "test_log_likelihood", "log_weight_variance", "importance_sampling",
@@ -31,7 +35,8 @@ __all__ = [
     "subset_log_likelihoods", "subset_label", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
     "joint_coherence", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
-    "pairwise_conflicts", "plots", "subsets", "subset_encodings"]
+    "pairwise_conflicts", "reassemble", "whole_images", "train_whole_image_oracle",
+    "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings"]
 
 
 def cross_modal_accuracy(model, dataset, source="image", target="label"):

@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.layers.heads import diagonal_normal
+from kmvae.models.subsets import SubsetVAE
 
 tfd = tfp.distributions
 
@@ -45,7 +46,8 @@ def conflict(belief_m, belief_m_prime, prior=None):
 def beliefs(model, inputs):
     """The belief of each given modality alone, `q(z | x_m)`: the fused posterior of that single
     modality (for MVAE the product with the prior expert, eq. 3; for MoE / MoPoE the single
-    expert), a diagonal Normal with batch shape `(batch,)`.
+    expert; for a subset model such as M2VAE, JMVAE-Zero or tVAE the posterior of the subset
+    {m}, its own encoder), a diagonal Normal with batch shape `(batch,)`.
 
     Args:
         model: a `kmvae.models.MultimodalVAE`.
@@ -55,6 +57,8 @@ def beliefs(model, inputs):
         dict name -> `tfd.Independent(tfd.Normal)`.
     """
     names = [n for n in model.modality_names if n in inputs]
+    if isinstance(model, SubsetVAE):       # one posterior per subset, not one expert per modality
+        return {name: model.encode({name: inputs[name]}) for name in names}
     x, _ = model.prepare_batch({n: inputs[n] for n in names}, check=True)
     locs, scales = model.experts(x)
     result = {}

@@ -5,8 +5,9 @@ Every estimator names its proposal (the fused posterior `q(z | X_proposal)` of a
 modalities) and its number K of importance samples. All values are in nats per example; the log
 weights are computed in chunks of samples, in float32, and reduced with log-sum-exp.
 
-- `importance_sampling`: per-example IWAE `log p(X)` (MVAE eq. 5-6) and the variance of the log
-  importance weights (MVAE Tables 4-5) from the same K draws.
+- `importance_sampling`: per-example IWAE `log p(X)` (MVAE eq. 5-6), the variance of the log
+  importance weights (MVAE Tables 4-5) and the Monte Carlo ELBO (M2VAE eq. 12) from the same K
+  draws.
 - `log_prior_predictive`: the second Monte Carlo term of MVAE eq. 7, `log E_{p(z)}[p(y | z)]`.
 - `conditional_log_likelihood`: MVAE eq. 7, `log p(x | y) = log p(x, y) - log p(y)`.
 - `subset_log_likelihoods`: MoPoE's protocol (Sutter et al. 2021, Table 4 and App. B), the
@@ -22,11 +23,15 @@ import tensorflow as tf
 from kmvae.layers.fusion import nonempty_subsets
 
 ImportanceEstimate = collections.namedtuple(
-    "ImportanceEstimate", ["log_likelihood", "log_weight_variance"])
-ImportanceEstimate.__doc__ = """Per-example results of `importance_sampling`.
+    "ImportanceEstimate", ["log_likelihood", "log_weight_variance", "elbo"])
+ImportanceEstimate.__doc__ = """Per-example results of `importance_sampling`, from the same K
+    log importance weights `log w_k = log p(X, z_k) - log q(z_k | X_proposal)`.
 
-    log_likelihood: `(N,)` float64, `log (1/K) sum_k w_k`, nats.
+    log_likelihood: `(N,)` float64, the IWAE bound `log (1/K) sum_k w_k`, nats.
     log_weight_variance: `(N,)` float64, the variance over the K samples of `log w_k`, nats^2.
+    elbo: `(N,)` float64, the Monte Carlo ELBO `(1/K) sum_k log w_k`, an unbiased estimate of
+        `E_{q(z|X_proposal)}[log p(X, z) / q(z | X_proposal)]` (M2VAE, Korthals et al. 2019,
+        eq. 12, when X is all modalities), nats; never above `log_likelihood` (Jensen).
 """
 
 
@@ -64,13 +69,17 @@ def iterate_batches(dataset, names, max_examples):
 
 def importance_sampling(model, dataset, modalities=None, proposal=None, num_samples=1000,
                         max_examples=None, chunk_size=100):
-    """IWAE estimate of `log p(X)` and the variance of its log importance weights, per example.
+    """IWAE estimate of `log p(X)`, the variance of its log importance weights and the Monte
+    Carlo ELBO, per example.
 
     `log p(X) ~= log (1/K) sum_k p(X | z_k) p(z_k) / q(z_k | X_proposal)`, `z_k ~ q(z |
     X_proposal)` (MVAE, Wu & Goodman 2018, eq. 5-6; Table 2 uses `proposal=["image"]`, Table 3
     all modalities). The variance is `var_k log w_k` over the same K draws, per example; its mean
     over the test set is MVAE Tables 4-5's "average variance of log importance weights". When
-    the proposal is the exact posterior every `w_k = p(X)` and the variance is 0.
+    the proposal is the exact posterior every `w_k = p(X)` and the variance is 0. The ELBO is
+    the mean `(1/K) sum_k log w_k` over the same draws: M2VAE's eq. 12 (Table 1's `L_{M'}`,
+    the ELBO of all modalities under the encoder of the subset `M' = proposal`); it equals
+    `log p(X) - KL(q(z | X_proposal) || p(z | X))` in expectation.
 
     Args:
         model: a `kmvae.models.MultimodalVAE`.
@@ -83,7 +92,8 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
         chunk_size: samples per chunk of the computation (memory, not the result).
 
     Returns:
-        `ImportanceEstimate(log_likelihood, log_weight_variance)`, each `(N,)` float64.
+        `ImportanceEstimate(log_likelihood, log_weight_variance, elbo)`, each `(N,)` float64,
+        nats (the variance nats^2).
 
     A proposal may use modalities outside X (MVAE Table 3: `log p(x)` with `q(z | x, y)`); the
     weights are then `p(X | z) p(z) / q(z | X_proposal)` with only X's likelihoods.
@@ -96,7 +106,7 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
     proposal = modalities if proposal is None else _check_names(model, proposal, "proposal")
     if int(num_samples) < 1:
         raise ValueError(f"num_samples (K) must be >= 1; received {num_samples!r}.")
-    lls, variances = [], []
+    lls, variances, elbos = [], [], []
     needed = modalities + [n for n in proposal if n not in modalities]
     for inputs in iterate_batches(dataset, needed, max_examples):
         if set(proposal) <= set(modalities):
@@ -107,8 +117,9 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
                                                   int(num_samples), chunk_size)
         lls.append((tf.reduce_logsumexp(log_w, axis=0) - math.log(int(num_samples))).numpy())
         variances.append(tf.math.reduce_variance(log_w, axis=0).numpy())
-    return ImportanceEstimate(np.concatenate(lls).astype(np.float64),
-                              np.concatenate(variances).astype(np.float64))
+        elbos.append(tf.reduce_mean(log_w, axis=0).numpy())
+    return ImportanceEstimate(*(np.concatenate(parts).astype(np.float64)
+                                for parts in (lls, variances, elbos)))
 
 
 def _outside_proposal_log_weights(model, inputs, modalities, proposal, num_samples, chunk_size):

@@ -1,16 +1,19 @@
 """Figures of a trained model, written as PNG files with matplotlib's `Agg` backend.
 
 Each function takes a model and data, writes one PNG and returns its path:
-`latent_scatter` (2-D latent codes coloured by class, one panel per encoder subset),
-`reconstructions`, `cross_modal_generations`, `joint_generations`,
-`coherence_by_size` (coherence against the number of input modalities, MoPoE Figure 3 centre)
-and `performance_by_size` (several runs' metrics: MoPoE Figure 3's three panels).
+`latent_scatter` (2-D latent codes coloured by class, one panel per encoder subset; M2VAE
+Fig. 4-5's panels for a subset model), `reconstructions`, `cross_modal_generations`,
+`joint_generations`, `coherence_by_size` (coherence against the number of input modalities,
+MoPoE Figure 3 centre), `performance_by_size` (several runs' metrics: MoPoE Figure 3's three
+panels), `reencoding` (M2VAE Fig. 6, auto re-encoding) and MSNVI's `belief_ellipses`
+(Figure 2) and `conflict_over_sweep` (Figure 5).
 """
 
 import math
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from kmvae.metrics.likelihoods import subset_label
 from kmvae.metrics.probe import subset_encodings
@@ -240,6 +243,60 @@ def performance_by_size(runs, path):
     fig.legend(list(legend.values()), list(legend), loc="upper center", ncol=len(legend),
                fontsize=8, bbox_to_anchor=(0.5, 1.08))
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def reencoding(model, batch, path, steps=10, num_seeds=10, grid_size=50, dims=(0, 1)):
+    """M2VAE Fig. 6 (Korthals et al. 2019, section 5.2, in-place sensor fusion by auto
+    re-encoding, eq. 13) for a subset model (`kmvae.models.SubsetVAE`: M2VAE, JMVAE,
+    JMVAE-Zero, tVAE, ...).
+
+    Background: two latent dimensions `dims` on a `grid_size`^2 grid (the other dimensions at
+    0), coloured by the reconstruction loss after one auto re-encoding of each grid point z,
+    `-sum_m log p(x_m' | z')` (nats per point; x' the decoded means at z, the most likely class
+    for a categorical modality, and z' the mean of `q(z | x')`, the all-modality encoder).
+    Dots: the posterior means `q(z | batch)` (all modalities); lines: the trajectories of
+    `model.reencode` from the first `num_seeds` of them, `steps` steps each.
+
+    Args:
+        model: a subset model with `latent_dim >= 2` (its `reencode` and `decoded_inputs`).
+        batch: batch dict holding every modality, `(batch,) + shape` each (a `"label"` key is
+            ignored unless it is a modality).
+        path: the PNG to write.
+
+    Returns:
+        `path` as a string.
+
+    Raises:
+        ValueError: if the model has fewer than two latent dimensions.
+    """
+    if model.latent_dim < 2:
+        raise ValueError(f"reencoding needs latent_dim >= 2; the model has "
+                         f"{model.latent_dim}.")
+    plt = _pyplot()
+    batch = {n: batch[n] for n in model.modality_names}
+    means = np.asarray(model.encode(batch).mean())
+    trajectory = np.asarray(model.reencode(means[:num_seeds], steps=steps))
+    i, j = dims
+    span = np.abs(means[:, [i, j]]).max() * 1.2 + 1e-3
+    axis = np.linspace(-span, span, grid_size, dtype=np.float32)
+    grid = np.zeros((grid_size * grid_size, model.latent_dim), np.float32)
+    grid[:, i], grid[:, j] = [a.ravel() for a in np.meshgrid(axis, axis)]
+    inputs = model.decoded_inputs(tf.constant(grid))
+    z_prime = model.encode(inputs).mean()
+    loss = -sum(model.decoders[model.modality_names.index(n)](z_prime).log_prob(v)
+                for n, v in inputs.items())
+    fig, ax = plt.subplots(figsize=(6, 5))
+    image = ax.imshow(np.asarray(loss).reshape(grid_size, grid_size), origin="lower",
+                      extent=(-span, span, -span, span), cmap="viridis", aspect="auto")
+    fig.colorbar(image, ax=ax, label="reconstruction loss after re-encoding (nats)")
+    ax.scatter(means[:, i], means[:, j], s=4, c="white",
+               label=f"q(z | {subset_label(model.modality_names)}) means")
+    for seed in range(trajectory.shape[1]):
+        ax.plot(trajectory[:, seed, i], trajectory[:, seed, j], "k.-", lw=1, ms=3)
+    ax.set_xlabel(f"z[{i}]")
+    ax.set_ylabel(f"z[{j}]")
+    ax.set_title(f"{type(model).__name__}: auto re-encoding, {steps} steps", fontsize=9)
     return _save(fig, path)
 
 

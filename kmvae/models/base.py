@@ -423,6 +423,7 @@ class MultimodalVAE(keras.Model):
             if empty.size:
                 raise ValueError(f"Rows {empty[:20].tolist()} have none of the proposal's "
                                  f"modalities {tuple(proposal)} present.")
+            self._check_proposal(proposal_mask, proposal)
         if self._log_weights_fn is None:
             self._log_weights_fn = tf.function(self._log_weights_chunk, reduce_retracing=True)
         locs, scales = self.experts(x)          # once: the proposal is the same for every chunk
@@ -432,6 +433,11 @@ class MultimodalVAE(keras.Model):
             chunks.append(self._log_weights_fn(x, mask, locs, scales, proposal_mask,
                                                tf.constant(n)))
         return tf.concat(chunks, axis=0)
+
+    def _check_proposal(self, proposal_mask, proposal):
+        """Raises ValueError when the model has no posterior for some row's proposal subset
+        (`proposal_mask`, bool `(batch, M)`). Every subset has one here; subset models
+        (`kmvae.models.SubsetVAE`) override it."""
 
     def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
         q = self.posterior(locs, scales, proposal_mask)

@@ -95,6 +95,24 @@ class SubsetVAE(MultimodalVAE):
         """(K,) bools: which subsets have a posterior (all, except in JMVAE with M > 2)."""
         return np.ones(self.num_subsets, bool)
 
+    def conditioning_subsets(self):
+        """The subsets that have a posterior (`encodable`), as lists of names, smallest first:
+        what evaluations may condition on (JMVAE with M > 2 has no unimodal encoders)."""
+        encodable = self.encodable()
+        return [[self.modality_names[m] for m in s]
+                for s, ok in zip(self.subsets, encodable) if ok]
+
+    def _check_proposal(self, proposal_mask, proposal):
+        encodable = self.encodable()
+        if encodable.all():
+            return
+        rows = np.flatnonzero(~encodable[np.asarray(self.subset_index(proposal_mask))])
+        if rows.size:
+            sizes = sorted({len(s) for s, ok in zip(self.subsets, encodable) if ok})
+            raise ValueError(f"{type(self).__name__} has posteriors for subsets of {sizes} "
+                             f"modalities only; the proposal {tuple(proposal)} leaves rows "
+                             f"{rows[:20].tolist()} with another number present.")
+
     def joint_encoder_for(self, subset, name=None):
         """A new `SubsetEncoder` over the modality indices `subset`."""
         names = [self.modality_names[m] for m in subset]

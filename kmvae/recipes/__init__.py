@@ -106,7 +106,8 @@ class Recipe:
             dict metric name -> list of per-epoch values, the stages' histories concatenated.
 
         Raises:
-            ValueError: `stages` given for a model without `set_stage`.
+            ValueError: `stages` given for a model without `set_stage`, or fewer epochs than
+                stages.
         """
         epochs = self.epochs if epochs is None else int(epochs)
         if not self.stages:
@@ -115,8 +116,7 @@ class Recipe:
         if not hasattr(model, "set_stage"):
             raise ValueError(f"Recipe {self.name!r} has stages {self.stages} but "
                              f"{type(model).__name__} has no set_stage.")
-        total = sum(self.stages)
-        splits = [max(1, round(epochs * share / total)) for share in self.stages]
+        splits = split_epochs(epochs, self.stages)
         history = {}
         for stage, stage_epochs in enumerate(splits, start=1):
             model.set_stage(stage)
@@ -143,6 +143,27 @@ class Recipe:
         if epochs is not None and epochs != self.epochs:
             warmup = max(1, round(warmup * epochs / self.epochs))
         return [KLWarmup(warmup)]
+
+
+def split_epochs(epochs, shares):
+    """Splits `epochs` over training stages in proportion to `shares`: the cumulative shares
+    rounded, so the stages' epochs add up to `epochs` exactly and each stage trains at least
+    one (5 over `(1, 1)` -> `[2, 3]`).
+
+    Raises:
+        ValueError: when `epochs` is smaller than the number of stages.
+    """
+    epochs, total, n = int(epochs), sum(shares), len(shares)
+    if epochs < n:
+        raise ValueError(f"{n} training stages need at least {n} epochs; received "
+                         f"epochs={epochs}.")
+    bounds, done = [0], 0
+    for i, share in enumerate(shares[:-1], start=1):
+        done += share
+        bound = max(bounds[-1] + 1, round(epochs * done / total))
+        bounds.append(min(bound, epochs - (n - i)))     # leave an epoch for each later stage
+    bounds.append(epochs)
+    return [b - a for a, b in zip(bounds, bounds[1:])]
 
 
 def _catalog():

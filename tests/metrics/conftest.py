@@ -1,5 +1,5 @@
-"""Fixtures of the metric tests: a linear-Gaussian MVAE whose log p(X), posteriors and prior
-predictives are known in closed form, and a duck-typed "perfect" generator for coherence."""
+"""Fixtures of the metric tests: a linear-Gaussian MVAE whose log p(X), posteriors, ELBOs and
+prior predictives are known in closed form, and a duck-typed "perfect" generator for coherence."""
 
 import types
 
@@ -49,6 +49,14 @@ def exact_log_marginal(x, names):
     return stats.multivariate_normal.logpdf(np.concatenate([x[n] for n in names], -1), mean, cov)
 
 
+def exact_posterior(x, names):
+    """Mean `(n, 2)` and covariance `(2, 2)` of p(z | X_names)."""
+    precision = np.eye(2) + sum(K[n] @ K[n].T / SIGMA[n] ** 2 for n in names)
+    cov = np.linalg.inv(precision)
+    mean = sum((x[n] - B[n]) @ K[n].T / SIGMA[n] ** 2 for n in names) @ cov
+    return mean, cov
+
+
 def sample_linear_gaussian(n, seed):
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, 2))
@@ -60,7 +68,8 @@ def sample_linear_gaussian(n, seed):
 def linear_gaussian():
     keras.utils.set_random_seed(0)
     return types.SimpleNamespace(model=linear_gaussian_model, sample=sample_linear_gaussian,
-                                 exact_log_marginal=exact_log_marginal)
+                                 exact_log_marginal=exact_log_marginal,
+                                 exact_posterior=exact_posterior)
 
 
 class PerfectGenerator:

@@ -53,3 +53,25 @@ def test_beliefs_are_the_single_modality_posteriors(tiny, cls):
         q = model.encode({name: batch[name]})
         np.testing.assert_allclose(belief[name].mean(), q.mean(), atol=1e-6)
         np.testing.assert_allclose(belief[name].stddev(), q.stddev(), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [kmvae.M2VAE, kmvae.JMVAEZero, kmvae.TVAE])
+def test_beliefs_of_subset_models_are_their_unimodal_posteriors(tiny, cls):
+    """A subset model's experts are its subset posteriors, not one per modality: the belief of
+    m is the posterior of the subset {m} (M2VAE's and tVAE's encoder of m itself, JMVAE-Zero's
+    joint encoder with the other modality missing), and the conflicts follow eq. 2."""
+    model = cls(tiny.modalities(("bernoulli", "normal")), 2, seed=0)
+    batch = tiny.batch(model.modalities, 4)
+    belief = metrics.beliefs(model, batch)
+    for m, name in enumerate(model.modality_names):
+        mask = np.zeros((4, 2), bool)
+        mask[:, m] = True
+        q = model.encode({**batch, "mask": mask})
+        if cls is not kmvae.JMVAEZero:
+            own = model.encoders[m](batch[name])
+            np.testing.assert_allclose(q.mean(), own.mean(), atol=1e-6)
+        np.testing.assert_allclose(belief[name].mean(), q.mean(), atol=1e-6)
+        np.testing.assert_allclose(belief[name].stddev(), q.stddev(), atol=1e-6)
+    conflicts = metrics.pairwise_conflicts(model, batch)
+    np.testing.assert_allclose(conflicts["a||b"], metrics.conflict(belief["a"], belief["b"]),
+                               rtol=1e-6)

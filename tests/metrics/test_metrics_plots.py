@@ -72,3 +72,36 @@ def test_performance_by_size_draws_figure_3_of_several_runs(tmp_path):
     assert is_png(path)
     with pytest.raises(ValueError, match="none of the runs holds"):
         metrics.plots.performance_by_size({"MVAE": {"epochs": 3}}, tmp_path / "empty.png")
+
+
+def test_reencoding_draws_the_landscape_and_the_trajectories_of_reencode(drawn, tmp_path):
+    """M2VAE Fig. 6: the dots are q(z | a, b) means (the joint encoder), the lines the
+    re-encoding trajectories from the first seeds, the background the reconstruction loss of
+    one decode -> encode -> decode round trip of each grid point, computed here by hand."""
+    modalities = [Modality("a", shape=(16,), likelihood="bernoulli"),
+                  Modality("b", num_classes=4, likelihood="categorical")]
+    model = kmvae.M2VAE(modalities, 2, seed=0)
+    rng = np.random.default_rng(1)
+    batch = {"a": rng.random((20, 16)).astype(np.float32),
+             "b": rng.integers(0, 4, 20).astype(np.int32),
+             "label": rng.integers(0, 4, 20).astype(np.int32)}
+    path = metrics.plots.reencoding(model, batch, tmp_path / "reencoding.png", steps=3,
+                                    num_seeds=4, grid_size=12)
+    assert is_png(path) and path.endswith("reencoding.png")
+    panel = drawn[-1][0]
+    means = np.asarray(model.joint_encoders[0]([batch["a"], batch["b"]]).mean())
+    np.testing.assert_allclose(panel["points"][0], means, rtol=1e-5, atol=1e-6)
+    trajectory = np.asarray(model.reencode(means[:4], steps=3))
+    assert len(panel["lines"]) == 4
+    for seed, line in enumerate(panel["lines"]):
+        np.testing.assert_allclose(line, trajectory[:, seed], rtol=1e-5, atol=1e-6)
+    span = np.abs(means).max() * 1.2 + 1e-3
+    axis = np.linspace(-span, span, 12, dtype=np.float32)
+    grid = np.stack([a.ravel() for a in np.meshgrid(axis, axis)], axis=-1)
+    a = model.decoders[0].mean(grid)
+    b = tf.argmax(model.decoders[1].mean(grid), axis=-1, output_type=tf.int32)
+    z = model.joint_encoders[0]([a, b]).mean()
+    loss = -(model.decoders[0](z).log_prob(a) + model.decoders[1](z).log_prob(b))
+    np.testing.assert_allclose(panel["images"][0], np.reshape(loss, (12, 12)), rtol=1e-4)
+    with pytest.raises(ValueError, match="latent_dim >= 2; the model has 1"):
+        metrics.plots.reencoding(kmvae.M2VAE(modalities, 1), batch, tmp_path / "x.png")

@@ -80,8 +80,14 @@ def test_jmvae_three_modalities_has_the_joint_and_the_bimodal_encoders(tiny):
     batch["mask"][2] = [0, 0, 1]
     with pytest.raises(ValueError, match="subsets of \\[2, 3\\] modalities only.*\\[2\\]"):
         model.encode(batch)
-    # The objective (eq. 15-18): KLs from the joint to the three bimodal encoders.
+    # No posterior of one modality: not a proposal, not a subset evaluations condition on.
     batch["mask"][:] = True
+    with pytest.raises(ValueError, match="proposal \\('a',\\) leaves rows \\[0, 1, 2, 3\\]"):
+        model.log_importance_weights(batch, 3, proposal=["a"])
+    assert np.isfinite(model.log_importance_weights(batch, 3, proposal=["a", "b"])).all()
+    assert model.conditioning_subsets() == [["a", "b"], ["a", "c"], ["b", "c"],
+                                            ["a", "b", "c"]]
+    # The objective (eq. 15-18): KLs from the joint to the three bimodal encoders.
     x, mask = model.prepare_batch(batch)
     locs, scales = model.experts(x)
     full = [gaussian(e([batch[n.name] for n in e.member_modalities]))

@@ -88,6 +88,19 @@ def test_staged_recipe_fits_each_stage_in_turn():
             kmvae.MVAE(modalities(), 2), train)
 
 
+def test_split_epochs_add_up_to_the_requested_epochs():
+    from kmvae.recipes import split_epochs
+    for epochs in range(2, 30):
+        for shares in ((1, 1), (1, 2), (3, 1)):
+            splits = split_epochs(epochs, shares)
+            assert sum(splits) == epochs and min(splits) >= 1
+            ideal = [epochs * s / sum(shares) for s in shares]
+            assert max(abs(a - b) for a, b in zip(splits, ideal)) <= 1
+    assert split_epochs(5, (1, 1)) == [2, 3] and split_epochs(7, (1, 1)) == [4, 3]
+    with pytest.raises(ValueError, match="2 training stages need at least 2 epochs"):
+        split_epochs(1, (1, 1))
+
+
 def test_recipe_optimizer_choice():
     from kmvae.recipes import Recipe
     import keras
