@@ -7,6 +7,22 @@ import os
 import sys
 
 
+def _evaluation_options(command):
+    """The options of the evaluation, shared by `kmvae train` and `kmvae evaluate`."""
+    command.add_argument("--eval-examples", type=int,
+                         help="estimate log-likelihoods on at most this many test examples")
+    command.add_argument("--num-samples", type=int,
+                         help="importance samples K for the log-likelihoods (default: recipe's)")
+    command.add_argument("--coherence-examples", type=int,
+                         help="conditional coherence on at most this many test examples "
+                              "(default: all)")
+    command.add_argument("--oracle-epochs", type=int,
+                         help="training epochs of a coherence classifier not in the cache yet "
+                              "(default: 10)")
+    command.add_argument("--oracle-dir", help="cache of the coherence classifiers "
+                                              "(default: ~/.kmvae/oracles)")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="kmvae", description="Multimodal VAEs for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -18,18 +34,7 @@ def _parser():
                        help="train under Keras' mixed_float16 / mixed_bfloat16 policy")
     train.add_argument("--out", default=".",
                        help="output directory for runs/ and saved_models/ (default: .)")
-    train.add_argument("--eval-examples", type=int,
-                       help="estimate log-likelihoods on at most this many test examples")
-    train.add_argument("--num-samples", type=int,
-                       help="importance samples K for the log-likelihoods (default: recipe's)")
-    train.add_argument("--coherence-examples", type=int,
-                       help="conditional coherence on at most this many test examples "
-                            "(default: all)")
-    train.add_argument("--oracle-epochs", type=int,
-                       help="training epochs of a coherence classifier not in the cache yet "
-                            "(default: 10)")
-    train.add_argument("--oracle-dir", help="cache of the coherence classifiers "
-                                            "(default: ~/.kmvae/oracles)")
+    _evaluation_options(train)
     train.add_argument("--no-evaluate", action="store_true",
                        help="train, save and export only; `kmvae evaluate` computes the metrics "
                             "later into the same metrics.json")
@@ -40,20 +45,9 @@ def _parser():
     evaluate.add_argument("run", metavar="RUN_DIR_OR_RECIPE",
                           help="a run directory holding model.keras, or a recipe name "
                                "(then OUT/runs/RECIPE/)")
-    evaluate.add_argument("--num-samples", type=int,
-                          help="importance samples K for the log-likelihoods (default: recipe's)")
-    evaluate.add_argument("--eval-examples", type=int,
-                          help="estimate log-likelihoods on at most this many test examples")
-    evaluate.add_argument("--coherence-examples", type=int,
-                          help="conditional coherence on at most this many test examples "
-                               "(default: all)")
-    evaluate.add_argument("--oracle-epochs", type=int,
-                          help="training epochs of a coherence classifier not in the cache yet "
-                               "(default: 10)")
+    _evaluation_options(evaluate)
     evaluate.add_argument("--out", default=".",
                           help="the --out of `kmvae train`, for a recipe name (default: .)")
-    evaluate.add_argument("--oracle-dir", help="cache of the coherence classifiers "
-                                               "(default: ~/.kmvae/oracles)")
     evaluate.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
 
