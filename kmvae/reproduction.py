@@ -15,7 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
-ARCHIVE = Path(__file__).resolve().parents[1] / "docs" / "reproduction"
+ROOT = Path(__file__).resolve().parents[1]           # the checkout (REPRODUCTION.md's folder)
+ARCHIVE = ROOT / "docs" / "reproduction"
+IMAGES = ROOT / "docs" / "images"                    # the README's copies of run figures
 
 # Wu & Goodman 2018 (MVAE), the MVAE rows of Tables 2-5: (table, quantity, metrics.json section,
 # key, MNIST, FashionMNIST). Log-likelihoods in nats, 1000 importance samples, 5000 prior samples
@@ -323,7 +325,7 @@ def _cell(text):
     return text.replace("|", "\\|")
 
 
-def _figure_section(archive):
+def _figure_section(archive, images=IMAGES):
     """The recipes that reproduce a figure: the paper's claim, kmvae's numbers (the subset
     ELBOs of eq. 12 for the M2VAE figures), the PNGs."""
     lines = ["## Figures", "",
@@ -349,8 +351,9 @@ def _figure_section(archive):
                 f"q(z|{key}) {value:.2f}" for key, value in elbos.items())))
         pngs = []
         for plot in (plot_names,) if isinstance(plot_names, str) else plot_names:
-            copy = f"docs/images/{name}_{plot}.png"    # the README's copy, when there is one
-            pngs.append(copy if (Path(__file__).resolve().parents[1] / copy).exists() else
+            copy = Path(images) / f"{name}_{plot}.png"    # the README's copy, if any
+            shown = copy.relative_to(ROOT) if copy.is_relative_to(ROOT) else copy
+            pngs.append(shown.as_posix() if copy.exists() else
                         m.get("plots", {}).get(plot, ""))
         png = " ".join(p for p in pngs if p)
         lines.append(f"| `{name}` | {figure} | {_cell(claim)} | {'; '.join(numbers)} | "
@@ -369,7 +372,6 @@ POLYMNIST_PANELS = (("linear-probe accuracy", "latent_probe_by_size"),
                     ("log p(X), proposal q(z\\|X_k), nats", "subset_log_likelihood_by_size"))
 POLYMNIST_EPOCHS = 300
 POLYMNIST_FIGURE = "mopoe_polymnist_figure3.png"
-IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 POLYMNIST_CLAIM = (
     "The paper (section 4.2) expects MMVAE and MoPoE to aggregate the digit information over "
     "more input modalities and \"hypothesize[s] that the MVAE will achieve the best generative "
@@ -710,7 +712,7 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
     lines += _m2vae_section(archive, runs)
     lines += _svae_section(archive, runs)
     lines += _polymnist_section(archive, runs, images)
-    lines += _figure_section(archive)
+    lines += _figure_section(archive, images)
     others = [(n, run_metrics(archive, n)) for n in OTHER_RECIPES]
     others = [(n, m) for n, m in others if m is not None]
     if others:

@@ -150,7 +150,8 @@ def test_m2vae_figures_rows_give_the_subset_elbos_and_both_pngs(tmp_path):
         "subset_elbo": {"a": -3.25, "b": -4.5, "a,b": -2.125},
         "plots": {"latent": "runs/m2vae_mog/latent.png",
                   "reencoding": "runs/m2vae_mog/reencoding.png"}}))
-    text = reproduction.build(tmp_path)
+    images = tmp_path / "images"                  # no copies there: the runs' own PNGs
+    text = reproduction.build(tmp_path, images=images)
     figures = text[text.index("## Figures"):]
     row = next(line for line in figures.splitlines() if line.startswith("| `m2vae_mog` |"))
     assert "Korthals et al. 2019 (M2VAE) Figures 4-6" in row
@@ -161,6 +162,12 @@ def test_m2vae_figures_rows_give_the_subset_elbos_and_both_pngs(tmp_path):
     for name in ("jmvae_zero_mog", "tvae_mog"):
         assert any(line.startswith(f"| `{name}` |") and "(not run)" in line
                    for line in figures.splitlines())
+    images.mkdir()                                # a copy of one figure: the copy is linked
+    images.joinpath("m2vae_mog_latent.png").write_bytes(b"\x89PNG")
+    text = reproduction.build(tmp_path, images=images)
+    row = next(line for line in text.splitlines() if line.startswith("| `m2vae_mog` |"))
+    assert row.endswith(f"| {(images / 'm2vae_mog_latent.png').as_posix()} "
+                        f"runs/m2vae_mog/reencoding.png |")
 
 
 def split_metrics(name, epochs, accuracy, oracle=0.98):
