@@ -107,14 +107,18 @@ def archive_runs(runs, archive=ARCHIVE):
     return names
 
 
+def _example_limits(metrics):
+    """The `--eval-examples` / `--coherence-examples` options the archived run was made with."""
+    return "".join(f" --{flag} {metrics[key]}" for flag, key in (
+        ("eval-examples", "eval_examples"), ("coherence-examples", "coherence_examples"))
+        if metrics.get(key))
+
+
 def _commands(name, metrics, runs):
-    k = metrics.get("num_samples")
-    limit = metrics.get("eval_examples")
-    coherence = metrics.get("coherence_examples")
-    extra = (f" --eval-examples {limit}" if limit else "") + \
-        (f" --coherence-examples {coherence}" if coherence else "")
-    return (f"kmvae train {name} --epochs {metrics.get('epochs')} --out {runs}{extra}",
-            f"kmvae evaluate {name} --out {runs} --num-samples {k}{extra}")
+    """`kmvae train` (`_train_command`) and `kmvae evaluate` as the archived run was made."""
+    return (_train_command(name, metrics, runs),
+            f"kmvae evaluate {name} --out {runs} --num-samples {metrics.get('num_samples')}"
+            f"{_example_limits(metrics)}")
 
 
 def _shortfalls(name, metrics):
@@ -200,9 +204,7 @@ def _msnvi_section(archive, runs):
                              f"{_fmt(paper) if paper is not None else '-'} / {_fmt(ours)}")
             lines.append(f"| L({bound}) | " + " | ".join(cells) + " |")
         lines.append("")
-        commands = [f"kmvae train {recipe_of[o]} --epochs {m.get('epochs')} --out {runs}"
-                    + (f" --eval-examples {m['eval_examples']}" if m.get("eval_examples")
-                       else "") for o, m in runs_of.items()]
+        commands = [_train_command(recipe_of[o], m, runs) for o, m in runs_of.items()]
         lines += ["```bash", *commands, "```", ""]
         epochs = sorted({m.get("epochs") for m in runs_of.values()})
         limit = {m.get("eval_examples") for m in runs_of.values()} - {None}
@@ -233,9 +235,7 @@ def _train_command(name, metrics, runs):
     k = metrics.get("num_samples")
     if k is not None and k != recipes.load(name).eval_num_samples:
         command += f" --num-samples {k}"
-    if metrics.get("eval_examples"):
-        command += f" --eval-examples {metrics['eval_examples']}"
-    return command
+    return command + _example_limits(metrics)
 
 
 def _m2vae_section(archive, runs):
@@ -496,9 +496,8 @@ def _polymnist_section(archive, runs, images=IMAGES):
     if len(found) == len(POLYMNIST_RUNS):
         from kmvae.metrics.plots import performance_by_size
         path = performance_by_size(found, Path(images) / POLYMNIST_FIGURE)
-        root = Path(__file__).resolve().parents[1]
         link = Path(path).resolve()
-        link = link.relative_to(root) if link.is_relative_to(root) else link
+        link = link.relative_to(ROOT) if link.is_relative_to(ROOT) else link
         lines += [f"![MoPoE Figure 3 by kmvae]({link.as_posix()})", ""]
     lines += ["Where kmvae is short of the paper, and why:", ""]
     lines += [f"- {note}" for note in _polymnist_shortfalls(found)] + [""]
@@ -603,12 +602,7 @@ def _svae_section(archive, runs):
                   "bounds these numbers: " + ", ".join(f"{k} {v:.3f}" for k, v in
                                                        oracles.items()) + ".", ""]
     if ran:
-        commands = []
-        for name, m in ran.items():
-            extra = "".join(f" --{flag} {m[key]}" for flag, key in (
-                ("num-samples", "num_samples"), ("eval-examples", "eval_examples"))
-                if m.get(key))
-            commands.append(f"kmvae train {name} --epochs {m.get('epochs')} --out {runs}{extra}")
+        commands = [_train_command(name, m, runs) for name, m in ran.items()]
         lines += ["```bash", *commands, "```", ""]
     missing = [name for name in names if name not in ran]
     if missing:
