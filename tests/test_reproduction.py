@@ -109,6 +109,19 @@ def test_polymnist_figure_3_section_pairs_models_and_sizes(tmp_path):
     assert f"![MoPoE Figure 3 by kmvae]({figure.resolve().as_posix()})" in text
     assert "| conditional coherence | MoPoE | 0.6000 | 0.7000 | 0.8000 | 0.8500 | - | +0.250 |" \
         in text
+    assert "at chance" not in text
+
+
+def test_polymnist_coherence_at_chance_is_said(tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name in ("mvae_polymnist", "mmvae_polymnist", "mopoe_polymnist"):
+        metrics = _polymnist_metrics(name, (0.2,) * 5, (0.098, 0.101, 0.104, 0.111),
+                                     (-7000.0,) * 5, 0.0)
+        archive.joinpath(f"{name}.json").write_text(json.dumps({**metrics, "epochs": 1}))
+    text = reproduction.build(archive, runs="runs-p", images=tmp_path / "images")
+    assert "1 epoch instead of the paper's 300" in text
+    assert "Conditional coherence is at chance for every model (at most 0.111" in text
 
 
 def test_m2vae_table_1_cells_pair_paper_and_kmvae_subset_elbos(tmp_path):
