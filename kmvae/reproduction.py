@@ -130,8 +130,8 @@ def _shortfalls(name, metrics):
     if epochs is not None and epochs < PAPER_EPOCHS:
         notes.append(f"{epochs} epochs instead of the paper's {PAPER_EPOCHS}, on a 2-core CPU "
                      f"(the KL warm-up keeps its 40% share: beta reaches 1 after "
-                     f"{_count(max(1, round(0.4 * epochs)), 'epoch')}); the models are not converged, so "
-                     f"the log-likelihoods are lower and the variances differ.")
+                     f"{_count(max(1, round(0.4 * epochs)), 'epoch')}); the models are not "
+                     f"converged, so the log-likelihoods are lower and the variances differ.")
     try:
         sizes = {s: datasets.num_examples(recipe.dataset, s) for s in ("train", "test")}
     except Exception:  # noqa: BLE001 -- the data may be absent where the report is rebuilt
