@@ -9,6 +9,7 @@ Run it alone on the machine; it prints one JSON line per network and convolution
 """
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -19,25 +20,30 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kmvae.layers import Conv2D  # noqa: E402
+from kmvae.layers import Conv2D, ConvEncoder  # noqa: E402
 
 CONVOLUTIONS = {"keras": keras.layers.Conv2D, "kmvae": Conv2D}
 
 
+def svae_recipes():
+    """The catalog's recipes/_svae.py, whose `part_encoder` and `image_parts` take the
+    convolution layer."""
+    import kmvae
+    kmvae.recipes.load("svae_mnist_split_100")              # puts the catalog in sys.modules
+    return importlib.import_module(f"{kmvae.recipes._CATALOG}._svae")
+
+
 def svae_part_encoder(conv):
-    """SVAE's Table F.7 encoder on a 14 x 28 part (as recipes/_svae.py builds it)."""
-    options = dict(kernel_size=4, strides=2, padding="same", activation="relu")
-    return keras.Sequential([keras.layers.Reshape((14, 28, 1)), conv(64, **options),
-                             conv(128, **options), conv(256, **options),
-                             keras.layers.Flatten(), keras.layers.Dense(786, activation="relu")])
+    """SVAE's Table F.7 encoder on a 14 x 28 part, as the recipes build it."""
+    return svae_recipes().part_encoder(14, conv)
 
 
 def dcgan_encoder(conv):
-    """MVAE's DCGAN encoder on 28 x 28 x 3 images (kmvae.layers.ConvEncoder's layers)."""
-    options = dict(kernel_size=4, strides=2, padding="same", activation="silu")
-    return keras.Sequential([keras.layers.Reshape((28, 28, 3)), conv(64, **options),
-                             conv(128, **options), keras.layers.Flatten(),
-                             keras.layers.Dense(512, activation="silu")])
+    """kmvae.layers.ConvEncoder (MVAE's DCGAN encoder) on 28 x 28 x 3 images, with `conv` as
+    its convolutions."""
+    encoder = ConvEncoder((28, 28, 3))
+    encoder.convs = [conv.from_config(layer.get_config()) for layer in encoder.convs]
+    return encoder
 
 
 def time_steps(forward, variables, steps):
@@ -75,10 +81,8 @@ def svae_case(conv, steps):
     `svae_mnist_split_100`'s model and networks, with `conv` as the encoders' convolution."""
     import kmvae
     recipe = kmvae.recipes.load("svae_mnist_split_100")
-    decoder = keras.Sequential([keras.layers.Dense(u, activation="relu") for u in (64, 512, 112)])
-    modalities = [kmvae.Modality(name, shape=(392,), likelihood="bernoulli",
-                                 encoder=svae_part_encoder(conv), decoder=decoder)
-                  for name in ("top", "bottom")]
+    svae = svae_recipes()
+    modalities = svae.image_parts(svae.LAYOUTS["mnist_split"], conv)()
     model = getattr(kmvae, recipe.model)(modalities, recipe.latent_dim, **recipe.model_options)
     rng = np.random.default_rng(0)
     batch = {m.name: tf.constant((rng.random((100, 392)) < 0.13).astype(np.float32))

@@ -32,14 +32,14 @@ METHODS = {
 }
 
 
-def part_encoder(rows):
+def part_encoder(rows, conv=Conv2D):
     """Table F.7's encoder on a flat part of `rows` x 28 pixels: output `(batch, 786)`. Its
-    convolutions are `kmvae.layers.Conv2D` (Keras's, computed as one matrix product), which
-    trains these small maps about 3 times faster under XLA on CPU
-    (`benchmarks/conv_step.py`)."""
-    conv = dict(kernel_size=4, strides=2, padding="same", activation="relu")
-    return keras.Sequential([keras.layers.Reshape((rows, 28, 1)),
-                             Conv2D(64, **conv), Conv2D(128, **conv), Conv2D(256, **conv),
+    convolutions are `conv`, by default `kmvae.layers.Conv2D` (Keras's, computed as one matrix
+    product), which trains these small maps about 3 times faster under XLA on CPU than
+    `keras.layers.Conv2D` (`benchmarks/conv_step.py`)."""
+    options = dict(kernel_size=4, strides=2, padding="same", activation="relu")
+    return keras.Sequential([keras.layers.Reshape((rows, 28, 1)), conv(64, **options),
+                             conv(128, **options), conv(256, **options),
                              keras.layers.Flatten(), keras.layers.Dense(786, activation="relu")])
 
 
@@ -50,10 +50,11 @@ def part_decoder():
                              for u in (LATENT_DIM, 512, 112)])
 
 
-def image_parts(layout):
-    """One Bernoulli modality per horizontal part, Table F.7's networks."""
+def image_parts(layout, conv=Conv2D):
+    """One Bernoulli modality per horizontal part, Table F.7's networks (`conv` as the
+    encoders' convolution layer)."""
     return lambda: [Modality(name, shape=(rows * 28,), likelihood="bernoulli",
-                             encoder=part_encoder(rows), decoder=part_decoder())
+                             encoder=part_encoder(rows, conv), decoder=part_decoder())
                     for name, rows in layout]
 
 
