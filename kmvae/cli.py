@@ -49,6 +49,8 @@ def _parser():
     evaluate.add_argument("--out", default=".",
                           help="the --out of `kmvae train`, for a recipe name (default: .)")
     evaluate.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    evaluate.add_argument("--plots-only", action="store_true",
+                          help="draw the PNG figures again, keep the metrics in metrics.json")
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
 
     commands.add_parser("recipes", help="list the recipes")
@@ -74,6 +76,12 @@ def main(argv=None):
     if args.command == "data":
         from kmvae.datasets import fetch
         print(fetch(args.name, data_dir=args.data_dir))
+        return 0
+    if args.command == "evaluate" and args.plots_only:
+        if args.no_plots:
+            raise SystemExit("kmvae evaluate: --plots-only and --no-plots exclude each other.")
+        from kmvae.evaluate import redraw_plots
+        print(json.dumps(redraw_plots(args.run, out=args.out), indent=2))
         return 0
     if args.command == "evaluate":
         from kmvae.evaluate import evaluate, format_table

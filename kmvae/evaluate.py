@@ -26,6 +26,7 @@ JOINT_SAMPLES = 1000
 PROBE_EXAMPLES = 500        # MoPoE App. B
 MSNVI_SAMPLES = 16          # MSNVI Table 1
 SPLIT_DATASETS = ("mnist_split", "mnist_split3")   # SVAE section 4: whole-image accuracy
+LATENT_ELBO_SAMPLES = 10    # M2VAE Fig. 4-5: the per-example ELBO colouring the embeddings
 
 
 def likelihood_key(modalities, proposal, given=None):
@@ -332,10 +333,12 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
 
     `latent.png` (with class labels) has one panel per conditioning subset, each the posterior
     means of that subset's own posterior: for a subset model (M2VAE, JMVAE, JMVAE-Zero, tVAE)
-    the embedding of every encoder, M2VAE Fig. 4-5; with more than three conditioning
+    the embedding of every encoder coloured by class and by the ELBO (eq. 12, K =
+    `LATENT_ELBO_SAMPLES`), M2VAE Fig. 4-5; with more than three conditioning
     modalities each modality alone and all of them together, not every subset. A subset model
     with a 2-D latent space also gets M2VAE Fig. 6 (`reencoding.png`, auto re-encoding of the
-    first test batch). Reconstructions and generations are drawn for modalities that are
+    first test batch) and, with image modalities, Fig. 7's decoded latent grid
+    (`manifold.png`). Reconstructions and generations are drawn for modalities that are
     images (not for MoG's 2-D points). With an MSNVI model on `mog2d_sources` also MSNVI
     Figure 2 (`beliefs.png`), on `pendulum` Figure 5 (`conflict.png`)."""
     plots, paths = metrics.plots, {}
@@ -349,11 +352,14 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
         width = len(model.conditioning_modalities)
         if width > 3:         # PolyMNIST's 31 subsets: each modality alone and all of them
             subsets = [s for s in subsets if len(s) in (1, width)]
+        elbo_samples = LATENT_ELBO_SAMPLES if isinstance(model, SubsetVAE) else None
         paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png",
-                                               subsets=subsets)
+                                               subsets=subsets, elbo_samples=elbo_samples)
     if isinstance(model, SubsetVAE) and model.latent_dim == 2:
         paths["reencoding"] = plots.reencoding(model, next(iter(test)),
                                                plots_dir / "reencoding.png")
+        if images:
+            paths["manifold"] = plots.latent_manifold(model, plots_dir / "manifold.png", images)
     if images:
         batch = next(iter(test))
         paths["reconstructions"] = plots.reconstructions(model, batch, plots_dir /
@@ -407,6 +413,36 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     merged = {**previous, **result, "recipe": name}
     path.write_text(json.dumps(merged, indent=2))
     return merged
+
+
+def redraw_plots(run, out="."):
+    """Draws a trained recipe's figures again (`make_plots`, e.g. after kmvae adds one) without
+    recomputing its metrics: the PNGs are rewritten in the run directory and only the `plots`
+    entry of `metrics.json` changes. The coherence figure is drawn from the coherence already in
+    `metrics.json`, if any.
+
+    Args:
+        run: a run directory (holding `model.keras`) or a recipe name (`<out>/runs/<recipe>/`).
+        out: the output directory of `kmvae train` (for a recipe name).
+
+    Returns:
+        dict figure name -> PNG path.
+
+    Raises:
+        ValueError / FileNotFoundError: see `resolve_run`.
+    """
+    run_dir, name = resolve_run(run, out)
+    recipe = recipes.load(name)
+    model = keras.saving.load_model(run_dir / "model.keras")
+    test = recipe.load_data("test")
+    path = run_dir / "metrics.json"
+    previous = json.loads(path.read_text()) if path.exists() else {"recipe": name}
+    coherence = previous.get("coherence")
+    if not (isinstance(coherence, dict) and "by_size" in coherence):
+        coherence = None
+    paths = make_plots(model, test, run_dir, coherence, "label" in test.element_spec, recipe)
+    path.write_text(json.dumps({**previous, "plots": paths, "recipe": name}, indent=2))
+    return paths
 
 
 def format_table(result):

@@ -102,7 +102,8 @@ def _seeded_float32(request):
 def drawn(monkeypatch):
     """The figures `kmvae.metrics.plots` saves, captured just before they are written: a list
     (one entry per figure) of lists (one per axes) of dicts with the axes' `title`, its scatter
-    `points` (offsets of each collection), `lines` (xy data) and `images` (arrays)."""
+    `points` (offsets of each collection), `colours` (each collection's colour-mapped values,
+    or None), `lines` (xy data) and `images` (arrays)."""
     from kmvae.metrics import plots
 
     figures = []
@@ -111,6 +112,8 @@ def drawn(monkeypatch):
     def capture(fig, path):
         figures.append([{"title": ax.get_title(),
                          "points": [np.asarray(c.get_offsets()) for c in ax.collections],
+                         "colours": [None if c.get_array() is None else np.asarray(c.get_array())
+                                     for c in ax.collections],
                          "lines": [np.asarray(line.get_xydata()) for line in ax.lines],
                          "images": [np.asarray(image.get_array()) for image in ax.images]}
                         for ax in fig.axes])

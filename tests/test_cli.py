@@ -110,6 +110,23 @@ def test_evaluate_a_run_dir_and_a_recipe_name(trained, capsys):
     assert json.loads((run_dir / "metrics.json").read_text())["num_samples"] == 3
 
 
+def test_evaluate_plots_only_redraws_the_figures_and_keeps_the_metrics(trained, capsys):
+    run_dir = trained / "runs/digits"
+    before = json.loads((run_dir / "metrics.json").read_text())
+    (run_dir / "latent.png").unlink()
+    capsys.readouterr()
+    assert cli.main(["evaluate", "digits", "--out", str(trained), "--plots-only"]) == 0
+    paths = json.loads(capsys.readouterr().out)
+    after = json.loads((run_dir / "metrics.json").read_text())
+    assert {k: v for k, v in after.items() if k != "plots"} == \
+        {k: v for k, v in before.items() if k != "plots"}
+    assert after["plots"] == paths and {"latent", "coherence"} <= set(paths)
+    for path in paths.values():
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit, match="exclude each other"):
+        cli.main(["evaluate", "digits", "--out", str(trained), "--plots-only", "--no-plots"])
+
+
 def test_evaluate_errors(tmp_path):
     with pytest.raises(ValueError, match="neither a run directory"):
         cli.main(["evaluate", str(tmp_path / "nothing")])

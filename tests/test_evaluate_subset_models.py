@@ -59,6 +59,18 @@ def brute_force_elbo(model, batch, loc, scale, draws=4000, seed=3):
     return log_lik.mean(0) - kl, log_lik.std(0) / np.sqrt(draws)
 
 
+def log_weight_spread(model, batch, loc, scale, draws=4000, seed=5):
+    """Per-example standard deviation of `log w = log p(a, b | z) + log N(z; 0, I) - log q(z)`,
+    `z ~ q = N(loc, scale^2)`: the spread of a Monte Carlo ELBO's terms, from numpy densities."""
+    eps = np.random.default_rng(seed).standard_normal((draws,) + loc.shape)
+    z = loc + scale * eps
+    log_lik = sum(np.asarray(model.decoders[m](tf.constant(z, tf.float32)).log_prob(batch[name]),
+                             np.float64) for m, name in enumerate(model.modality_names))
+    log_prior = -0.5 * np.sum(z ** 2 + np.log(2 * np.pi), axis=-1)
+    log_q = -0.5 * np.sum(eps ** 2 + np.log(2 * np.pi), axis=-1) - np.sum(np.log(scale), -1)
+    return np.std(log_lik + log_prior - log_q, axis=0)
+
+
 def test_subset_elbo_is_eq_12_from_the_subset_log_likelihoods_draws(monkeypatch):
     """`subset_elbo[M']` is the mean over examples of the ELBO of (a, b) under the encoder of
     M' (M2VAE eq. 12, Table 1), taken from the very estimates of `subset_log_likelihood` (no
@@ -103,26 +115,44 @@ def test_subset_elbo_is_eq_12_from_the_subset_log_likelihoods_draws(monkeypatch)
     assert "subset_elbo a,b" in evaluate.format_table(result)
 
 
-def test_make_plots_draws_every_encoder_and_the_reencoding(drawn, tmp_path):
-    """M2VAE Fig. 4-6 for a tiny M2VAE with a 2-D latent space: `latent.png` has one panel per
-    encoder, q(z | a), q(z | b), q(z | a, b), each the means of that encoder itself, and
-    `reencoding.png` is written; images also get the reconstructions and generations."""
+def test_make_plots_draws_every_encoder_and_the_reencoding(drawn, tmp_path, monkeypatch):
+    """M2VAE Fig. 4-7 for a tiny M2VAE with a 2-D latent space: `latent.png` has one panel per
+    encoder, q(z | a), q(z | b), q(z | a, b), each the means of that encoder itself coloured by
+    class, and below each the same means coloured by every example's ELBO under that encoder
+    (eq. 12, checked against a brute-force ELBO); `reencoding.png` and the decoded latent grid
+    `manifold.png` are written; images also get the reconstructions and generations."""
     keras.utils.set_random_seed(0)
     model = tiny_m2vae()
+    model.build()
+    separate_encoders(model)
     batch = data(model)
+    monkeypatch.setattr(evaluate, "LATENT_ELBO_SAMPLES", 4000)
     paths = evaluate.make_plots(model, tf.data.Dataset.from_tensor_slices(batch).batch(8),
                                 tmp_path)
-    assert set(paths) == {"latent", "reencoding", "reconstructions", "joint_generations"}
+    assert set(paths) == {"latent", "reencoding", "manifold", "reconstructions",
+                          "joint_generations"}
     for path in paths.values():
         assert open(path, "rb").read(8) == PNG
     assert paths["reencoding"].endswith("reencoding.png")
     latent = drawn[0]
-    panels = {ax["title"]: ax["points"][0] for ax in latent if ax["title"]}
-    assert list(panels) == ["q(z | a)", "q(z | b)", "q(z | a,b)"]
+    panels = {ax["title"]: (ax["points"][0], ax["colours"][0]) for ax in latent if ax["title"]}
+    assert list(panels) == ["q(z | a)", "q(z | b)", "q(z | a,b)", "ELBO under q(z | a)",
+                            "ELBO under q(z | b)", "ELBO under q(z | a,b)"]
     posteriors = own_posteriors(model, batch)
-    for label, (loc, _) in posteriors.items():
-        np.testing.assert_allclose(panels[f"q(z | {label})"], loc, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(panels["q(z | a)"], panels["q(z | a,b)"], atol=1e-3)
+    for label, (loc, scale) in posteriors.items():
+        points, classes = panels[f"q(z | {label})"]
+        np.testing.assert_allclose(points, loc, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(classes, batch["label"])
+        points, elbo = panels[f"ELBO under q(z | {label})"]
+        np.testing.assert_allclose(points, loc, rtol=1e-5, atol=1e-6)
+        exact, error = brute_force_elbo(model, batch, loc, scale)
+        # The plot's estimate samples the KL term too: its standard error is that of log w.
+        spread = log_weight_spread(model, batch, loc, scale)
+        assert np.all(np.abs(elbo - exact) < 5 * np.hypot(spread / np.sqrt(4000), error))
+    assert not np.allclose(panels["q(z | a)"][0], panels["q(z | a,b)"][0], atol=1e-3)
+    manifold = drawn[-3]          # then the reconstructions and the joint generations
+    assert [ax["title"].split(",")[0] for ax in manifold] == ["mean of p(a | z)",
+                                                              "mean of p(b | z)"]
 
 
 def test_make_plots_on_points_skips_the_images(tmp_path):
@@ -132,6 +162,6 @@ def test_make_plots_on_points_skips_the_images(tmp_path):
     model = tiny_m2vae(shapes=((2,), (2,)), likelihood="normal")
     test = tf.data.Dataset.from_tensor_slices(data(model)).batch(8)
     paths = evaluate.make_plots(model, test, tmp_path)
-    assert set(paths) == {"latent", "reencoding"}
+    assert set(paths) == {"latent", "reencoding"}      # no manifold.png of points either
     for path in paths.values():
         assert open(path, "rb").read(8) == PNG

@@ -1,9 +1,11 @@
 """Figures of a trained model, written as PNG files with matplotlib's `Agg` backend.
 
 Each function takes a model and data, writes one PNG and returns its path:
-`latent_scatter` (2-D latent codes coloured by class, one panel per encoder subset; M2VAE
-Fig. 4-5's panels for a subset model), `reconstructions`, `cross_modal_generations`,
-`joint_generations`, `coherence_by_size` (coherence against the number of input modalities,
+`latent_scatter` (2-D latent codes coloured by class, one panel per encoder subset, and by the
+ELBO under each encoder; M2VAE Fig. 4-5's panels for a subset model, data from
+`subset_embeddings`), `reconstructions`, `cross_modal_generations`,
+`joint_generations`, `latent_manifold` (decoded means on a latent grid, M2VAE Fig. 7),
+`coherence_by_size` (coherence against the number of input modalities,
 MoPoE Figure 3 centre), `performance_by_size` (several runs' metrics: MoPoE Figure 3's three
 panels), `reencoding` (M2VAE Fig. 6, auto re-encoding) and MSNVI's `belief_ellipses`
 (Figure 2) and `conflict_over_sweep` (Figure 5).
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from kmvae.metrics.likelihoods import subset_label
+from kmvae.metrics.likelihoods import importance_sampling, subset_label
 from kmvae.metrics.probe import subset_encodings
 
 
@@ -78,32 +80,109 @@ def _grid(ax, images, shape, columns):
     ax.set_yticks([])
 
 
-def latent_scatter(model, dataset, path, label="label", subsets=None, max_examples=1000):
-    """Scatter of the posterior means, coloured by class, one panel per subset of input
-    modalities. A latent space of more than 2 dimensions is projected on the first two principal
-    components of all panels' codes together (so the panels share axes)."""
+def subset_embeddings(model, dataset, subsets, label="label", max_examples=1000,
+                      elbo_samples=None):
+    """The posterior means of each subset of input modalities and, optionally, each example's
+    ELBO under that subset's encoder: the data of M2VAE Fig. 4-5 (Korthals et al. 2019), whose
+    panels show the embedding of every encoder coloured by class and by the ELBO.
+
+    The ELBO of example n under the encoder of subset M' is M2VAE's eq. 12,
+    `(1/K) sum_k log p(X_n, z_k) / q(z_k | X_n,M')`, `z_k ~ q(z | X_n,M')`, with X all of
+    `model.conditioning_modalities` (`kmvae.metrics.importance_sampling(...).elbo`). The
+    batches are read once, so codes, labels and ELBOs belong to the same examples even when
+    `dataset` reshuffles on every iteration.
+
+    Args:
+        model: a `kmvae.models.MultimodalVAE`.
+        dataset: batches (dicts) holding the modalities and `label`.
+        subsets: lists of modality names.
+        label: key of the class ids.
+        max_examples: the first this many examples (None: all).
+        elbo_samples: K, samples per example of the ELBO (None: no ELBO).
+
+    Returns:
+        dict `subset_label(M')` -> `(z, y, elbo)`: `(N, latent_dim)` float32 posterior means,
+        `(N,)` int class ids and `(N,)` float64 ELBOs in nats (None without `elbo_samples`).
+
+    Raises:
+        ValueError: `elbo_samples` < 1, or the batches lack a modality or `label`.
+    """
+    if elbo_samples is not None and int(elbo_samples) < 1:
+        raise ValueError(f"elbo_samples (K) must be a positive int or None; received "
+                         f"{elbo_samples!r}.")
+    batches, seen = [], 0
+    for batch in dataset:
+        if max_examples is not None and seen >= max_examples:
+            break
+        if label not in batch:
+            raise ValueError(f"The batches hold {sorted(batch)}; the embedding needs the "
+                             f"class ids {label!r} too.")
+        keep = None if max_examples is None else max_examples - seen
+        batches.append({n: np.asarray(v)[:keep] for n, v in batch.items() if n != "mask"})
+        seen += len(batches[-1][label])
+    codes = subset_encodings(model, batches, subsets, label)
+    result = {}
+    for subset in subsets:
+        z, y = codes[subset_label(subset)]
+        elbo = None
+        if elbo_samples is not None:
+            elbo = importance_sampling(model, batches, list(model.conditioning_modalities),
+                                       list(subset), int(elbo_samples)).elbo
+        result[subset_label(subset)] = (z, y, elbo)
+    return result
+
+
+def latent_scatter(model, dataset, path, label="label", subsets=None, max_examples=1000,
+                   elbo_samples=None):
+    """Scatter of the posterior means, one panel per subset of input modalities, coloured by
+    class; with `elbo_samples` a second row coloured by each example's ELBO (M2VAE eq. 12) under
+    that panel's encoder, on one colour scale for all panels (M2VAE Fig. 4-5: the ELBOs of one
+    model's encoders compare, those of different models do not). A latent space of more than 2
+    dimensions is projected on the first two principal components of all panels' codes
+    together (so the panels share axes).
+
+    Args:
+        model, dataset, label, subsets, max_examples, elbo_samples: see `subset_embeddings`
+            (`subsets` default: `model.conditioning_subsets()`).
+        path: the PNG to write.
+
+    Returns:
+        `path` as a string.
+    """
     plt = _pyplot()
-    names = model.modality_names
     if subsets is None:
         subsets = model.conditioning_subsets()
-    by_subset = subset_encodings(model, dataset, subsets, label, max_examples)
-    codes = [by_subset[subset_label(s)] for s in subsets]
-    stacked = np.concatenate([z for z, _ in codes])
+    embeddings = subset_embeddings(model, dataset, subsets, label, max_examples, elbo_samples)
+    codes = [embeddings[subset_label(s)] for s in subsets]
+    stacked = np.concatenate([z for z, _, _ in codes])
     if stacked.shape[1] > 2:
         from sklearn.decomposition import PCA
         pca = PCA(2).fit(stacked)
-        codes = [(pca.transform(z), y) for z, y in codes]
+        codes = [(pca.transform(z), y, elbo) for z, y, elbo in codes]
         axis_names = ("PC 1", "PC 2")
     else:
         axis_names = ("z1", "z2")
-    fig, axes = plt.subplots(1, len(subsets), figsize=(3.2 * len(subsets), 3.2), squeeze=False)
-    for ax, subset, (z, y) in zip(axes[0], subsets, codes):
+    rows = 1 if elbo_samples is None else 2
+    fig, axes = plt.subplots(rows, len(subsets), figsize=(3.2 * len(subsets), 3.4 * rows),
+                             squeeze=False, gridspec_kw={"hspace": 0.4})
+    for ax, subset, (z, y, _) in zip(axes[0], subsets, codes):
         points = ax.scatter(z[:, 0], z[:, 1], c=y, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
         ax.set_title(f"q(z | {subset_label(subset)})", fontsize=9)
+    fig.colorbar(points, ax=list(axes[0]), shrink=0.8, label=label)
+    if elbo_samples is not None:
+        # One scale for the row, its 2nd-98th percentiles: a few very poor fits would
+        # otherwise take the whole colour map.
+        low, high = np.percentile(np.concatenate([e for _, _, e in codes]), [2, 98])
+        for ax, subset, (z, _, elbo) in zip(axes[1], subsets, codes):
+            points = ax.scatter(z[:, 0], z[:, 1], c=elbo, cmap="viridis", s=4, vmin=low,
+                                vmax=high)
+            ax.set_title(f"ELBO under q(z | {subset_label(subset)})", fontsize=9)
+        fig.colorbar(points, ax=list(axes[1]), shrink=0.8,
+                     label=f"ELBO (eq. 12, K = {int(elbo_samples)}), nats")
+    for ax in axes.ravel():
         ax.set_xlabel(axis_names[0], fontsize=8)
         ax.set_ylabel(axis_names[1], fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.colorbar(points, ax=list(axes[0]), shrink=0.8, label=label)
     return _save(fig, path)
 
 
@@ -160,6 +239,74 @@ def joint_generations(model, path, image="image", label="label", num_samples=40,
         ax.imshow(np.asarray(generated[image][k]).reshape(shape), cmap="gray", vmin=0, vmax=1)
         if label in generated:
             ax.set_title(str(int(np.argmax(generated[label][k]))), fontsize=7, pad=1)
+    return _save(fig, path)
+
+
+def latent_grid(latent_dim, grid_size, span=2.0, dims=(0, 1)):
+    """`(grid_size**2, latent_dim)` float32 latent codes of `latent_manifold`, row-major: code
+    `r * grid_size + c` has `z[dims[0]] = span * (2c / (grid_size - 1) - 1)` (left to right)
+    and `z[dims[1]] = span * (1 - 2r / (grid_size - 1))` (top to bottom), the other dimensions
+    0."""
+    axis = np.linspace(-span, span, grid_size, dtype=np.float32)
+    rows, columns = np.meshgrid(axis[::-1], axis, indexing="ij")
+    z = np.zeros((grid_size * grid_size, latent_dim), np.float32)
+    z[:, dims[0]], z[:, dims[1]] = columns.ravel(), rows.ravel()
+    return z
+
+
+def latent_manifold(model, path, modalities=None, grid_size=15, span=2.0, dims=(0, 1)):
+    """M2VAE Fig. 7, right (Korthals et al. 2019): the decoders' means on a regular grid of the
+    latent space, "z sampled linearly within 2 sigma of the prior", one panel per image
+    modality.
+
+    The panel's image in row r, column c is decoded at `latent_grid(...)[r * grid_size + c]`:
+    `z[dims[0]]` grows to the right, `z[dims[1]]` upwards, every other latent dimension at the
+    prior's mean 0 (the prior is `N(0, I)`, so `span = 2` is 2 sigma).
+
+    Args:
+        model: a `kmvae.models.MultimodalVAE` with `latent_dim >= 2`.
+        path: the PNG to write.
+        modalities: names of the image modalities to draw (default: every modality
+            `image_shape` can draw).
+        grid_size: points per axis.
+        span: half-width of the grid, in prior standard deviations.
+        dims: the two latent dimensions spanned.
+
+    Returns:
+        `path` as a string.
+
+    Raises:
+        ValueError: latent_dim < 2, `dims` out of range, a modality that cannot be drawn, or
+            none to draw.
+    """
+    if model.latent_dim < 2:
+        raise ValueError(f"latent_manifold needs latent_dim >= 2; the model has "
+                         f"{model.latent_dim}.")
+    i, j = dims
+    if i == j or not (0 <= i < model.latent_dim and 0 <= j < model.latent_dim):
+        raise ValueError(f"dims must be two different latent dimensions in [0, "
+                         f"{model.latent_dim}); received {dims!r}.")
+    if modalities is None:
+        modalities = []
+        for name in model.modality_names:
+            try:
+                image_shape(model, name)
+            except ValueError:
+                continue
+            modalities.append(name)
+    if not modalities:
+        raise ValueError(f"None of the modalities {model.modality_names} is an image to draw.")
+    shapes = {name: image_shape(model, name) for name in modalities}
+    plt = _pyplot()
+    z = tf.constant(latent_grid(model.latent_dim, grid_size, span, dims))
+    means = {name: model.decoders[model.modality_names.index(name)].mean(z)
+             for name in modalities}
+    fig, axes = plt.subplots(1, len(modalities), figsize=(4 * len(modalities), 4),
+                             squeeze=False)
+    for ax, name in zip(axes[0], modalities):
+        _grid(ax, np.asarray(means[name]), shapes[name], grid_size)
+        ax.set_title(f"mean of p({name} | z), z[{i}], z[{j}] in [-{span:g}, {span:g}]",
+                     fontsize=8)
     return _save(fig, path)
 
 

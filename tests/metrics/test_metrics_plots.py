@@ -105,3 +105,70 @@ def test_reencoding_draws_the_landscape_and_the_trajectories_of_reencode(drawn, 
     np.testing.assert_allclose(panel["images"][0], np.reshape(loss, (12, 12)), rtol=1e-4)
     with pytest.raises(ValueError, match="latent_dim >= 2; the model has 1"):
         metrics.plots.reencoding(kmvae.M2VAE(modalities, 1), batch, tmp_path / "x.png")
+
+
+def test_subset_embeddings_follow_each_example_through_a_reshuffling_dataset():
+    """Codes, labels and ELBOs stay aligned when the data set reshuffles on every pass, and the
+    ELBO of each example under each subset's encoder matches a brute-force Monte Carlo ELBO
+    (M2VAE eq. 12) computed from the encoder and decoders directly."""
+    modalities = [Modality("a", shape=(6,), likelihood="bernoulli"),
+                  Modality("b", shape=(4,), likelihood="normal")]
+    model = kmvae.MVAE(modalities, 2, seed=1)
+    rng = np.random.default_rng(1)
+    n = 12
+    data = {"a": (rng.random((n, 6)) > 0.5).astype(np.float32),
+            "b": rng.normal(size=(n, 4)).astype(np.float32),
+            "label": np.arange(n, dtype=np.int32)}       # the label names the example
+    dataset = (tf.data.Dataset.from_tensor_slices(data)
+               .shuffle(n, seed=3, reshuffle_each_iteration=True).batch(5))
+    subsets = [["a"], ["b"], ["a", "b"]]
+    embeddings = metrics.plots.subset_embeddings(model, dataset, subsets, max_examples=10,
+                                                 elbo_samples=4000)
+    tf.random.set_seed(7)
+    for subset in subsets:
+        z, y, elbo = embeddings[",".join(subset)]
+        assert z.shape == (10, 2) and y.shape == (10,) and elbo.shape == (10,)
+        assert len(set(y.tolist())) == 10
+        inputs = {m: data[m][y] for m in subset}
+        q = model.encode(inputs)
+        np.testing.assert_allclose(z, q.mean().numpy(), rtol=1e-5, atol=1e-6)
+        draws = q.sample(20000)                                   # (S, 10, 2)
+        log_w = model.prior().log_prob(draws) - q.log_prob(draws)
+        for i, name in enumerate(model.modality_names):
+            log_w += model.decoders[i](draws).log_prob(data[name][y])
+        brute = tf.reduce_mean(log_w, axis=0).numpy()
+        spread = tf.math.reduce_std(log_w, axis=0).numpy()
+        # 4,000 draws in the estimate under test: 5 of its standard errors.
+        assert np.all(np.abs(elbo - brute) < 5 * spread / np.sqrt(4000) + 1e-3), subset
+
+
+def test_latent_scatter_with_elbo_row_and_bad_samples(model_and_data, tmp_path):
+    model, _, data = model_and_data
+    assert is_png(metrics.plots.latent_scatter(model, data, tmp_path / "l.png",
+                                               elbo_samples=3))
+    with pytest.raises(ValueError, match="elbo_samples"):
+        metrics.plots.subset_embeddings(model, data, [["image"]], elbo_samples=0)
+    with pytest.raises(ValueError, match="'digit'"):
+        metrics.plots.subset_embeddings(model, data, [["image"]], label="digit")
+
+
+def test_latent_grid_layout():
+    z = metrics.plots.latent_grid(3, 5, span=2.0, dims=(2, 0))
+    assert z.shape == (25, 3) and z.dtype == np.float32
+    grid = z.reshape(5, 5, 3)
+    np.testing.assert_allclose(grid[0, :, 2], [-2, -1, 0, 1, 2])     # left to right
+    np.testing.assert_allclose(grid[:, 0, 0], [2, 1, 0, -1, -2])     # top to bottom
+    np.testing.assert_array_equal(grid[..., 1], 0)                    # the unspanned dimension
+
+
+def test_latent_manifold_draws_the_image_modalities(tmp_path):
+    modalities = [Modality("a", shape=(16,)), Modality("b", shape=(28 * 2,)),
+                  Modality("label", num_classes=3, likelihood="categorical")]
+    model = kmvae.MVAE(modalities, 2, seed=0)
+    assert is_png(metrics.plots.latent_manifold(model, tmp_path / "m.png", grid_size=4))
+    with pytest.raises(ValueError, match="categorical"):
+        metrics.plots.latent_manifold(model, tmp_path / "m.png", modalities=["label"])
+    with pytest.raises(ValueError, match=r"dims .*received \(0, 0\)"):
+        metrics.plots.latent_manifold(model, tmp_path / "m.png", dims=(0, 0))
+    with pytest.raises(ValueError, match="latent_dim >= 2"):
+        metrics.plots.latent_manifold(kmvae.MVAE(modalities, 1), tmp_path / "m.png")
