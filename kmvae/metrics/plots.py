@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from kmvae.metrics.likelihoods import importance_sampling, subset_label
+from kmvae.metrics.likelihoods import importance_sampling, iterate_batches, subset_label
 from kmvae.metrics.probe import subset_encodings
 
 
@@ -110,16 +110,12 @@ def subset_embeddings(model, dataset, subsets, label="label", max_examples=1000,
     if elbo_samples is not None and int(elbo_samples) < 1:
         raise ValueError(f"elbo_samples (K) must be a positive int or None; received "
                          f"{elbo_samples!r}.")
-    batches, seen = [], 0
-    for batch in dataset:
-        if max_examples is not None and seen >= max_examples:
-            break
-        if label not in batch:
-            raise ValueError(f"The batches hold {sorted(batch)}; the embedding needs the "
-                             f"class ids {label!r} too.")
-        keep = None if max_examples is None else max_examples - seen
-        batches.append({n: np.asarray(v)[:keep] for n, v in batch.items() if n != "mask"})
-        seen += len(batches[-1][label])
+    needed = [n for s in subsets for n in s] + [label]
+    if elbo_samples is not None:
+        needed += list(model.conditioning_modalities)
+    needed = list(dict.fromkeys(needed))                  # each name once, in order
+    batches = [{n: np.asarray(v) for n, v in batch.items()}
+               for batch in iterate_batches(dataset, needed, max_examples)]
     codes = subset_encodings(model, batches, subsets, label)
     result = {}
     for subset in subsets:
