@@ -93,8 +93,17 @@ def mnist_split_recipe(method, level):
 
 
 def mnist_split3_recipe(method, supervision=1.0):
-    """The MNIST-Split-3 recipe of `method` (`"svae"` or `"vaevae"`)."""
+    """The MNIST-Split-3 recipe of `method` (`"svae"` or `"vaevae"`).
+
+    Both train with Appendix D's loss for three modalities, eq. D.28-D.31, the sum of every
+    subset's term (`objective="comb"`). For VAEVAE this is its "canonical extension": its
+    two-modality ELBO applied to the three parts alone, `U({1, 2, 3})` (eq. D.28), ties the
+    whole-image encoder to the pair encoders only, so on paired data the single-part encoders
+    would receive no gradient; eq. D.29-D.30 train them."""
     model, options, what = METHODS[method]
+    if method == "vaevae":
+        options = dict(options, objective="comb")
+        what = "VAEVAE (b), Appendix D's loss (eq. D.31)"
     return Recipe(
         name=f"{method}_mnist_split3",
         description=f"{what} on MNIST-Split-3 (top / middle / bottom thirds), all paired",

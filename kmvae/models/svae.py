@@ -178,7 +178,11 @@ class VAEVAE(PairedUnpairedVAE):
 
     Objective: `objective="elbo"` (default: VAEVAE's loss; the joint terms use the unimodal
     posteriors as priors) or `"comb"` (L_comb, which makes it VAEVAE*: see `VAEVAEStar`); see
-    `PairedUnpairedVAE`. A joint network is trained by paired examples only.
+    `PairedUnpairedVAE`. A joint network is trained by paired examples only. With three or
+    more modalities, `"elbo"` on a complete example ties `q(z | x_1..x_M)` to the encoders of
+    the subsets one modality smaller only, so the single-modality encoders learn from
+    incomplete examples alone; SVAE's Appendix D trains the three-modality VAEVAE with the sum
+    over all subsets (eq. D.28-D.31), `"comb"`.
 
     Args:
         modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed,
