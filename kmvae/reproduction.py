@@ -668,7 +668,8 @@ def _svae_section(archive, runs):
         "so its recipes pair every example. Both train with Appendix D's three-modality loss, "
         "the sum of every subset's term (eq. D.28-D.31): VAEVAE's two-modality ELBO alone "
         "would leave its single-part encoders without a gradient on paired data (an earlier "
-        "8-epoch run trained so had them at chance, 0.094 / 0.094 / 0.097).",
+        "8-epoch run trained so left them untrained: accuracy 0.094 / 0.094 / 0.097 given the "
+        "top / middle / bottom part, ten classes).",
     ]
     lines += [f"- `{name}`: {m['note']}." for name, m in ran.items() if m.get("note")]
     lines.append("")
