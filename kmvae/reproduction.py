@@ -238,6 +238,20 @@ def _train_command(name, metrics, runs):
     return command + _example_limits(metrics)
 
 
+def _m2vae_orderings(runs_of):
+    """One sentence: the models ordered by ELBO in each column, the paper's and kmvae's."""
+    parts = []
+    for key, title in M2VAE_SUBSETS:
+        def order(value_of):
+            ranked = sorted(M2VAE_TABLE_1, key=value_of, reverse=True)
+            return " > ".join(M2VAE_TABLE_1[n][0] for n in ranked)
+        paper = order(lambda n: M2VAE_TABLE_1[n][1][key])
+        ours = order(lambda n: runs_of[n]["subset_elbo"][key])
+        verdict = "the same" if paper == ours else "not the paper's"
+        parts.append(f"{title}: paper {paper}, kmvae {ours} ({verdict})")
+    return "Orderings (higher ELBO first): " + "; ".join(parts) + "."
+
+
 def _m2vae_section(archive, runs):
     """M2VAE Table 1: paper / kmvae ELBO (eq. 12) per model and encoder, the commands of the
     runs, and where kmvae falls short."""
@@ -261,6 +275,8 @@ def _m2vae_section(archive, runs):
     if not runs_of:
         return lines + ["Not run yet: `kmvae train " + "`, `kmvae train ".join(M2VAE_TABLE_1)
                         + "`.", ""]
+    if len(runs_of) == len(M2VAE_TABLE_1):
+        lines += [_m2vae_orderings(runs_of), ""]
     lines += ["```bash", *[_train_command(n, m, runs) for n, m in runs_of.items()], "```", ""]
     epochs = sorted({m.get("epochs") for m in runs_of.values()} - {None})
     samples = sorted({m.get("num_samples") for m in runs_of.values()} - {None})

@@ -148,6 +148,23 @@ def test_m2vae_table_1_cells_pair_paper_and_kmvae_subset_elbos(tmp_path):
     assert "K = 50, 1000 samples" in section and "first 500 test examples" in section
 
 
+def test_m2vae_table_1_orderings_once_all_three_ran(tmp_path):
+    elbos = {"m2vae_emnist": {"a": -300.0, "b": -400.0, "a,b": -250.0},      # best in L_a,b
+             "tvae_emnist": {"a": -290.0, "b": -410.0, "a,b": -260.0},       # best in L_a
+             "jmvae_zero_emnist": {"a": -310.0, "b": -420.0, "a,b": -270.0}}
+    for name, subset_elbo in elbos.items():
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
+            "recipe": name, "epochs": 3, "subset_elbo": subset_elbo}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    line = next(line for line in text.splitlines() if line.startswith("Orderings"))
+    assert ("L_a,b: paper M2VAE > tVAE > JMVAE-Zero, kmvae M2VAE > tVAE > JMVAE-Zero (the "
+            "same)") in line
+    assert "L_a: paper M2VAE > tVAE > JMVAE-Zero, kmvae tVAE > M2VAE > JMVAE-Zero (not " \
+        "the paper's)" in line
+    tmp_path.joinpath("tvae_emnist.json").unlink()
+    assert "Orderings" not in reproduction.build(tmp_path, runs="runs-x")
+
+
 def test_m2vae_table_1_not_run(tmp_path):
     section = reproduction.build(tmp_path)
     section = section[section.index("## M2VAE Table 1"):section.index("## Figures")]
