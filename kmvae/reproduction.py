@@ -397,6 +397,7 @@ POLYMNIST_PANELS = (("linear-probe accuracy", "latent_probe_by_size"),
                     ("conditional coherence", "coherence"),
                     ("log p(X), proposal q(z\\|X_k), nats", "subset_log_likelihood_by_size"))
 POLYMNIST_EPOCHS = 300
+COLLAPSED_JOINT_COHERENCE = 0.99   # prior draws all of one class: decoders ignoring z
 CHANCE_COHERENCE = 0.1          # PolyMNIST coherence of a random guess among ten digits
 POLYMNIST_FIGURE = "mopoe_polymnist_figure3.png"
 POLYMNIST_CLAIM = (
@@ -688,6 +689,13 @@ def _svae_section(archive, runs):
         "top / middle / bottom part, ten classes).",
     ]
     lines += [f"- `{name}`: {m['note']}." for name, m in ran.items() if m.get("note")]
+    collapsed = {name: m["coherence"]["joint"] for name, m in ran.items()
+                 if (m.get("coherence") or {}).get("joint", 0) >= COLLAPSED_JOINT_COHERENCE}
+    if collapsed:
+        lines.append("- Near-mean-image fits: " + ", ".join(
+            f"`{name}` (joint coherence {value:.3f})" for name, value in collapsed.items()) +
+            ". Their draws from the prior all decode to one class, so the decoders barely use "
+            "z, and the accuracies are that class's share of the test set.")
     lines.append("")
     return lines
 

@@ -206,6 +206,20 @@ def split_metrics(name, epochs, accuracy, oracle=0.98):
                        "split_oracle_accuracy": oracle})
 
 
+def test_svae_section_names_the_near_mean_image_fits(tmp_path):
+    for name, joint in (("svae_mnist_split_1", 0.999), ("svae_mnist_split_100", 0.42)):
+        metrics = json.loads(split_metrics(name, 8, {"top": 0.1, "bottom": 0.1,
+                                                     "top,bottom": 0.1}))
+        metrics["coherence"] = {"joint": joint}
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps(metrics))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    line = next(line for line in text.splitlines() if "Near-mean-image fits" in line)
+    assert "`svae_mnist_split_1` (joint coherence 0.999)" in line
+    assert "svae_mnist_split_100" not in line
+    tmp_path.joinpath("svae_mnist_split_1.json").unlink()
+    assert "Near-mean-image fits" not in reproduction.build(tmp_path, runs="runs-x")
+
+
 def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):
     tmp_path.joinpath("svae_mnist_split_100.json").write_text(split_metrics(
         "svae_mnist_split_100", 20, {"top": 0.8, "bottom": 0.7, "top,bottom": 0.9}))
