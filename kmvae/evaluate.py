@@ -319,15 +319,6 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
             for objective, parts in values.items()}
 
 
-def _drawable(model, modality):
-    """Whether `metrics.plots.image_shape` can draw `modality` (not, e.g., MoG's 2-D points)."""
-    try:
-        metrics.plots.image_shape(model, modality.name)
-    except ValueError:
-        return False
-    return True
-
-
 def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=None):
     """The PNG figures that apply; returns dict figure name -> path.
 
@@ -345,7 +336,7 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
     plots_dir = Path(plots_dir)
     if isinstance(model, MSNVI) and recipe is not None:
         paths.update(msnvi_figures(model, test, plots_dir, recipe))
-    images = [m.name for m in model.modalities if not m.is_categorical and _drawable(model, m)]
+    images = plots.image_modalities(model)
     labels = [m.name for m in model.modalities if m.is_categorical]
     if has_label:
         subsets = model.conditioning_subsets()
@@ -399,19 +390,32 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         ValueError / FileNotFoundError: see `resolve_run`.
     """
     oracle_epochs = ORACLE_EPOCHS if oracle_epochs is None else int(oracle_epochs)
-    run_dir, name = resolve_run(run, out)
-    recipe = recipes.load(name)
-    model = keras.saving.load_model(run_dir / "model.keras")
+    run_dir, name, recipe, model = _load_run(run, out)
     train = recipe.load_data("train", shuffle=False)
     test = recipe.load_data("test")
     result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
                              oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,
                              plots_dir=run_dir if plots else None, verbose=verbose,
                              coherence_examples=coherence_examples)
-    path = run_dir / "metrics.json"
-    previous = json.loads(path.read_text()) if path.exists() else {"recipe": name}
-    merged = {**previous, **result, "recipe": name}
-    path.write_text(json.dumps(merged, indent=2))
+    return _merge_metrics(run_dir, name, result)
+
+
+def _load_run(run, out):
+    """`(run_dir, recipe_name, recipe, model)` of a trained run (`resolve_run`)."""
+    run_dir, name = resolve_run(run, out)
+    return run_dir, name, recipes.load(name), keras.saving.load_model(run_dir / "model.keras")
+
+
+def _read_metrics(run_dir, name):
+    path = Path(run_dir) / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else {"recipe": name}
+
+
+def _merge_metrics(run_dir, name, entries):
+    """Writes `entries` over those of `<run_dir>/metrics.json` (the others stay); returns the
+    merged content."""
+    merged = {**_read_metrics(run_dir, name), **entries, "recipe": name}
+    (Path(run_dir) / "metrics.json").write_text(json.dumps(merged, indent=2))
     return merged
 
 
@@ -431,17 +435,13 @@ def redraw_plots(run, out="."):
     Raises:
         ValueError / FileNotFoundError: see `resolve_run`.
     """
-    run_dir, name = resolve_run(run, out)
-    recipe = recipes.load(name)
-    model = keras.saving.load_model(run_dir / "model.keras")
+    run_dir, name, recipe, model = _load_run(run, out)
     test = recipe.load_data("test")
-    path = run_dir / "metrics.json"
-    previous = json.loads(path.read_text()) if path.exists() else {"recipe": name}
-    coherence = previous.get("coherence")
+    coherence = _read_metrics(run_dir, name).get("coherence")
     if not (isinstance(coherence, dict) and "by_size" in coherence):
         coherence = None
     paths = make_plots(model, test, run_dir, coherence, "label" in test.element_spec, recipe)
-    path.write_text(json.dumps({**previous, "plots": paths, "recipe": name}, indent=2))
+    _merge_metrics(run_dir, name, {"plots": paths})
     return paths
 
 

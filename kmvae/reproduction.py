@@ -240,11 +240,12 @@ def _train_command(name, metrics, runs):
 
 def _m2vae_orderings(runs_of):
     """One sentence: the models ordered by ELBO in each column, the paper's and kmvae's."""
+    def order(value_of):
+        ranked = sorted(M2VAE_TABLE_1, key=value_of, reverse=True)
+        return " > ".join(M2VAE_TABLE_1[n][0] for n in ranked)
+
     parts = []
     for key, title in M2VAE_SUBSETS:
-        def order(value_of):
-            ranked = sorted(M2VAE_TABLE_1, key=value_of, reverse=True)
-            return " > ".join(M2VAE_TABLE_1[n][0] for n in ranked)
         paper = order(lambda n: M2VAE_TABLE_1[n][1][key])
         ours = order(lambda n: runs_of[n]["subset_elbo"][key])
         verdict = "the same" if paper == ours else "not the paper's"

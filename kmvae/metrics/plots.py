@@ -67,6 +67,19 @@ def image_shape(model, name):
                      f"its size {size} is neither a square nor rows of 28 or 32 pixels.")
 
 
+def image_modalities(model):
+    """Names of the modalities `image_shape` can draw (not categorical ones, nor, e.g., MoG's
+    2-D points), in the model's order."""
+    names = []
+    for name in model.modality_names:
+        try:
+            image_shape(model, name)
+        except ValueError:
+            continue
+        names.append(name)
+    return names
+
+
 def _grid(ax, images, shape, columns):
     images = np.asarray(images).reshape((-1,) + tuple(shape))
     rows = math.ceil(len(images) / columns)
@@ -262,8 +275,7 @@ def latent_manifold(model, path, modalities=None, grid_size=15, span=2.0, dims=(
     Args:
         model: a `kmvae.models.MultimodalVAE` with `latent_dim >= 2`.
         path: the PNG to write.
-        modalities: names of the image modalities to draw (default: every modality
-            `image_shape` can draw).
+        modalities: names of the image modalities to draw (default: `image_modalities`).
         grid_size: points per axis.
         span: half-width of the grid, in prior standard deviations.
         dims: the two latent dimensions spanned.
@@ -283,13 +295,7 @@ def latent_manifold(model, path, modalities=None, grid_size=15, span=2.0, dims=(
         raise ValueError(f"dims must be two different latent dimensions in [0, "
                          f"{model.latent_dim}); received {dims!r}.")
     if modalities is None:
-        modalities = []
-        for name in model.modality_names:
-            try:
-                image_shape(model, name)
-            except ValueError:
-                continue
-            modalities.append(name)
+        modalities = image_modalities(model)
     if not modalities:
         raise ValueError(f"None of the modalities {model.modality_names} is an image to draw.")
     shapes = {name: image_shape(model, name) for name in modalities}
