@@ -58,6 +58,13 @@ def resolve_run(run, out="."):
                      f"name (available: {', '.join(recipes.list())}).")
 
 
+def probe_training_data(recipe):
+    """The training split as the metrics read it (the latent probe is fitted on it): in order,
+    each example once, so without the recipe's `paired_per_batch` (which repeats the paired
+    examples in every batch)."""
+    return recipe.load_data("train", shuffle=False, paired_per_batch=None)
+
+
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
                     plots_dir=None, verbose=False, coherence_examples=None):
@@ -391,7 +398,7 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     """
     oracle_epochs = ORACLE_EPOCHS if oracle_epochs is None else int(oracle_epochs)
     run_dir, name, recipe, model = _load_run(run, out)
-    train = recipe.load_data("train", shuffle=False)
+    train = probe_training_data(recipe)
     test = recipe.load_data("test")
     result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
                              oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,

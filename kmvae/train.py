@@ -50,7 +50,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     Raises:
         ValueError: on an unknown recipe or mixed-precision name.
     """
-    from kmvae.evaluate import ORACLE_EPOCHS, compute_metrics
+    from kmvae.evaluate import ORACLE_EPOCHS, compute_metrics, probe_training_data
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
@@ -74,12 +74,13 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
 
     result = {
         "recipe": recipe.name, "epochs": epochs, "mixed_precision": mixed_precision,
+        "dataset_options": recipe.dataset_options,
         "train_seconds": round(train_seconds, 1), "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
         "final_train": {k: float(v[-1]) for k, v in history.items()},
     }
     if evaluate:
-        probe_train = recipe.load_data("train", shuffle=False)
+        probe_train = probe_training_data(recipe)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
                                       eval_examples, oracle_dir=oracle_dir,
                                       plots_dir=run_dir if plots else None,

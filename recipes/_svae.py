@@ -20,6 +20,7 @@ from kmvae.layers import Conv2D
 from kmvae.recipes import Recipe
 
 LATENT_DIM = 64
+PAIRED_PER_BATCH = 34   # of the batch of 100: a third, as Algorithm 1 (Appendix C)
 LEVELS = {"100": 1.0, "10": 0.1, "1": 0.01, "0p1": 0.001}     # name suffix -> supervision
 LAYOUTS = {"mnist_split": (("top", 14), ("bottom", 14)),
            "mnist_split3": (("top", 9), ("middle", 9), ("bottom", 9))}   # name, rows of 28
@@ -63,6 +64,12 @@ _NOTES = ("Grey values in [0, 1] under a Bernoulli likelihood (the decoders' sig
           "a validation set by the top-half reconstruction accuracy, the recipe keeps the "
           "last; Table F.7's transposed convolutions are replaced by a dense projection and "
           "its convolutions use 'same' padding on the 1-channel part (see recipes/_svae.py). ")
+_PAIRED_NOTES = (f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the "
+                 f"paired set, and {100 - PAIRED_PER_BATCH} unpaired ones (`paired_per_batch`): "
+                 "Algorithm 1 (Appendix C) takes a paired, a top-only and a bottom-only example "
+                 "at every step; plain batches of 100 would hold one paired example on average "
+                 "at 1% and none in most batches at 0.1%. An epoch is one pass over the unpaired "
+                 "examples. ")
 _JOINT_NOTES = ("VAEVAE's joint networks (Appendix F) add one ReLU layer per modality before "
                 "the concatenation; kmvae's SubsetEncoder concatenates the modality backbones' "
                 "features and reads the posterior from them directly. ")
@@ -77,17 +84,21 @@ def mnist_split_recipe(method, level):
     model, options, what = METHODS[method]
     supervision = LEVELS[level]
     percent = level.replace("p", ".")
+    data = dict(supervision=supervision)
+    if supervision < 1:
+        data["paired_per_batch"] = PAIRED_PER_BATCH
     return Recipe(
         name=f"{method}_mnist_split_{level}",
         description=f"{what} on MNIST-Split (top / bottom halves), {percent}% paired",
         paper="Kutuzova et al. 2021 (SVAE) section 4, Table 1 and Figure 4 (MNIST-Split, "
               f"supervision {percent}%); Appendix F.1, Table F.7",
         model=model, modalities=image_parts(LAYOUTS["mnist_split"]), dataset="mnist_split",
-        dataset_options=dict(supervision=supervision), latent_dim=LATENT_DIM, epochs=200,
+        dataset_options=data, latent_dim=LATENT_DIM, epochs=200,
         batch_size=100, learning_rate=2e-4, model_options=dict(options), source="top",
         target="bottom",
         notes=f"As Appendix F.1: Adam 2e-4, 200 epochs, latent 64, {percent}% of the training "
               f"examples paired, the rest with one half (`supervision={supervision}`). " +
+              (_PAIRED_NOTES if supervision < 1 else "") +
               _NOTES + (_JOINT_NOTES if method.startswith("vaevae") else "") +
               (_MMVAE_NOTES if method == "mmvae" else ""))
 

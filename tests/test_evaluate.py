@@ -62,3 +62,16 @@ def test_a_recipe_naming_a_pair_gets_the_mvae_estimates():
     assert result["test_log_p(a)"] == result["log_likelihood"]["log p(a) | q(z|a)"]
     assert "log p(a|b) | q(z|a,b)" in result["log_likelihood"]
     assert "cross_modal_accuracy(a->b)" in result
+
+
+def test_probe_training_data_reads_each_example_once_despite_paired_per_batch():
+    from kmvae.evaluate import probe_training_data
+    from kmvae.recipes import Recipe
+    recipe = Recipe(name="digits_paired", description="", paper="", model="MVAE",
+                    modalities=lambda: [], dataset="digits_label", latent_dim=2, epochs=1,
+                    dataset_options=dict(supervision=0.05, paired_per_batch=20))
+    labels = np.concatenate([b["label"].numpy() for b in probe_training_data(recipe)])
+    plain = kmvae.datasets.load("digits_label", "train", shuffle=False)
+    np.testing.assert_array_equal(labels, np.concatenate([b["label"] for b in plain]))
+    cycled = sum(len(b["label"]) for b in recipe.load_data("train"))
+    assert cycled > len(labels)  # the training batches repeat the paired examples

@@ -220,6 +220,26 @@ def test_svae_section_names_the_near_mean_image_fits(tmp_path):
     assert "Near-mean-image fits" not in reproduction.build(tmp_path, runs="runs-x")
 
 
+def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
+    accuracy = {"top": 0.3, "bottom": 0.3, "top,bottom": 0.4}
+    old = json.loads(split_metrics("svae_mnist_split_1", 8, accuracy))   # no dataset_options
+    tmp_path.joinpath("svae_mnist_split_1.json").write_text(json.dumps(old))
+    other = json.loads(split_metrics("svae_mnist_split_10", 8, accuracy))
+    other["dataset_options"] = {"supervision": 0.1, "paired_per_batch": 10}
+    tmp_path.joinpath("svae_mnist_split_10.json").write_text(json.dumps(other))
+    current = json.loads(split_metrics("vaevae_mnist_split_1", 8, accuracy))
+    current["dataset_options"] = {"supervision": 0.01, "paired_per_batch": 34}
+    tmp_path.joinpath("vaevae_mnist_split_1.json").write_text(json.dumps(current))
+    lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
+    assert any(line.startswith("- `svae_mnist_split_1` was trained before the recipe set "
+                               "`paired_per_batch`") and "about 1 paired" in line
+               for line in lines)
+    assert ("- `svae_mnist_split_10` was trained with data-set options {'supervision': 0.1, "
+            "'paired_per_batch': 10}; the recipe now has {'supervision': 0.1, "
+            "'paired_per_batch': 34}.") in lines
+    assert not any(line.startswith("- `vaevae_mnist_split_1` was trained") for line in lines)
+
+
 def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):
     tmp_path.joinpath("svae_mnist_split_100.json").write_text(split_metrics(
         "svae_mnist_split_100", 20, {"top": 0.8, "bottom": 0.7, "top,bottom": 0.9}))

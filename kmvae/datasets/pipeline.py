@@ -1,5 +1,7 @@
 """The tf.data pipeline shared by every data set: arrays -> shuffled, batched batch dicts."""
 
+import numbers
+
 import numpy as np
 import tensorflow as tf
 
@@ -23,9 +25,69 @@ def _converter(spec):
     return convert
 
 
+def _shuffled(examples, rows, seed, shuffle):
+    """The examples (all of them when `rows` is None, else those rows) as a dataset of single
+    examples, reshuffled each epoch when `shuffle`."""
+    if rows is not None:
+        examples = {key: value[rows] for key, value in examples.items()}
+    dataset = tf.data.Dataset.from_tensor_slices(examples)
+    if shuffle:
+        count = len(next(iter(examples.values())))
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return dataset
+
+
+def check_paired_per_batch(paired_per_batch, batch_size):
+    """Raises ValueError unless `paired_per_batch` is an int in 1 .. batch_size - 1."""
+    if (isinstance(paired_per_batch, bool) or not isinstance(paired_per_batch, numbers.Integral)
+            or not 0 < paired_per_batch < batch_size):
+        raise ValueError(f"paired_per_batch must be an int in 1 .. batch_size - 1 = "
+                         f"{batch_size - 1}; received paired_per_batch={paired_per_batch!r}.")
+
+
+def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=False,
+                   drop_remainder=False):
+    """Batches of `paired_per_batch` complete examples and `batch_size - paired_per_batch`
+    incomplete ones, as the training loop of SVAE's Algorithm 1 (Kutuzova et al. 2021,
+    Appendix C) and of Wu & Goodman's VAEVAE, which take paired and unpaired minibatches at
+    every step, here in one batch told apart by the mask.
+
+    An epoch is one pass over the incomplete examples; the complete ones are cycled, in a new
+    order each cycle when `shuffle`. Each batch lists its complete examples first.
+
+    Args:
+        examples: dict name -> array `(n, ...)`, with `"mask"`: bool `(n, M)`; a row is complete
+            when all of it is True.
+        batch_size: examples per batch; paired_per_batch: of them complete, 1 ..
+            batch_size - 1.
+        seed, shuffle, drop_remainder: as `make_dataset`.
+
+    Returns:
+        An unconverted `tf.data.Dataset` of batch dicts. Without incomplete examples, plain
+        batches of all of them.
+
+    Raises:
+        ValueError: `paired_per_batch` not an int in 1 .. batch_size - 1, or no complete
+            example.
+    """
+    check_paired_per_batch(paired_per_batch, batch_size)
+    complete = np.all(examples["mask"], axis=1)
+    paired, unpaired = np.flatnonzero(complete), np.flatnonzero(~complete)
+    if not len(paired):
+        raise ValueError(f"paired_per_batch={paired_per_batch} needs complete examples; none "
+                         f"of the {len(complete)} training examples has every modality.")
+    if not len(unpaired):
+        return _shuffled(examples, paired, seed, shuffle).batch(batch_size, drop_remainder)
+    cycled = _shuffled(examples, paired, seed, shuffle).repeat().batch(paired_per_batch)
+    rest = _shuffled(examples, unpaired, seed + 1, shuffle).batch(
+        batch_size - paired_per_batch, drop_remainder)
+    return tf.data.Dataset.zip(cycled, rest).map(
+        lambda first, second: {key: tf.concat([first[key], second[key]], 0) for key in first})
+
+
 def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=None,
                  binarize_keys=(), fresh_binarization=True, mask=None, transform=None,
-                 drop_remainder=False):
+                 drop_remainder=False, paired_per_batch=None):
     """A batched, prefetched `tf.data.Dataset` of batch dicts built from in-memory arrays.
 
     Args:
@@ -49,13 +111,16 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
             with an int64 scalar seed tensor drawn from `tf.data.Dataset.random(seed)` (for
             stochastic views such as MNIST-NO's bit flips; use `tf.random.stateless_*`).
         drop_remainder: drop the last incomplete batch.
+        paired_per_batch: None, or with `mask`, the number of complete examples in every batch
+            (see `paired_batches`).
 
     Returns:
         A dataset of dicts with the entries of `arrays` (after `transform`) plus
         `"mask": bool (batch, num_modalities)` when given.
 
     Raises:
-        ValueError: arrays of different lengths.
+        ValueError: arrays of different lengths; `paired_per_batch` without a mask, or as
+            `paired_batches` raises.
     """
     examples = {key: np.asarray(value) for key, value in arrays.items()}
     lengths = {key: len(value) for key, value in examples.items()}
@@ -63,11 +128,14 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
         raise ValueError(f"All arrays must have the same number of examples; received {lengths}.")
     if mask is not None:
         examples["mask"] = np.asarray(mask, dtype=bool)
-    count = next(iter(lengths.values()))
-    dataset = tf.data.Dataset.from_tensor_slices(examples)
-    if shuffle:
-        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    if paired_per_batch is not None:
+        if mask is None:
+            raise ValueError(f"paired_per_batch={paired_per_batch!r} needs a mask (a "
+                             f"supervision level) to tell complete examples from the others.")
+        dataset = paired_batches(examples, batch_size, paired_per_batch, seed=seed,
+                                 shuffle=shuffle, drop_remainder=drop_remainder)
+    else:
+        dataset = _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
     dataset = dataset.map(_converter(spec), num_parallel_calls=tf.data.AUTOTUNE)
     for index, key in enumerate(binarize_keys):  # a different stream of draws per entry
         dataset = binarize_images(dataset, binarize, key=key, seed=seed + 7919 * index,

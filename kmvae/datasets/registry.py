@@ -10,7 +10,7 @@ from kmvae.datasets import digits, mnist
 from kmvae.datasets.binarize import check_binarize
 from kmvae.datasets.masks import (check_keep_probability, check_supervision,
                                   keep_probability_mask, supervision_mask)
-from kmvae.datasets.pipeline import make_dataset
+from kmvae.datasets.pipeline import check_paired_per_batch, make_dataset
 
 SPLITS = ("train", "test")
 TRAIN_SPLIT = "train"
@@ -228,7 +228,7 @@ def _mask(item, spec, count, supervision, keep_probability, seed):
 
 def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=None,
          supervision=None, keep_probability=None, data_dir=None, source="auto",
-         drop_remainder=False, **options):
+         drop_remainder=False, paired_per_batch=None, **options):
     """Batched `tf.data` pipelines of a registered data set, one per split, as `tfds.load`.
 
     Args:
@@ -262,6 +262,13 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
             `"idx"` for MNIST-based sets; synthetic and bundled sets take only `"auto"`. TFDS is
             never asked to download.
         drop_remainder: drop the last incomplete batch.
+        paired_per_batch: None, or k in 1 .. batch_size - 1 (with `supervision` or
+            `keep_probability`): every training batch holds k complete examples, cycled through
+            the complete ones, and batch_size - k of the others; an epoch is one pass over the
+            others. As SVAE's Algorithm 1 (Kutuzova et al. 2021, Appendix C), whose every step
+            has paired and unpaired examples: at 1% supervision, plain batches of 100 have one
+            complete example on average and none in about a third of them. See
+            `kmvae.datasets.pipeline.paired_batches`.
         **options: the data set's own options (e.g. `with_label=True`); an unknown one raises.
 
     Returns:
@@ -275,7 +282,8 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
     Raises:
         ValueError: unknown name, split, binarize, source or option, supervision or
             keep_probability outside (0, 1] or both given, or a bad batch_size / seed / shuffle
-            / drop_remainder; the message names the value received and the valid choices.
+            / drop_remainder; paired_per_batch without supervision or keep_probability, outside
+            1 .. batch_size - 1, or with no complete training example; the message names the value received and the valid choices.
         kmvae.datasets.DataNotFoundError (a FileNotFoundError): MNIST / Fashion-MNIST found
             neither in TFDS nor in the IDX folder; the message names the folder searched and says
             to run `kmvae data fetch mnist` (or `fashion_mnist`).
@@ -291,6 +299,11 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
     if supervision is not None and keep_probability is not None:
         raise ValueError(f"Give supervision or keep_probability, not both; received "
                          f"supervision={supervision}, keep_probability={keep_probability}.")
+    if paired_per_batch is not None:
+        if (supervision, keep_probability) == (None, None):
+            raise ValueError(f"paired_per_batch={paired_per_batch!r} needs supervision or "
+                             f"keep_probability: without them every example is complete.")
+        check_paired_per_batch(paired_per_batch, batch_size)
     source, seed = item.resolve(source, data_dir), int(seed)
     modalities = item.spec(options)
     transform = None if item.transform is None else item.transform(options)
@@ -304,7 +317,8 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
         datasets.append(make_dataset(
             arrays, modalities, batch_size=batch_size, seed=seed, shuffle=shuffle and training,
             binarize=binarize, binarize_keys=item.binarizable, fresh_binarization=training,
-            mask=mask, transform=transform, drop_remainder=drop_remainder))
+            mask=mask, transform=transform, drop_remainder=drop_remainder,
+            paired_per_batch=paired_per_batch if training else None))
     return datasets[0] if isinstance(split, str) else tuple(datasets)
 
 

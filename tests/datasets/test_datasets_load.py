@@ -8,6 +8,7 @@ import pytest
 
 from kmvae import datasets
 from kmvae.datasets import digits
+from kmvae.datasets.pipeline import make_dataset
 from epochs import epoch
 
 
@@ -176,3 +177,61 @@ def test_supervision_mask_fixed_across_epochs_and_seeded():
 def test_invalid_supervision_raises(fraction):
     with pytest.raises(ValueError, match="supervision"):
         datasets.load("digits_label", supervision=fraction)
+
+
+# Paired examples in every batch (SVAE's Algorithm 1) ----------------------------------------
+
+def _rows(data, index):
+    return (data["image"][index].tobytes(), int(data["label"][index]), tuple(data["mask"][index]))
+
+
+def test_paired_per_batch_puts_k_complete_examples_in_every_batch():
+    options = dict(batch_size=50, supervision=0.05, seed=3)
+    train = datasets.load("digits_label", "train", paired_per_batch=10, **options)
+    plain = epoch(datasets.load("digits_label", "train", shuffle=False, **options))
+    complete = np.all(plain["mask"], axis=1)
+    known = collections.Counter(_rows(plain, i) for i in range(len(complete)))
+    batches = [{key: value.numpy() for key, value in batch.items()} for batch in train]
+    for batch in batches:
+        whole = np.all(batch["mask"], axis=1)
+        np.testing.assert_array_equal(whole, np.arange(len(whole)) < 10)  # first k complete
+    data = {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
+    seen = collections.Counter(_rows(data, i) for i in range(len(data["label"])))
+    assert set(seen) <= set(known)  # rows are the data set's, each with its own mask
+    incomplete = {row for row in known if not all(row[2])}  # each once per epoch
+    assert {row: seen[row] for row in incomplete} == {row: known[row] for row in incomplete}
+    paired = [seen[row] / known[row] for row in known if all(row[2])]  # cycled permutations
+    assert sum(known[row] for row in known if all(row[2])) == complete.sum()
+    assert max(paired) - min(paired) <= 1
+    assert sum(paired) == 10 * len(batches)
+    assert len(batches) == -(-int((~complete).sum()) // 40)
+
+
+def test_paired_per_batch_reshuffles_and_drops_remainder():
+    train = datasets.load("digits_label", "train", batch_size=64, supervision=0.1,
+                          paired_per_batch=16, drop_remainder=True, seed=2)
+    first, second = epoch(train), epoch(train)
+    assert len(first["label"]) % 64 == 0
+    assert not np.array_equal(first["label"], second["label"])
+    test = datasets.load("digits_label", "test", supervision=0.1, paired_per_batch=16)
+    plain = datasets.load("digits_label", "test")
+    np.testing.assert_array_equal(epoch(test)["image"], epoch(plain)["image"])
+    assert "mask" not in epoch(test)
+
+
+@pytest.mark.parametrize("value", [0, 100, 150, True, 2.0, "4"])
+def test_invalid_paired_per_batch_raises(value):
+    with pytest.raises(ValueError, match=r"paired_per_batch .*1 \.\. batch_size - 1 = 99"):
+        datasets.load("digits_label", supervision=0.1, paired_per_batch=value)
+
+
+def test_paired_per_batch_needs_a_mask_with_complete_examples():
+    with pytest.raises(ValueError, match="needs supervision or keep_probability"):
+        datasets.load("digits_label", paired_per_batch=10)
+    arrays = {"image": np.zeros((6, 64), np.float32), "label": np.zeros(6, np.int32)}
+    spec = datasets.spec("digits_label")
+    mask = np.array([[True, False], [False, True]] * 3)
+    with pytest.raises(ValueError, match="none of the 6 training examples has every modality"):
+        make_dataset(arrays, spec, batch_size=4, mask=mask, paired_per_batch=2)
+    with pytest.raises(ValueError, match="needs a mask"):
+        make_dataset(arrays, spec, batch_size=4, paired_per_batch=2)

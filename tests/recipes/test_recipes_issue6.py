@@ -97,6 +97,9 @@ def test_svae_paper_settings():
         recipe = recipes.load(name)
         assert (recipe.latent_dim, recipe.learning_rate) == (64, 2e-4)
         assert recipe.epochs == (50 if name.endswith("split3") else 200)
+        # Algorithm 1 pairs examples at every step: a third of each batch below 100% paired
+        paired = recipe.dataset_options.get("paired_per_batch")
+        assert paired == (None if name.endswith(("_100", "split3")) else 34)
     assert recipes.load("vaevae_mnist_split_10").model_options["variant"] == "b"
     assert recipes.load("svae_mnist_split_10").model_options["objective"] == "comb"
 
