@@ -53,7 +53,8 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
     every step, here in one batch told apart by the mask.
 
     An epoch is one pass over the incomplete examples; the complete ones are cycled, in a new
-    order each cycle when `shuffle`. Each batch lists its complete examples first.
+    order each cycle when `shuffle` (with fewer than `paired_per_batch` of them, a batch holds
+    some more than once). Each batch lists its complete examples first.
 
     Args:
         examples: dict name -> array `(n, ...)`, with `"mask"`: bool `(n, M)`; a row is complete
