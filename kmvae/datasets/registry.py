@@ -283,7 +283,8 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
         ValueError: unknown name, split, binarize, source or option, supervision or
             keep_probability outside (0, 1] or both given, or a bad batch_size / seed / shuffle
             / drop_remainder; paired_per_batch without supervision or keep_probability, outside
-            1 .. batch_size - 1, or with no complete training example; the message names the value received and the valid choices.
+            1 .. batch_size - 1, or with no complete training example; the message names the
+            value received and the valid choices.
         kmvae.datasets.DataNotFoundError (a FileNotFoundError): MNIST / Fashion-MNIST found
             neither in TFDS nor in the IDX folder; the message names the folder searched and says
             to run `kmvae data fetch mnist` (or `fashion_mnist`).
