@@ -23,7 +23,8 @@ from kmvae.metrics.likelihoods import subset_label
 
 IMAGE_SHAPE = (28, 28)
 WHOLE_IMAGE = "whole_image"    # the key of the reassembled image in `whole_images` batches
-MASK_OPTIONS = ("supervision", "keep_probability")   # `datasets.load` options that only mask
+# `datasets.load` options that only mask or batch the training examples, not their images
+MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch")
 
 
 def reassemble(parts, image_shape=IMAGE_SHAPE):
@@ -99,8 +100,9 @@ def train_whole_image_oracle(dataset, parts, model=None, *, name=None, image_sha
 
     Args:
         dataset: a registered `kmvae.datasets` name, e.g. `"mnist_split"` (its training split,
-            shuffled, loaded with `options`; the mask options `supervision` and
-            `keep_probability` are dropped, they do not change the images), or a
+            shuffled, loaded with `options`; the mask options `supervision`,
+            `keep_probability` and `paired_per_batch` are dropped, they do not change the
+            images), or a
             `tf.data.Dataset` of batch dicts (then `name` is required).
         parts: the part names from top to bottom, e.g. `("top", "bottom")`.
         model: a Keras classifier `(batch, height, width, 1)` -> `(batch, classes)` logits

@@ -228,7 +228,8 @@ def tiny_split_recipe(dataset, layout, model="SVAE"):
                                      encoder=keras.Sequential([keras.layers.Dense(8, "tanh")]),
                                      decoder=keras.Sequential([keras.layers.Dense(8, "tanh")]))
                             for name, rows in layout],
-        dataset_options=dict(supervision=0.5), latent_dim=2, epochs=1, source="top",
+        dataset_options=dict(supervision=0.5, paired_per_batch=10), latent_dim=2, epochs=1,
+        source="top",
         target="bottom")
 
 
