@@ -582,10 +582,11 @@ def _data_option_changes(ran):
         now = recipes.load(name).dataset_options
         then = m.get("dataset_options")
         if then is None and "paired_per_batch" in now:
+            paired = 100 * now["supervision"]
             lines.append(f"- `{name}` was trained before the recipe set `paired_per_batch`: on "
-                         f"plain batches of 100, about {100 * now['supervision']:g} paired "
-                         f"example(s) per batch; not comparable with the runs that have "
-                         f"{now['paired_per_batch']} in every batch.")
+                         f"plain batches of 100, about {paired:g} paired "
+                         f"example{'' if paired == 1 else 's'} per batch; not comparable with "
+                         f"the runs that have {now['paired_per_batch']} in every batch.")
         elif then is not None and then != now:
             lines.append(f"- `{name}` was trained with data-set options {then}; the recipe "
                          f"now has {now}.")
