@@ -579,12 +579,13 @@ def _data_option_changes(ran):
     from kmvae import recipes
     lines = []
     for name, m in ran.items():
-        now = recipes.load(name).dataset_options
-        then = m.get("dataset_options")
+        recipe = recipes.load(name)
+        now, then = recipe.dataset_options, m.get("dataset_options")
         if then is None and "paired_per_batch" in now:
-            paired = 100 * now["supervision"]
+            batch = recipe.batch_size
+            paired = batch * now["supervision"]
             lines.append(f"- `{name}` was trained before the recipe set `paired_per_batch`: on "
-                         f"plain batches of 100, about {paired:g} paired "
+                         f"plain batches of {batch}, about {paired:g} paired "
                          f"example{'' if paired == 1 else 's'} per batch; not comparable with "
                          f"the runs that have {now['paired_per_batch']} in every batch.")
         elif then is not None and then != now:
@@ -602,7 +603,11 @@ def _svae_section(archive, runs):
     names = {**{f"{m}_mnist_split_{lv}": v for (m, lv), v in split.items()},
              **{f"{m}_mnist_split3": v for m, v in split3.items()}}
     ran = {name: m for name, m in names.items() if m is not None}
+    from kmvae import recipes
     from kmvae.evaluate import ORACLE_EPOCHS
+
+    low = recipes.load("svae_mnist_split_1")   # every recipe below 100% paired batches so
+    batch, paired = low.batch_size, low.dataset_options["paired_per_batch"]
 
     lines = ["## SVAE Table 1 and Figure 4: MNIST-Split, and Figure 6: MNIST-Split-3 "
              "(Kutuzova et al. 2021)", "",
@@ -695,10 +700,11 @@ def _svae_section(archive, runs):
         "generated images) and cached.",
         "- One posterior sample per test example and subset (the paper does not say whether it "
         "decodes a sample or the mean).",
-        "- Below 100% paired, every training batch holds 34 paired examples cycled through the "
-        "paired set and 66 unpaired ones (`paired_per_batch=34`), as Algorithm 1 (Appendix C) "
-        "takes paired and unpaired examples at every step; an epoch is one pass over the "
-        "unpaired examples (at 1%, 120 batches instead of 80). Plain batches of 100 hold one "
+        f"- Below 100% paired, every training batch holds {paired} paired examples cycled "
+        f"through the paired set and {batch - paired} unpaired ones (`paired_per_batch="
+        f"{paired}`), as Algorithm 1 (Appendix C) takes paired and unpaired examples at every "
+        "step; an epoch is one pass over the unpaired examples (at 1%, 120 batches instead of "
+        f"80). Plain batches of {batch} hold one "
         "paired example on average at 1% and none in most batches at 0.1%; the 8-epoch SVAE "
         "and VAEVAE* runs at 1% trained so decoded every subset to one class (0.0945).",
         "- The recipes' own choices (recipes/_svae.py): batch size 100 (not given); the "

@@ -20,7 +20,8 @@ from kmvae.layers import Conv2D
 from kmvae.recipes import Recipe
 
 LATENT_DIM = 64
-PAIRED_PER_BATCH = 34   # of the batch of 100: a third, as Algorithm 1 (Appendix C)
+BATCH_SIZE = 100        # not given in the paper
+PAIRED_PER_BATCH = 34   # a third of the batch, as Algorithm 1 (Appendix C)
 LEVELS = {"100": 1.0, "10": 0.1, "1": 0.01, "0p1": 0.001}     # name suffix -> supervision
 LAYOUTS = {"mnist_split": (("top", 14), ("bottom", 14)),
            "mnist_split3": (("top", 9), ("middle", 9), ("bottom", 9))}   # name, rows of 28
@@ -65,11 +66,11 @@ _NOTES = ("Grey values in [0, 1] under a Bernoulli likelihood (the decoders' sig
           "last; Table F.7's transposed convolutions are replaced by a dense projection and "
           "its convolutions use 'same' padding on the 1-channel part (see recipes/_svae.py). ")
 _PAIRED_NOTES = (f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the "
-                 f"paired set, and {100 - PAIRED_PER_BATCH} unpaired ones (`paired_per_batch`): "
-                 "Algorithm 1 (Appendix C) takes a paired, a top-only and a bottom-only example "
-                 "at every step; plain batches of 100 would hold one paired example on average "
-                 "at 1% and none in most batches at 0.1%. An epoch is one pass over the unpaired "
-                 "examples. ")
+                 f"paired set, and {BATCH_SIZE - PAIRED_PER_BATCH} unpaired ones "
+                 "(`paired_per_batch`): Algorithm 1 (Appendix C) takes a paired, a top-only and "
+                 f"a bottom-only example at every step; plain batches of {BATCH_SIZE} would "
+                 "hold one paired example on average at 1% and none in most batches at 0.1%. "
+                 "An epoch is one pass over the unpaired examples. ")
 _JOINT_NOTES = ("VAEVAE's joint networks (Appendix F) add one ReLU layer per modality before "
                 "the concatenation; kmvae's SubsetEncoder concatenates the modality backbones' "
                 "features and reads the posterior from them directly. ")
@@ -94,7 +95,7 @@ def mnist_split_recipe(method, level):
               f"supervision {percent}%); Appendix F.1, Table F.7",
         model=model, modalities=image_parts(LAYOUTS["mnist_split"]), dataset="mnist_split",
         dataset_options=data, latent_dim=LATENT_DIM, epochs=200,
-        batch_size=100, learning_rate=2e-4, model_options=dict(options), source="top",
+        batch_size=BATCH_SIZE, learning_rate=2e-4, model_options=dict(options), source="top",
         target="bottom",
         notes=f"As Appendix F.1: Adam 2e-4, 200 epochs, latent 64, {percent}% of the training "
               f"examples paired, the rest with one half (`supervision={supervision}`). " +
@@ -122,7 +123,7 @@ def mnist_split3_recipe(method, supervision=1.0):
               "(three modalities), Appendix F.4, Table F.7",
         model=model, modalities=image_parts(LAYOUTS["mnist_split3"]), dataset="mnist_split3",
         dataset_options=dict(supervision=supervision), latent_dim=LATENT_DIM, epochs=50,
-        batch_size=100, learning_rate=2e-4, model_options=dict(options), source="top",
+        batch_size=BATCH_SIZE, learning_rate=2e-4, model_options=dict(options), source="top",
         target="bottom",
         notes="As Appendix F.4: Adam 2e-4, 50 epochs, latent 64; three 9-row parts (the data "
               "set's equal_parts). SVAE has 3^2 = 9 encoders, VAEVAE 2^3 - 1 = 7 (Appendix D). "

@@ -77,8 +77,8 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
     if not len(paired):
         raise ValueError(f"paired_per_batch={paired_per_batch} needs complete examples; none "
                          f"of the {len(complete)} training examples has every modality.")
-    if not len(unpaired):
-        return _shuffled(examples, paired, seed, shuffle).batch(batch_size, drop_remainder)
+    if not len(unpaired):   # every row complete: plain batches
+        return _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
     cycled = _shuffled(examples, paired, seed, shuffle).repeat().batch(paired_per_batch)
     rest = _shuffled(examples, unpaired, seed + 1, shuffle).batch(
         batch_size - paired_per_batch, drop_remainder)
