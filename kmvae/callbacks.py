@@ -45,3 +45,50 @@ class KLWarmup(keras.callbacks.Callback):
 
     def _set(self, progress):
         self.model.kl_weight.assign(self._target() * min(1.0, progress))
+
+
+class ReplayDataOrder(keras.callbacks.Callback):
+    """Makes a resumed fit see the data order of the uninterrupted one.
+
+    A `tf.data` shuffle with `reshuffle_each_iteration` (and `Dataset.random` with
+    `rerandomize_each_iteration`, and kmvae's fresh binarisation) draws its seeds when an
+    iterator of the dataset is created: the k-th iterator of a freshly built dataset gets the
+    k-th order. A fit that starts at epoch N > 0 (after `keras.callbacks.BackupAndRestore`
+    restored a backup in a new process) would otherwise give epoch N the order of epoch 0.
+    Before that first epoch, this callback creates and drops the iterators the uninterrupted
+    fit created before epoch N, which draws nothing else.
+
+    Keras 3's `fit` creates `iterators_per_epoch` iterators per epoch: 2 for a dataset of known
+    cardinality without `steps_per_epoch` (one at the epoch's start, one when it ran through
+    all batches), 1 for an unknown cardinality. `MultimodalVAE.fit` adds this callback for
+    `tf.data` inputs without `steps_per_epoch` and gives it that number; the resume test
+    (`tests/training/test_resume.py`) checks it against an uninterrupted run.
+
+    Assumes the dataset was built in this process and no iterator of it was created before
+    (a fit retried in the same process after an exception would skip too far).
+
+    Args:
+        dataset: the `tf.data.Dataset` that `fit` iterates.
+        iterators_per_epoch: the iterators `fit` creates per epoch (>= 1).
+    """
+
+    def __init__(self, dataset, iterators_per_epoch):
+        super().__init__()
+        self.dataset = dataset
+        self.iterators_per_epoch = int(iterators_per_epoch)
+        self._started = False
+
+    @classmethod
+    def for_fit(cls, dataset):
+        """The callback for `fit(dataset)` without `steps_per_epoch`."""
+        known = int(dataset.cardinality()) >= 0
+        return cls(dataset, 2 if known else 1)
+
+    def on_train_begin(self, logs=None):
+        self._started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._started:
+            self._started = True
+            for _ in range(epoch * self.iterators_per_epoch):
+                iter(self.dataset)

@@ -1,5 +1,10 @@
-"""The `kmvae` command: `kmvae train RECIPE`, `kmvae evaluate RUN_DIR_OR_RECIPE`, `kmvae recipes`,
-`kmvae data fetch NAME`."""
+"""The `kmvae` command: `kmvae train RECIPE`, `kmvae evaluate RUN_DIR_OR_RECIPE`,
+`kmvae export RUN_DIR_OR_RECIPE`, `kmvae recipes`, `kmvae data fetch NAME`.
+
+A user's mistake (an unknown recipe, a bad option value, a run or data set that does not exist)
+ends with exit status 2 and one line on stderr saying how to fix it; anything unexpected keeps
+its traceback.
+"""
 
 import argparse
 import json
@@ -7,16 +12,43 @@ import os
 import sys
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (`kmvae train: error: ...; see kmvae train --help`)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`.\n")
+
+
+def _at_least(low, kind=int):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}"
+                                             f", received {text!r}") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, received {text}")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    value = _at_least(0.0, float)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, received {text}")
+    return value
+
+
 def _evaluation_options(command):
     """The options of the evaluation, shared by `kmvae train` and `kmvae evaluate`."""
-    command.add_argument("--eval-examples", type=int,
+    command.add_argument("--eval-examples", type=_at_least(1),
                          help="estimate log-likelihoods on at most this many test examples")
-    command.add_argument("--num-samples", type=int,
+    command.add_argument("--num-samples", type=_at_least(1),
                          help="importance samples K for the log-likelihoods (default: recipe's)")
-    command.add_argument("--coherence-examples", type=int,
+    command.add_argument("--coherence-examples", type=_at_least(1),
                          help="conditional coherence on at most this many test examples "
                               "(default: all)")
-    command.add_argument("--oracle-epochs", type=int,
+    command.add_argument("--oracle-epochs", type=_at_least(1),
                          help="training epochs of a coherence classifier not in the cache yet "
                               "(default: 10)")
     command.add_argument("--oracle-dir", help="cache of the coherence classifiers "
@@ -24,16 +56,26 @@ def _evaluation_options(command):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="kmvae", description="Multimodal VAEs for Keras 3.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="kmvae", description="Multimodal VAEs for Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train, evaluate, save and export a recipe")
+    train = commands.add_parser(
+        "train", help="train, evaluate, save and export a recipe; a rerun resumes an "
+                      "interrupted run")
     train.add_argument("recipe", help="a recipe name (see `kmvae recipes`)")
-    train.add_argument("--epochs", type=int, help="override the recipe's epochs (the KL warm-up keeps its share)")
+    train.add_argument("--epochs", type=_at_least(1),
+                       help="override the recipe's epochs (the KL warm-up keeps its share)")
+    train.add_argument("--batch-size", type=_at_least(1), help="override the recipe's")
+    train.add_argument("--learning-rate", type=_positive_float, help="override the recipe's")
+    train.add_argument("--seed", type=_at_least(0),
+                       help="seed weights, training noise and data order (default: unseeded)")
     train.add_argument("--mixed-precision", choices=("float16", "bfloat16"),
                        help="train under Keras' mixed_float16 / mixed_bfloat16 policy")
     train.add_argument("--out", default=".",
                        help="output directory for runs/ and saved_models/ (default: .)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train again in the newest run's directory, discarding it "
+                            "(default: a finished run is kept and a new one is written)")
     _evaluation_options(train)
     train.add_argument("--no-evaluate", action="store_true",
                        help="train, save and export only; `kmvae evaluate` computes the metrics "
@@ -44,7 +86,7 @@ def _parser():
         "evaluate", help="compute the metrics of a trained recipe, write metrics.json and PNGs")
     evaluate.add_argument("run", metavar="RUN_DIR_OR_RECIPE",
                           help="a run directory holding model.keras, or a recipe name "
-                               "(then OUT/runs/RECIPE/)")
+                               "(then its newest trained run under OUT/runs/RECIPE/)")
     _evaluation_options(evaluate)
     evaluate.add_argument("--out", default=".",
                           help="the --out of `kmvae train`, for a recipe name (default: .)")
@@ -53,10 +95,19 @@ def _parser():
                           help="draw the PNG figures again, keep the metrics in metrics.json")
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
 
+    export = commands.add_parser(
+        "export", help="export a trained run as the next SavedModel version for TF Serving")
+    export.add_argument("run", metavar="RUN_DIR_OR_RECIPE",
+                        help="a run directory holding model.keras, or a recipe name (its newest "
+                             "trained run)")
+    export.add_argument("--out", default=".",
+                        help="the --out of `kmvae train`: runs/ are read there and the export "
+                             "goes to OUT/saved_models/RECIPE/<version>/ (default: .)")
+
     commands.add_parser("recipes", help="list the recipes")
 
     data = commands.add_parser("data", help="data sets")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
+    data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     fetch = data_commands.add_parser(
         "fetch", help="fill the local IDX directory on a machine without internet")
     fetch.add_argument("name", choices=("mnist", "fashion_mnist"))
@@ -65,8 +116,18 @@ def _parser():
 
 
 def main(argv=None):
+    """Runs the `kmvae` command; returns its exit status (2 for a user's mistake)."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kmvae.errors import UsageError
+    try:
+        return _run(args)
+    except UsageError as error:
+        print(f"kmvae {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args):
     if args.command == "recipes":
         from kmvae import recipes
         for name in recipes.list():
@@ -77,9 +138,14 @@ def main(argv=None):
         from kmvae.datasets import fetch
         print(fetch(args.name, data_dir=args.data_dir))
         return 0
+    if args.command == "export":
+        from kmvae.export import export_run
+        print(export_run(args.run, out=args.out))
+        return 0
     if args.command == "evaluate" and args.plots_only:
         if args.no_plots:
-            raise SystemExit("kmvae evaluate: --plots-only and --no-plots exclude each other.")
+            from kmvae.errors import UsageError
+            raise UsageError("--plots-only and --no-plots exclude each other; pass one.")
         from kmvae.evaluate import redraw_plots
         print(json.dumps(redraw_plots(args.run, out=args.out), indent=2))
         return 0
@@ -92,13 +158,19 @@ def main(argv=None):
                           oracle_epochs=args.oracle_epochs)
         print(format_table(result))
         return 0
+    from kmvae.evaluate import headline_table
     from kmvae.train import run
+    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
     result = run(args.recipe, epochs=args.epochs, mixed_precision=args.mixed_precision,
                  out=args.out, eval_examples=args.eval_examples, num_samples=args.num_samples,
                  oracle_dir=args.oracle_dir, evaluate=not args.no_evaluate,
-                 verbose=0 if args.quiet else 2, coherence_examples=args.coherence_examples,
-                 oracle_epochs=args.oracle_epochs)
-    print(json.dumps(result, indent=2))
+                 verbose=verbose, coherence_examples=args.coherence_examples,
+                 oracle_epochs=args.oracle_epochs, seed=args.seed, batch_size=args.batch_size,
+                 learning_rate=args.learning_rate, overwrite=args.overwrite,
+                 log=(lambda *a: None) if args.quiet else print)
+    print(headline_table(result))
+    print(f"run directory: {result['run_dir']} (metrics.json holds every metric); "
+          f"SavedModel: {result['saved_model']}")
     return 0
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kmvae import metrics, recipes
+from kmvae import metrics, recipes, runs
+from kmvae.errors import RunNotFoundError
 from kmvae.layers.fusion import nonempty_subsets
 from kmvae.layers.networks import ConvEncoder
 from kmvae.metrics.likelihoods import subset_label
@@ -36,26 +37,26 @@ def likelihood_key(modalities, proposal, given=None):
 
 
 def resolve_run(run, out="."):
-    """`(run_dir, recipe_name)` of a run directory or a recipe name (`<out>/runs/<recipe>/`).
+    """`(run_dir, recipe_name)` of a run directory or a recipe name (its newest trained run,
+    `kmvae.runs.latest`).
 
     Raises:
-        ValueError: when `run` is neither a directory holding `model.keras` nor a recipe name.
-        FileNotFoundError: when the recipe's run directory has no `model.keras` yet.
+        RunNotFoundError (a FileNotFoundError): when `run` is neither a directory holding
+            `model.keras` nor a recipe name, or the recipe has no trained run under `out`.
     """
     path = Path(run)
     if path.is_dir() and (path / "model.keras").exists():
         name = path.name
-        if (path / "metrics.json").exists():
-            name = json.loads((path / "metrics.json").read_text()).get("recipe", name)
+        for record in ("metrics.json", "run.json"):
+            if (path / record).exists():
+                name = json.loads((path / record).read_text()).get("recipe", name)
+                break
         return path, name
     if str(run) in recipes.list():
-        run_dir = Path(out) / "runs" / str(run)
-        if not (run_dir / "model.keras").exists():
-            raise FileNotFoundError(f"No trained model at {run_dir / 'model.keras'}; train it "
-                                    f"first with `kmvae train {run} --out {out}`.")
-        return run_dir, str(run)
-    raise ValueError(f"{run!r} is neither a run directory holding model.keras nor a recipe "
-                     f"name (available: {', '.join(recipes.list())}).")
+        return runs.latest(out, str(run)), str(run)
+    raise RunNotFoundError(f"{run!r} is neither a run directory holding model.keras nor a "
+                           f"recipe name; `kmvae recipes` lists the recipes, and "
+                           f"`kmvae train RECIPE` writes runs/RECIPE/<n>/.")
 
 
 def probe_training_data(recipe):
@@ -450,6 +451,35 @@ def redraw_plots(run, out="."):
     paths = make_plots(model, test, run_dir, coherence, "label" in test.element_spec, recipe)
     _merge_metrics(run_dir, name, {"plots": paths})
     return paths
+
+
+HEADLINE = ("test_log_p", "cross_modal_accuracy", "coherence", "latent_probe_by_size",
+            "subset_log_likelihood_by_size", "msnvi_bounds", "split_accuracy")
+
+
+def headline_table(result):
+    """The headline metrics of a `kmvae train` result as a short text table (every metric is in
+    `metrics.json`): the test log-likelihoods (nats), cross-modal accuracies, joint coherence,
+    latent probes and subset log-likelihoods by number of inputs, MSNVI's bounds."""
+    rows = [("epochs", str(result.get("epochs"))), ("train_seconds",
+                                                     str(result.get("train_seconds")))]
+    for key, value in result.items():
+        if not key.startswith(HEADLINE):
+            continue
+        if key == "coherence" and isinstance(value, dict):
+            value = {"joint": value.get("joint"),
+                     **{f"given {k}": v for k, v in (value.get("by_size") or {}).items()}}
+        if isinstance(value, dict):
+            rows += [(f"{key} {k}", _number(v)) for k, v in value.items()
+                     if isinstance(v, (int, float))]
+        elif isinstance(value, (int, float)):
+            rows.append((key, _number(value)))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _number(value):
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.3f}"
 
 
 def format_table(result):

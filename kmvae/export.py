@@ -155,3 +155,29 @@ def _archive(model):
 
 def _float32(outputs):
     return {name: tf.cast(value, tf.float32) for name, value in outputs.items()}
+
+
+def export_run(run, out="."):
+    """Exports a trained run (`kmvae export`) as the next SavedModel version:
+    `<out>/saved_models/<recipe>/<n>/`, n one above the highest there (earlier versions stay).
+
+    Args:
+        run: a run directory holding `model.keras`, or a recipe name (its newest trained run
+            under `<out>/runs/<recipe>/`).
+        out: where `runs/` is read (for a recipe name) and `saved_models/` written.
+
+    Returns:
+        The SavedModel's path, as a string.
+
+    Raises:
+        RunNotFoundError (a FileNotFoundError): no such run (`kmvae.evaluate.resolve_run`).
+    """
+    from pathlib import Path
+
+    from kmvae.evaluate import resolve_run
+    from kmvae.train import next_version
+
+    run_dir, name = resolve_run(run, out)
+    model = keras.saving.load_model(Path(run_dir) / "model.keras")
+    export_dir = Path(out) / "saved_models" / name
+    return export_saved_model(model, str(export_dir / str(next_version(export_dir))))

@@ -93,7 +93,9 @@ def run_metrics(archive, name):
 
 
 def archive_runs(runs, archive=ARCHIVE):
-    """Copies every `<runs>/runs/<recipe>/metrics.json` to `<archive>/<recipe>.json`.
+    """Copies each recipe's newest finished `metrics.json` under `<runs>/runs/<recipe>/` (the
+    highest version `<n>/` that has one, else the unversioned run of earlier kmvae) to
+    `<archive>/<recipe>.json`.
 
     Returns:
         list of the recipe names archived.
@@ -101,9 +103,13 @@ def archive_runs(runs, archive=ARCHIVE):
     archive = Path(archive)
     archive.mkdir(parents=True, exist_ok=True)
     names = []
-    for path in sorted(Path(runs).glob("runs/*/metrics.json")):
-        shutil.copyfile(path, archive / f"{path.parent.name}.json")
-        names.append(path.parent.name)
+    for folder in sorted(p for p in Path(runs).glob("runs/*") if p.is_dir()):
+        versions = sorted((p for p in folder.glob("*/metrics.json") if p.parent.name.isdigit()),
+                          key=lambda p: int(p.parent.name))
+        found = versions[-1:] or [p for p in [folder / "metrics.json"] if p.exists()]
+        if found:
+            shutil.copyfile(found[0], archive / f"{folder.name}.json")
+            names.append(folder.name)
     return names
 
 

@@ -1,14 +1,22 @@
-"""The main job: train a recipe, evaluate it, save it and export it."""
+"""The main job: train a recipe, evaluate it, save it and export it; resumable.
 
+A killed `kmvae train RECIPE` resumes from its last finished epoch when rerun (see
+`kmvae.runs` for the run directory's files).
+"""
+
+import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
 import keras
 
-from kmvae import recipes
+from kmvae import recipes, runs
+from kmvae.errors import UsageError
 
 MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+BACKUP = "backup"
 
 
 def next_version(directory):
@@ -19,65 +27,100 @@ def next_version(directory):
 
 def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         num_samples=None, oracle_dir=None, plots=True, evaluate=True, verbose=2,
-        coherence_examples=None, oracle_epochs=None):
-    """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it.
+        coherence_examples=None, oracle_epochs=None, seed=None, batch_size=None,
+        learning_rate=None, overwrite=False, log=print):
+    """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it; resumes an
+    interrupted run of the same settings.
 
-    Writes `<out>/runs/<recipe>/model.keras` (saved right after training, before anything else
-    can fail), `<out>/runs/<recipe>/metrics.json` (`kmvae.evaluate.compute_metrics`, the same
-    keys as `kmvae evaluate`) with the figures as PNGs beside it, and the SavedModel
-    `<out>/saved_models/<recipe>/<version>/`, version one more than the highest there (an
-    earlier export is never overwritten).
+    The run directory is `<out>/runs/<recipe>/<n>/` (`kmvae.runs.prepare`): a new version when
+    the newest run is finished (a finished run is never overwritten unless `overwrite`), the
+    newest one when it is unfinished and was started with the same settings. Training backs up
+    at the end of every epoch (`keras.callbacks.BackupAndRestore`: weights, optimizer state,
+    the KL warm-up's position, the training noise's seed state, the epoch) and a rerun resumes
+    from the last finished epoch; a run whose model was saved but whose evaluation or export
+    did not finish resumes there. It writes `history.csv` (`keras.callbacks.CSVLogger`, one
+    row per epoch, appended on resume), TensorBoard logs in `logs/`, `model.keras` right after
+    training, `metrics.json` (`kmvae.evaluate.compute_metrics`, the same keys as
+    `kmvae evaluate`) with the figures beside it, and the SavedModel
+    `<out>/saved_models/<recipe>/<version>/`, one above the highest there.
 
     Args:
         recipe: a `kmvae.recipes.Recipe` or its name.
-        epochs: override the recipe's number of epochs (the KL warm-up keeps its share).
+        epochs: override the recipe's number of epochs (>= 1; the KL warm-up keeps its share).
         mixed_precision: None, `"float16"` or `"bfloat16"` (Keras mixed-precision policy).
         out: output directory.
         eval_examples: evaluate the log-likelihoods on at most this many test examples.
-        coherence_examples: conditional coherence on at most this many (default: all).
-        oracle_epochs: training epochs of a coherence oracle not cached yet (default
-            `kmvae.evaluate.ORACLE_EPOCHS`).
         num_samples: K importance samples for the log-likelihoods (default the recipe's).
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
         plots: write the figures.
         evaluate: compute the metrics (`compute_metrics`); False leaves them to a later
             `kmvae evaluate`, which merges them into the same `metrics.json`.
-        verbose: `model.fit` verbosity.
+        verbose: `model.fit` verbosity (1: progress bar, 2: one line per epoch, 0: none).
+        coherence_examples: conditional coherence on at most this many (default: all).
+        oracle_epochs: training epochs of a coherence oracle not cached yet (default
+            `kmvae.evaluate.ORACLE_EPOCHS`).
+        seed: seeds Keras, TensorFlow, NumPy and Python (`keras.utils.set_random_seed`), the
+            model's training noise and the data's shuffle; None: the recipe's (unseeded).
+        batch_size, learning_rate: override the recipe's.
+        overwrite: train again in the newest run's directory, discarding it.
+        log: where progress lines go (`print`).
 
     Returns:
         dict with the metrics and the paths written.
 
     Raises:
-        ValueError: on an unknown recipe or mixed-precision name.
+        UnknownRecipeError: an unknown recipe name.
+        RunConflictError: the newest run is unfinished and was started with other settings.
+        UsageError: `epochs`, `batch_size`, `learning_rate` or `seed` out of range, or an
+            unknown mixed-precision name.
     """
     from kmvae.evaluate import ORACLE_EPOCHS, compute_metrics, probe_training_data
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
+    recipe = _overridden(recipe, batch_size, learning_rate, seed)
     if mixed_precision is not None:
         if mixed_precision not in MIXED_PRECISION:
-            raise ValueError(f"mixed_precision must be one of {tuple(MIXED_PRECISION)} or None; "
+            raise UsageError(f"mixed_precision must be one of {tuple(MIXED_PRECISION)} or None; "
                              f"received {mixed_precision!r}.")
         keras.mixed_precision.set_global_policy(MIXED_PRECISION[mixed_precision])
-    epochs = recipe.epochs if epochs is None else int(epochs)
+    epochs = recipe.epochs if epochs is None else epochs
+    _check_positive("epochs", epochs, int)
+    if seed is not None:
+        _check_positive("seed", seed + 1, int)
+        keras.utils.set_random_seed(int(seed))
     num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
-    run_dir = Path(out) / "runs" / recipe.name
-    run_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"epochs": int(epochs), "seed": seed, "batch_size": recipe.batch_size,
+                "learning_rate": recipe.learning_rate, "mixed_precision": mixed_precision,
+                "distribute": None}
+    run_dir, resumed = runs.prepare(out, recipe.name, settings, overwrite=overwrite)
+    log(f"run directory: {run_dir}")
+    model_path = run_dir / "model.keras"
 
     train, test = recipe.load_data()
-    model = recipe.build_model()
-    start = time.time()
-    history = recipe.fit(model, train, test, epochs=epochs, verbose=verbose)
-    train_seconds = time.time() - start
-    model_path = run_dir / "model.keras"
-    model.save(model_path)
+    if runs.is_trained(run_dir):
+        log(f"{run_dir} is trained; resuming its evaluation and export")
+        model = keras.saving.load_model(model_path)
+        history = _read_history(run_dir / "history.csv")
+        train_seconds = runs.settings_of(run_dir).get("train_seconds")
+    else:
+        model = recipe.build_model(seed=seed)
+        start = time.time()
+        history = fit_resumable(recipe, model, train, test, int(epochs), run_dir,
+                                verbose=verbose, log=log)
+        train_seconds = round(time.time() - start, 1)
+        model.save(model_path)
+        record = runs.settings_of(run_dir)
+        (run_dir / "run.json").write_text(json.dumps({**record, "train_seconds":
+                                                      train_seconds}, indent=2))
 
     result = {
-        "recipe": recipe.name, "epochs": epochs, "mixed_precision": mixed_precision,
+        "recipe": recipe.name, "epochs": int(epochs), "mixed_precision": mixed_precision,
+        "seed": seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
         "dataset_options": recipe.dataset_options,
-        "train_seconds": round(train_seconds, 1), "num_samples": num_samples,
+        "train_seconds": train_seconds, "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
-        "final_train": {k: float(v[-1]) for k, v in history.items()},
+        "final_train": {k: float(v[-1]) for k, v in history.items() if v},
     }
     if evaluate:
         probe_train = probe_training_data(recipe)
@@ -90,6 +133,141 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
     export_saved_model(model, str(export_path))
-    result.update({"model": str(model_path), "saved_model": str(export_path)})
+    result.update({"run_dir": str(run_dir), "model": str(model_path),
+                   "saved_model": str(export_path)})
     (run_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=print):
+    """`recipe.fit`, backed up at the end of every epoch in `<run_dir>/backup/` and resumed
+    from there: trains `model` for `epochs` (split over the recipe's stages, each stage its own
+    backup and, once finished, `stage<k>.weights.h5`), logging `history.csv` and TensorBoard.
+
+    Returns:
+        dict metric name -> list of per-epoch values, read back from `history.csv` (so a
+        resumed run returns every epoch's values, not only those of this process).
+    """
+    run_dir = Path(run_dir)
+    stages = recipes.split_epochs(epochs, recipe.stages) if recipe.stages else [epochs]
+    if len(stages) > 1 and not hasattr(model, "set_stage"):
+        raise ValueError(f"Recipe {recipe.name!r} has stages {recipe.stages} but "
+                         f"{type(model).__name__} has no set_stage.")
+    history_path = run_dir / "history.csv"
+    done = 0
+    for stage, stage_epochs in enumerate(stages, start=1):
+        staged = len(stages) > 1
+        finished = run_dir / f"stage{stage}.weights.npz"
+        backup = run_dir / BACKUP / (f"stage{stage}" if staged else "")
+        if staged:
+            model.set_stage(stage)
+            model.compile(optimizer=recipe.make_optimizer())
+        if finished.exists():
+            done += stage_epochs
+            continue
+        if staged and stage > 1 and not (backup / "latest.weights.h5").exists():
+            _load_stage_weights(model, run_dir / f"stage{stage - 1}.weights.npz")
+        initial = _backed_up_epoch(backup)
+        if initial:
+            log(f"resuming at epoch {done + initial + 1} of {epochs}")
+        _truncate_history(history_path, done + initial)
+        callbacks = recipe.callbacks(stage_epochs if staged else epochs) + [
+            LearningRateLogger(),
+            _OffsetCSVLogger(str(history_path), append=True, offset=done),
+            keras.callbacks.BackupAndRestore(str(backup)),
+            keras.callbacks.TensorBoard(str(run_dir / "logs"))]
+        model.fit(train, epochs=stage_epochs, validation_data=test, callbacks=callbacks,
+                  verbose=verbose)
+        if staged:
+            _save_stage_weights(model, finished)
+        done += stage_epochs
+    return _read_history(history_path)
+
+
+def _save_stage_weights(model, path):
+    """The model's weights after a training stage, by variable path (a stage's freezing
+    reorders `model.weights`); the next stage starts from them with a fresh optimizer."""
+    import numpy as np
+    np.savez(path, **{v.path: np.asarray(v) for v in model.weights})
+
+
+def _load_stage_weights(model, path):
+    import numpy as np
+    with np.load(path) as saved:
+        for v in model.weights:
+            v.assign(saved[v.path])
+
+
+def _backed_up_epoch(backup):
+    """The number of epochs finished in a `BackupAndRestore` directory (0 if none)."""
+    path = Path(backup) / "training_metadata.json"
+    return int(json.loads(path.read_text())["epoch"]) if path.exists() else 0
+
+
+def _truncate_history(path, epochs):
+    """Keeps the header and the rows of epochs 0 .. `epochs` - 1 of a `history.csv`: an epoch
+    logged after the last backup is trained and logged again on resume."""
+    path = Path(path)
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if not lines:
+        return
+    column = lines[0].rstrip("\r\n").split(",").index("epoch")
+    kept = [line for line in lines[1:] if int(line.split(",")[column]) < epochs]
+    path.write_text("".join(lines[:1] + kept))
+
+
+def _read_history(path):
+    """`history.csv` as dict column -> list of floats (the `epoch` column left out)."""
+    import csv
+    path = Path(path)
+    if not path.exists():
+        return {}
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in keys}
+
+
+def _check_positive(name, value, kind):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1 or (
+            kind is int and int(value) != value):
+        raise UsageError(f"{name} must be {'an integer ' if kind is int else ''}>= 1; "
+                         f"received {value!r}.")
+
+
+def _overridden(recipe, batch_size, learning_rate, seed):
+    """The recipe with the command line's batch size, learning rate and data seed."""
+    changes = {}
+    if batch_size is not None:
+        _check_positive("batch_size", batch_size, int)
+        changes["batch_size"] = int(batch_size)
+    if learning_rate is not None:
+        if isinstance(learning_rate, bool) or not 0 < learning_rate < float("inf"):
+            raise UsageError(f"learning_rate must be > 0; received {learning_rate!r}.")
+        changes["learning_rate"] = float(learning_rate)
+    if seed is not None:
+        changes["dataset_options"] = {**recipe.dataset_options, "seed": int(seed)}
+    return dataclasses.replace(recipe, **changes) if changes else recipe
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the optimizer's learning rate to each epoch's logs (`learning_rate`), so
+    `history.csv` and TensorBoard show it."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate))
+
+
+class _OffsetCSVLogger(keras.callbacks.CSVLogger):
+    """`CSVLogger` whose `epoch` column counts from `offset` (the epochs of earlier stages)."""
+
+    def __init__(self, filename, append=True, offset=0):
+        super().__init__(filename, append=append)
+        self.offset = offset
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch + self.offset, logs)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kmvae import cli
+from kmvae import cli, runs
 
 
 def test_recipes_command_lists_recipes(capsys):
@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
 
 
 def test_train_writes_model_metrics_and_export(trained):
-    metrics = json.loads((trained / "runs/digits/metrics.json").read_text())
+    metrics = json.loads((trained / "runs/digits/1/metrics.json").read_text())
     assert metrics["epochs"] == 3
     assert np.isfinite(metrics["test_log_p(image)"]) and metrics["test_log_p(image)"] < 0
     assert metrics["test_log_p(image,label)"] < metrics["test_log_p(image)"]
@@ -35,7 +35,7 @@ def test_train_writes_model_metrics_and_export(trained):
 
 
 def test_saved_keras_model_and_export_agree(trained):
-    model = keras.saving.load_model(trained / "runs/digits/model.keras")
+    model = keras.saving.load_model(trained / "runs/digits/1/model.keras")
     exported = tf.saved_model.load(str(trained / "saved_models/digits/1"))
     rng = np.random.default_rng(0)
     batch = {"image": rng.random((5, 64)).astype(np.float32),
@@ -57,9 +57,51 @@ def test_second_run_exports_a_new_version(trained):
     assert (trained / "saved_models/digits/2/saved_model.pb").exists()
 
 
-def test_unknown_recipe_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="Unknown recipe"):
-        cli.main(["train", "no_such_recipe", "--out", str(tmp_path)])
+def _error_line(capsys, argv):
+    """Runs `kmvae argv` and returns its stderr, asserting exit status 2 and one line."""
+    capsys.readouterr()
+    try:
+        status = cli.main(argv)
+    except SystemExit as stop:       # argparse's errors
+        status = stop.code
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_user_errors_exit_2_with_one_line_naming_the_fix(tmp_path, capsys, monkeypatch):
+    assert "did you mean mvae_mnist or" in _error_line(capsys, ["train", "mvae_mnst"])
+    assert "kmvae recipes" in _error_line(capsys, ["train", "no_such_recipe"])
+    for bad in ("0", "-1", "two"):
+        assert "--epochs" in _error_line(capsys, ["train", "digits", "--epochs", bad])
+    assert "--learning-rate" in _error_line(capsys, ["train", "digits", "--learning-rate", "0"])
+    assert "kmvae recipes" in _error_line(capsys, ["evaluate", "no_such_run"])
+    assert f"kmvae train digits --out {tmp_path}" in _error_line(
+        capsys, ["evaluate", "digits", "--out", str(tmp_path)])
+    assert "kmvae train digits" in _error_line(capsys, ["export", "digits", "--out",
+                                                        str(tmp_path)])
+    # Missing data names the fetch command.
+    monkeypatch.setenv("KMVAE_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "empty"))
+    assert "kmvae data fetch fashion_mnist" in _error_line(
+        capsys, ["train", "mvae_fashion_mnist", "--out", str(tmp_path), "--epochs", "1"])
+
+
+def test_an_unfinished_run_with_other_settings_is_an_error(tmp_path, capsys):
+    run_dir = tmp_path / "runs/digits/1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"recipe": "digits", "epochs": 7}))
+    err = _error_line(capsys, ["train", "digits", "--epochs", "2", "--out", str(tmp_path)])
+    assert "unfinished run" in err and "--overwrite" in err and "epochs=7" in err
+
+
+def test_export_writes_the_next_version(trained, capsys):
+    capsys.readouterr()
+    assert cli.main(["export", "digits", "--out", str(trained)]) == 0
+    path = capsys.readouterr().out.strip()
+    versions = sorted(int(p.name) for p in (trained / "saved_models/digits").iterdir())
+    assert path.endswith(f"saved_models/digits/{versions[-1]}") and versions[-1] >= 2
 
 
 EVALUATION_KEYS = {"log_likelihood", "log_weight_variance", "subset_log_likelihood",
@@ -69,7 +111,7 @@ EVALUATION_KEYS = {"log_likelihood", "log_weight_variance", "subset_log_likeliho
 
 
 def test_train_writes_every_evaluation_metric_and_the_figures(trained):
-    metrics = json.loads((trained / "runs/digits/metrics.json").read_text())
+    metrics = json.loads((trained / "runs/digits/1/metrics.json").read_text())
     assert EVALUATION_KEYS <= set(metrics)
     lls = metrics["log_likelihood"]
     assert set(lls) == {f"log p({x}) | q(z|{q})" for x in ("image", "image,label", "image|label")
@@ -90,7 +132,7 @@ def test_train_writes_every_evaluation_metric_and_the_figures(trained):
 
 
 def test_evaluate_a_run_dir_and_a_recipe_name(trained, capsys):
-    run_dir = trained / "runs/digits"
+    run_dir = runs.latest(trained, "digits")
     before = json.loads((run_dir / "metrics.json").read_text())
     capsys.readouterr()
     assert cli.main(["evaluate", str(run_dir), "--num-samples", "7", "--eval-examples", "30",
@@ -111,7 +153,7 @@ def test_evaluate_a_run_dir_and_a_recipe_name(trained, capsys):
 
 
 def test_evaluate_plots_only_redraws_the_figures_and_keeps_the_metrics(trained, capsys):
-    run_dir = trained / "runs/digits"
+    run_dir = runs.latest(trained, "digits")
     before = json.loads((run_dir / "metrics.json").read_text())
     (run_dir / "latent.png").unlink()
     capsys.readouterr()
@@ -123,15 +165,16 @@ def test_evaluate_plots_only_redraws_the_figures_and_keeps_the_metrics(trained, 
     assert after["plots"] == paths and {"latent", "coherence"} <= set(paths)
     for path in paths.values():
         assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(SystemExit, match="exclude each other"):
-        cli.main(["evaluate", "digits", "--out", str(trained), "--plots-only", "--no-plots"])
+    assert cli.main(["evaluate", "digits", "--out", str(trained), "--plots-only",
+                     "--no-plots"]) == 2
 
 
 def test_evaluate_errors(tmp_path):
-    with pytest.raises(ValueError, match="neither a run directory"):
-        cli.main(["evaluate", str(tmp_path / "nothing")])
+    from kmvae.evaluate import resolve_run
+    with pytest.raises(FileNotFoundError, match="neither a run directory"):
+        resolve_run(str(tmp_path / "nothing"))
     with pytest.raises(FileNotFoundError, match="kmvae train digits"):
-        cli.main(["evaluate", "digits", "--out", str(tmp_path)])
+        resolve_run("digits", out=str(tmp_path))
 
 
 def test_train_without_evaluation_then_evaluate(tmp_path):
@@ -139,7 +182,7 @@ def test_train_without_evaluation_then_evaluate(tmp_path):
     same metrics.json, keeping the training entries."""
     assert cli.main(["train", "digits", "--epochs", "1", "--out", str(tmp_path), "--quiet",
                      "--no-evaluate"]) == 0
-    path = tmp_path / "runs/digits/metrics.json"
+    path = tmp_path / "runs/digits/1/metrics.json"
     trained_only = json.loads(path.read_text())
     assert trained_only["epochs"] == 1 and "test" in trained_only
     assert "log_likelihood" not in trained_only and "coherence" not in trained_only

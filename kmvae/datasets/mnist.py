@@ -11,6 +11,7 @@ import logging
 import numpy as np
 
 from kmvae.datasets.idx import read_idx, read_idx_header
+from kmvae.errors import UsageError
 from kmvae.datasets.paths import IDX_FILES, find_idx_file, idx_dir, missing_idx_files
 
 SOURCES = ("auto", "tfds", "idx")
@@ -25,7 +26,7 @@ _log = logging.getLogger("kmvae.datasets")
 _noted = set()  # IDX folders whose SOURCE.txt was logged already
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(UsageError, FileNotFoundError):
     """Neither TFDS nor the local IDX directory has the data; the message says what to run."""
 
 

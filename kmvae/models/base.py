@@ -26,6 +26,7 @@ from kmvae.modalities import Modality
 
 tfd = tfp.distributions
 EVALUATION_LABEL = "label"
+SEED_STATE = "seed_generator_state"  # its key among the saved variables
 
 
 class MultimodalVAE(keras.Model):
@@ -496,9 +497,32 @@ class MultimodalVAE(keras.Model):
             self._trackers[name].update_state(values, sample_weight=weights)
         return {name: tracker.result() for name, tracker in self._trackers.items()}
 
-    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        return super().fit(self._checked(x), y, *args,
-                           validation_data=self._checked(validation_data), **kwargs)
+    def fit(self, x=None, y=None, *args, validation_data=None, callbacks=None, **kwargs):
+        """`keras.Model.fit` with the batches' value checks; with a `tf.data.Dataset`, a fit
+        resumed at epoch N (`keras.callbacks.BackupAndRestore`, or `initial_epoch=N` in a new
+        process) sees epoch N's shuffle and random draws, as the uninterrupted run did
+        (`kmvae.callbacks.ReplayDataOrder`; not with `steps_per_epoch`)."""
+        from kmvae.callbacks import ReplayDataOrder
+        x = self._checked(x)
+        callbacks = list(callbacks or [])
+        if isinstance(x, tf.data.Dataset) and kwargs.get("steps_per_epoch") is None:
+            callbacks.append(ReplayDataOrder.for_fit(x))
+        return super().fit(x, y, *args, validation_data=self._checked(validation_data),
+                           callbacks=callbacks, **kwargs)
+
+    def save_own_variables(self, store):
+        """Keras's variables, plus the state of the training noise's seed generator: a `.keras`
+        file or a `keras.callbacks.BackupAndRestore` backup continues the same draws."""
+        super().save_own_variables(store)
+        store[SEED_STATE] = self._seed_generator.state
+
+    def load_own_variables(self, store):
+        """Restores `save_own_variables`' state (files saved without the seed state load too,
+        keeping the current one)."""
+        keys = [k for k in store.keys() if k != SEED_STATE]
+        super().load_own_variables({k: store[k] for k in keys})
+        if SEED_STATE in store.keys():
+            self._seed_generator.state.assign(np.asarray(store[SEED_STATE]))
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         return super().evaluate(self._checked(x), y, *args, **kwargs)

@@ -12,6 +12,7 @@ Example:
 """
 
 import dataclasses
+import difflib
 import importlib
 import importlib.util
 import pkgutil
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import keras
+
+from kmvae.errors import UnknownRecipeError
 
 _CATALOG = "kmvae.recipes.catalog"
 MODELS = ("MVAE", "MoPoEVAE", "MoEVAE", "MMVAE", "MSNVI", "JMVAE", "JMVAEZero", "TVAE", "M2VAE",
@@ -82,14 +85,17 @@ class Recipe:
             raise ValueError(f"Recipe {self.name!r}: unknown model {self.model!r}; expected one "
                              f"of {MODELS}.")
 
-    def build_model(self, compile=True):
+    def build_model(self, compile=True, seed=None):
         """The recipe's model, compiled with its optimizer (Adam by default) at `learning_rate`
-        unless `compile=False`.
+        unless `compile=False`; `seed` (an int) seeds its training noise.
         Built under the current Keras dtype policy (set a mixed policy first for mixed
-        precision)."""
+        precision) and distribution strategy scope."""
         import kmvae
         cls = getattr(kmvae, self.model)
-        model = cls(self.modalities(), self.latent_dim, **self.model_options)
+        options = dict(self.model_options)
+        if seed is not None:
+            options["seed"] = int(seed)
+        model = cls(self.modalities(), self.latent_dim, **options)
         if compile:
             model.compile(optimizer=self.make_optimizer())
         return model
@@ -195,11 +201,15 @@ def load(name):
     """The `Recipe` called `name`.
 
     Raises:
-        ValueError: for an unknown name, listing the available ones.
+        UnknownRecipeError (a ValueError): for an unknown name, naming the closest ones.
     """
     names = list()
     if name not in names:
-        raise ValueError(f"Unknown recipe {name!r}; available: {', '.join(names)}.")
+        close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.6)
+        hint = (f"did you mean {' or '.join(close)}?" if close
+                else f"available: {', '.join(names)}.")
+        raise UnknownRecipeError(f"Unknown recipe {name!r}; {hint} (`kmvae recipes` lists "
+                                 f"them all)")
     recipe = importlib.import_module(f"{_CATALOG}.{name}").RECIPE
     if recipe.name != name:
         raise ValueError(f"Recipe file {name}.py defines a recipe named {recipe.name!r}.")

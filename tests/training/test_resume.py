@@ -1,0 +1,112 @@
+"""Resumable training: `kmvae train` killed with SIGKILL resumes from its last backup and ends
+with the weights of an uninterrupted run; a finished run is never overwritten."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kmvae import cli, runs
+
+EPOCHS = 4
+TRAIN = ["train", "digits", "--epochs", str(EPOCHS), "--seed", "3", "--no-evaluate"]
+
+
+def _command(out):
+    # The same interpreter's `kmvae` entry point; op determinism makes the two runs' kernels
+    # pick the same reduction orders, so their weights can be compared exactly.
+    return [sys.executable, "-c", "import sys; from kmvae.cli import main; sys.exit(main())",
+            *TRAIN, "--out", str(out)]
+
+
+def _env():
+    return {**os.environ, "TF_DETERMINISTIC_OPS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _weights(run_dir):
+    model = keras.saving.load_model(Path(run_dir) / "model.keras")
+    return [np.asarray(v) for v in model.weights], model
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    subprocess.run(_command(out), env=_env(), check=True, capture_output=True, text=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    """A run killed with SIGKILL right after its second backup, then the same command again."""
+    out = tmp_path_factory.mktemp("resumed")
+    process = subprocess.Popen(_command(out), env=_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    metadata = out / "runs/digits/1/backup/training_metadata.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if metadata.exists():
+            try:
+                if json.loads(metadata.read_text())["epoch"] >= 2:
+                    break
+            except (ValueError, KeyError):  # being written
+                pass
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before its second backup:\n" + \
+        process.communicate()[0]
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(metadata.read_text())["epoch"]
+    assert 2 <= killed_at < EPOCHS and not (out / "runs/digits/1/model.keras").exists()
+    second = subprocess.run(_command(out), env=_env(), check=True, capture_output=True,
+                            text=True)
+    return out, killed_at, second.stdout
+
+
+def test_the_rerun_says_where_it_resumes(resumed):
+    _, killed_at, stdout = resumed
+    assert f"resuming at epoch {killed_at + 1} of {EPOCHS}" in stdout
+    assert "run directory: " in stdout and "runs/digits/1" in stdout
+
+
+def test_history_has_each_epoch_once(resumed, uninterrupted):
+    out, _, _ = resumed
+    with open(out / "runs/digits/1/history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == list(range(EPOCHS))
+    with open(uninterrupted / "runs/digits/1/history.csv") as f:
+        expected = list(csv.DictReader(f))
+    # The same epochs' losses as the uninterrupted run, and the KL warm-up's position.
+    for got, want in zip(rows, expected):
+        assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-6)
+        assert float(got["kl_weight"]) == pytest.approx(float(want["kl_weight"]))
+
+
+def test_resumed_weights_equal_the_uninterrupted_run(resumed, uninterrupted):
+    out, _, _ = resumed
+    got, model = _weights(out / "runs/digits/1")
+    want, reference = _weights(uninterrupted / "runs/digits/1")
+    assert len(got) == len(want)
+    for i, (a, b) in enumerate(zip(got, want)):
+        np.testing.assert_array_equal(a, b, err_msg=model.weights[i].path)
+    assert int(model.optimizer.iterations) == int(reference.optimizer.iterations)
+    np.testing.assert_array_equal(np.asarray(model._seed_generator.state),
+                                  np.asarray(reference._seed_generator.state))
+    assert not (out / "runs/digits/1/backup").exists()       # deleted once training ended
+
+
+def test_a_second_run_leaves_the_first_untouched(uninterrupted, tmp_path):
+    first = uninterrupted / "runs/digits/1"
+    before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
+    assert cli.main(["train", "digits", "--epochs", "1", "--out", str(uninterrupted),
+                     "--no-evaluate", "--quiet"]) == 0
+    assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
+    assert runs.latest(uninterrupted, "digits") == uninterrupted / "runs/digits/2"
+    assert (uninterrupted / "saved_models/digits/2/saved_model.pb").exists()
