@@ -17,6 +17,7 @@ from kmvae.errors import UsageError
 
 MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 BACKUP = "backup"
+BEST_WEIGHTS = "best.weights.h5"  # the selected epoch's weights (recipes with `selection`)
 
 
 def next_version(directory):
@@ -40,7 +41,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     from the last finished epoch; a run whose model was saved but whose evaluation or export
     did not finish resumes there. It writes `history.csv` (`keras.callbacks.CSVLogger`, one
     row per epoch, appended on resume), TensorBoard logs in `logs/`, `model.keras` right after
-    training, `metrics.json` (`kmvae.evaluate.compute_metrics`, the same keys as
+    training (for a recipe with `selection`, the selected epoch's model, fit on the training
+    split less the validation split and validated on it; the last epoch's is `last.keras`), `metrics.json` (`kmvae.evaluate.compute_metrics`, the same keys as
     `kmvae evaluate`) with the figures beside it, and the SavedModel
     `<out>/saved_models/<recipe>/<version>/`, one above the highest there.
 
@@ -97,7 +99,11 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     log(f"run directory: {run_dir}")
     model_path = run_dir / "model.keras"
 
-    train, test = recipe.load_data()
+    if recipe.validation_split == "test":
+        train, test = recipe.load_data()
+        validation = test
+    else:
+        train, validation, test = recipe.load_data(("train", "validation", "test"))
     if runs.is_trained(run_dir):
         log(f"{run_dir} is trained; resuming its evaluation and export")
         model = keras.saving.load_model(model_path)
@@ -106,9 +112,12 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     else:
         model = recipe.build_model(seed=seed)
         start = time.time()
-        history = fit_resumable(recipe, model, train, test, int(epochs), run_dir,
+        history = fit_resumable(recipe, model, train, validation, int(epochs), run_dir,
                                 verbose=verbose, log=log)
         train_seconds = round(time.time() - start, 1)
+        if recipe.selection:
+            model.save(run_dir / "last.keras")
+            model.load_weights(run_dir / BEST_WEIGHTS)
         model.save(model_path)
         record = runs.settings_of(run_dir)
         (run_dir / "run.json").write_text(json.dumps({**record, "train_seconds":
@@ -122,6 +131,13 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
         "final_train": {k: float(v[-1]) for k, v in history.items() if v},
     }
+    if recipe.selection:
+        values = history[recipe.selection]
+        result["selection"] = {"criterion": f"lowest {recipe.selection}",
+                               "validation_split": recipe.dataset_options["validation"],
+                               "selected_epoch": int(min(range(len(values)),
+                                                         key=values.__getitem__)) + 1,
+                               "last_epoch": len(values)}
     if evaluate:
         probe_train = probe_training_data(recipe)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
@@ -173,9 +189,20 @@ def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=pr
         _truncate_history(history_path, done + initial)
         callbacks = recipe.callbacks(stage_epochs if staged else epochs) + [
             LearningRateLogger(),
-            _OffsetCSVLogger(str(history_path), append=True, offset=done),
-            keras.callbacks.BackupAndRestore(str(backup)),
-            keras.callbacks.TensorBoard(str(run_dir / "logs"))]
+            _OffsetCSVLogger(str(history_path), append=True, offset=done)]
+        if recipe.selection:
+            if staged:
+                raise ValueError(f"Recipe {recipe.name!r}: model selection is not supported "
+                                 f"for models trained in stages.")
+            best = keras.callbacks.ModelCheckpoint(
+                str(run_dir / BEST_WEIGHTS), monitor=recipe.selection, mode="min",
+                save_best_only=True, save_weights_only=True)
+            earlier = _read_history(history_path).get(recipe.selection)
+            if earlier:
+                best.best = min(earlier)       # the best epoch before the resumed one
+            callbacks.append(best)
+        callbacks += [keras.callbacks.BackupAndRestore(str(backup)),
+                      keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False)]
         model.fit(train, epochs=stage_epochs, validation_data=test, callbacks=callbacks,
                   verbose=verbose)
         if staged:

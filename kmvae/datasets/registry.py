@@ -4,6 +4,8 @@ import copy
 import dataclasses
 import functools
 import numbers
+
+import numpy as np
 from typing import Callable
 
 from kmvae.datasets import digits, mnist
@@ -14,6 +16,8 @@ from kmvae.datasets.pipeline import check_paired_per_batch, make_dataset
 
 SPLITS = ("train", "test")
 TRAIN_SPLIT = "train"
+VALIDATION_SPLIT = "validation"
+VALIDATION_SEED = 20180519  # the held-out rows, independent of the run's seed
 
 
 def _image_label_spec(pixels):
@@ -175,13 +179,46 @@ def spec(name, **options):
     return item.spec(item.check_options(options))
 
 
-def _check_split(split):
+def _check_split(split, validation=None):
     requested = (split,) if isinstance(split, str) else split
+    allowed = SPLITS + ((VALIDATION_SPLIT,) if validation is not None else ())
     if not isinstance(requested, (tuple, list)) or not requested or any(
-            s not in SPLITS for s in requested):
-        raise ValueError(f"split must be one of {SPLITS} or a tuple/list of them; received "
-                         f"split={split!r}.")
+            s not in allowed for s in requested):
+        hint = "" if validation is not None else (f" ({VALIDATION_SPLIT!r} needs the "
+                                                  f"validation option)")
+        raise ValueError(f"split must be one of {allowed} or a tuple/list of them{hint}; "
+                         f"received split={split!r}.")
     return tuple(requested)
+
+
+def check_validation(validation):
+    """Raises ValueError unless `validation` is None, an int >= 1 or a float in (0, 1)."""
+    if validation is None:
+        return None
+    if isinstance(validation, bool) or not (
+            (isinstance(validation, numbers.Integral) and validation >= 1)
+            or (isinstance(validation, float) and 0 < validation < 1)):
+        raise ValueError(f"validation must be None, a number of examples >= 1 or a fraction in "
+                         f"(0, 1); received validation={validation!r}.")
+    return validation
+
+
+def validation_rows(count, validation):
+    """`(train_rows, validation_rows)`: the training split's rows kept for training and those
+    held out for validation, each ascending. The held-out rows are a uniformly random subset of
+    `validation` rows (or that fraction of `count`, rounded) drawn with `VALIDATION_SEED`,
+    the same for every run seed, so runs of different seeds select on the same examples.
+
+    Raises:
+        ValueError: when nothing or everything would be held out.
+    """
+    held = int(validation) if isinstance(validation, numbers.Integral) else round(
+        validation * count)
+    if not 0 < held < count:
+        raise ValueError(f"validation={validation!r} holds out {held} of the {count} training "
+                         f"examples; it must leave some for each split.")
+    order = np.random.default_rng(VALIDATION_SEED).permutation(count)
+    return np.sort(order[held:]), np.sort(order[:held])
 
 
 def num_examples(name, split, *, data_dir=None, source="auto", **options):
@@ -228,7 +265,7 @@ def _mask(item, spec, count, supervision, keep_probability, seed):
 
 def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=None,
          supervision=None, keep_probability=None, data_dir=None, source="auto",
-         drop_remainder=False, paired_per_batch=None, **options):
+         drop_remainder=False, paired_per_batch=None, validation=None, **options):
     """Batched `tf.data` pipelines of a registered data set, one per split, as `tfds.load`.
 
     Args:
@@ -269,6 +306,11 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
             has paired and unpaired examples: at 1% supervision, plain batches of 100 have one
             complete example on average and none in about a third of them. See
             `kmvae.datasets.pipeline.paired_batches`.
+        validation: None, or a number of training examples (int) or a fraction of them
+            (float in (0, 1)) held out as the `"validation"` split, for model selection (MVAE
+            section 4: 50,000 / 10,000 / 10,000 on MNIST): a fixed random subset
+            (`validation_rows`), removed from `"train"` and treated as the test split (never
+            shuffled or masked, one fixed binarisation).
         **options: the data set's own options (e.g. `with_label=True`); an unknown one raises.
 
     Returns:
@@ -292,7 +334,8 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
     """
     item = entry(name)
     options = item.check_options(options)
-    splits = _check_split(split)
+    validation = check_validation(validation)
+    splits = _check_split(split, validation)
     _check_options(batch_size, seed, shuffle, drop_remainder)
     check_binarize(binarize)
     supervision = check_supervision(supervision)
@@ -310,7 +353,13 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
     transform = None if item.transform is None else item.transform(options)
     datasets = []
     for part in splits:
-        arrays = item.arrays(part, source, data_dir, **options)
+        if validation is not None and part in (TRAIN_SPLIT, VALIDATION_SPLIT):
+            arrays = item.arrays(TRAIN_SPLIT, source, data_dir, **options)
+            kept = validation_rows(len(next(iter(arrays.values()))), validation)[
+                part == VALIDATION_SPLIT]
+            arrays = {key: np.asarray(value)[kept] for key, value in arrays.items()}
+        else:
+            arrays = item.arrays(part, source, data_dir, **options)
         training = part == TRAIN_SPLIT
         count = len(next(iter(arrays.values())))
         mask = (_mask(item, modalities, count, supervision, keep_probability, seed)

@@ -54,6 +54,10 @@ class Recipe:
             `source`) and of MVAE Tables 2-5's estimates (`log p(source)`,
             `log p(source, target)`, `log p(source | target)`); None for data without such a
             pair (PolyMNIST): those are skipped.
+        selection: model selection, as the paper's: the `fit` log of the validation split
+            (`dataset_options["validation"]`, held out of the training data) whose lowest
+            epoch is kept, e.g. `"val_loss"` (the negative validation objective); None keeps
+            the last epoch and validates on the test split.
         notes: how the recipe differs from the paper.
     """
 
@@ -75,9 +79,13 @@ class Recipe:
     eval_num_samples: int = 1000
     source: Optional[str] = "image"
     target: Optional[str] = "label"
+    selection: Optional[str] = None
     notes: str = ""
 
     def __post_init__(self):
+        if self.selection is not None and not self.dataset_options.get("validation"):
+            raise ValueError(f"Recipe {self.name!r}: selection={self.selection!r} needs a "
+                             f"validation split (dataset_options['validation']).")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Recipe {self.name!r}: unknown optimizer {self.optimizer!r}; "
                              f"expected one of {tuple(OPTIMIZERS)}.")
@@ -132,6 +140,12 @@ class Recipe:
             for key, values in part.items():
                 history.setdefault(key, []).extend(values)
         return history
+
+    @property
+    def validation_split(self):
+        """The split `fit` validates on: `"validation"` when the recipe holds one out, else
+        `"test"`."""
+        return "validation" if self.dataset_options.get("validation") else "test"
 
     def load_data(self, split=("train", "test"), **overrides):
         """`kmvae.datasets.load(dataset, split, batch_size, **dataset_options)`."""
