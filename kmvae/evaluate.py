@@ -16,7 +16,6 @@ import numpy as np
 from kmvae import metrics, recipes, runs
 from kmvae.errors import RunNotFoundError
 from kmvae.layers.fusion import nonempty_subsets
-from kmvae.layers.networks import ConvEncoder
 from kmvae.metrics.likelihoods import subset_label
 from kmvae.models.msnvi import MSNVI
 from kmvae.models.subsets import SubsetVAE
@@ -177,7 +176,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                 continue
             say(f"  oracle for {name!r}")
             architecture = None
-            if isinstance(model.encoders[names.index(name)].backbone, ConvEncoder):
+            if isinstance(model.encoders[names.index(name)].backbone,
+                          metrics.coherence.copyable_encoders()):
                 if num_classes is None:
                     num_classes = 1 + max(int(np.max(b["label"])) for b in test)
                 architecture = metrics.coherence.encoder_oracle(model, name, num_classes)

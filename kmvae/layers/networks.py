@@ -128,3 +128,123 @@ class ConvDecoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "image_shape": list(self.image_shape),
                 "filters": list(self.filters), "units": self.units}
+
+
+# The MoPoE authors' PolyMNIST networks (Sutter et al. 2021, App. D.2 "straightforward
+# convolutional neural networks ... we refer to the released code": mmnist/networks/
+# ConvNetworksImgCMNIST.py of thomassutter/MoPoE). PyTorch pads its 3x3 / stride-2 convolutions
+# by one pixel on each side and crops its transposed ones by `padding` (and extends them by
+# `output_padding` at the end); TensorFlow's "same" places the odd pixel differently, so the
+# padding and cropping are explicit layers here and every pixel lines up with PyTorch's.
+POLYMNIST_IMAGE = (28, 28, 3)
+POLYMNIST_FILTERS = (32, 64, 128)     # 28x28 -> 14x14 -> 7x7 -> 4x4
+POLYMNIST_MAP = (4, 4, 128)           # the encoder's last map, the decoder's first: 2,048 values
+# PyTorch's (padding, output_padding) of each transposed convolution: 4 -> 7 -> 14 -> 28.
+POLYMNIST_DECONV_PADDING = ((1, 0), (1, 1), (1, 1))
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class PolyMNISTEncoder(keras.layers.Layer):
+    """The MoPoE authors' PolyMNIST image encoder (Sutter et al. 2021, App. D.2, their released
+    code): three 3x3 convolutions of stride 2 with 32, 64 and 128 filters and ReLU, each on the
+    input padded by one pixel on every side (PyTorch's `padding=1`: 28x28 -> 14x14 -> 7x7 ->
+    4x4), flattened to 2,048 features, and a dense layer of `units` with ReLU.
+
+    The authors' encoder ends in two linear layers, `units -> latent` for the mean and for the
+    log-variance; in kmvae those are the `GaussianPosterior` head that `ModalityEncoder` puts on
+    this backbone (one dense layer `units -> 2 * latent`, the same number of weights; the scale
+    is a softplus of its second half rather than `exp(logvar / 2)`).
+
+    Args:
+        units: the width of the dense layer; the authors set it to the latent size (their
+            `style_dim + class_dim`, 0 + 512 for PolyMNIST).
+
+    Input `(batch, 2352)` (a 28x28x3 image flattened row-major, as `kmvae.datasets` gives
+    PolyMNIST) or `(batch, 28, 28, 3)`; output `(batch, units)`.
+
+    Example:
+        >>> encoder = PolyMNISTEncoder()
+        >>> encoder(keras.ops.zeros((2, 2352))).shape
+        TensorShape([2, 512])
+    """
+
+    def __init__(self, units=512, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        dtype = self.dtype_policy
+        self.reshape = keras.layers.Reshape(POLYMNIST_IMAGE, dtype=dtype)
+        self.pads = [keras.layers.ZeroPadding2D(1, dtype=dtype) for _ in POLYMNIST_FILTERS]
+        self.convs = [keras.layers.Conv2D(f, 3, strides=2, activation="relu", dtype=dtype)
+                      for f in POLYMNIST_FILTERS]
+        self.flatten = keras.layers.Flatten(dtype=dtype)
+        self.dense = keras.layers.Dense(self.units, activation="relu", dtype=dtype)
+
+    def call(self, x):
+        if None not in x.shape[1:] and math.prod(x.shape[1:]) != math.prod(POLYMNIST_IMAGE):
+            raise ValueError(f"PolyMNISTEncoder takes 28x28x3 images, (batch, 2352) or "
+                             f"(batch, 28, 28, 3); received input shape {tuple(x.shape)}.")
+        h = self.reshape(x)
+        for pad, conv in zip(self.pads, self.convs):
+            h = conv(pad(h))
+        return self.dense(self.flatten(h))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class PolyMNISTDecoder(keras.layers.Layer):
+    """The MoPoE authors' PolyMNIST image decoder (Sutter et al. 2021, App. D.2, their released
+    code), the encoder mirrored: a dense layer of 2,048 units with ReLU reshaped to a 4x4x128
+    map, and three 3x3 transposed convolutions of stride 2 (64 and 32 filters with ReLU, then
+    3 without activation), cropped as PyTorch's `padding=1` with `output_padding` 0, 1, 1:
+    4x4 -> 7x7 -> 14x14 -> 28x28.
+
+    The last convolution gives the location of the Laplace likelihood (scale 0.75 in the
+    authors' code) per pixel and channel, flattened row-major to `(batch, 2352)`: the decoder
+    returns the likelihood's parameters (`returns_parameters = True`), so the likelihood head
+    adds no dense layer after it.
+
+    The map is channels-last where PyTorch's is channels-first: the dense layer's outputs are
+    the authors' in another order, the same network up to a permutation of its weights.
+
+    Args:
+        **kwargs: Keras layer arguments (`name`, `dtype`); the network has no options (its
+            first layer takes any latent size).
+
+    Input `(batch, latent_dim)`; output `(batch, 2352)`.
+
+    Example:
+        >>> decoder = PolyMNISTDecoder()
+        >>> decoder(keras.ops.zeros((2, 512))).shape
+        TensorShape([2, 2352])
+    """
+
+    returns_parameters = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        dtype = self.dtype_policy
+        self.dense = keras.layers.Dense(math.prod(POLYMNIST_MAP), activation="relu", dtype=dtype)
+        self.reshape = keras.layers.Reshape(POLYMNIST_MAP, dtype=dtype)
+        filters = POLYMNIST_FILTERS[-2::-1] + POLYMNIST_IMAGE[-1:]              # 64, 32, 3
+        self.deconvs = [keras.layers.Conv2DTranspose(
+            f, 3, strides=2, activation="relu" if i < len(filters) - 1 else None, dtype=dtype)
+            for i, f in enumerate(filters)]
+        # Keras's "valid" output is PyTorch's before cropping `padding` from each side and
+        # keeping `output_padding` of the end crop.
+        self.crops = [keras.layers.Cropping2D(((p, p - extra), (p, p - extra)), dtype=dtype)
+                      for p, extra in POLYMNIST_DECONV_PADDING]
+        self.flatten = keras.layers.Flatten(dtype=dtype)
+
+    def call(self, z):
+        h = self.reshape(self.dense(z))
+        for deconv, crop in zip(self.deconvs, self.crops):
+            h = crop(deconv(h))
+        return self.flatten(h)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], math.prod(POLYMNIST_IMAGE))

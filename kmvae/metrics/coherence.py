@@ -45,17 +45,25 @@ def default_oracle(input_shape, num_classes):
     return keras.Sequential(layers, name="oracle")
 
 
+def copyable_encoders():
+    """The encoder backbones `encoder_oracle` copies: the convolutional ones
+    (`kmvae.layers.ConvEncoder`, `kmvae.layers.PolyMNISTEncoder`)."""
+    from kmvae.layers.networks import ConvEncoder, PolyMNISTEncoder
+    return (ConvEncoder, PolyMNISTEncoder)
+
+
 def encoder_oracle(model, name, num_classes):
     """The classifier of modality `name` as MoPoE App. B builds it, "identical to the encoder
     except from the last layer": a freshly initialised copy of the modality's encoder backbone
-    (`kmvae.layers.ConvEncoder`, e.g. PolyMNIST's and FashionMNIST's) and a dense layer of
-    `num_classes` logits instead of the Gaussian head. (For an MLP encoder, `default_oracle` is
-    that already.) Its layers are named after the modality, so its configuration, which keys
-    `train_oracle`'s cache, is the same in every process.
+    (a `copyable_encoders()` layer: `kmvae.layers.ConvEncoder`, e.g. FashionMNIST's, or
+    `kmvae.layers.PolyMNISTEncoder`, PolyMNIST's) and a dense layer of `num_classes` logits
+    instead of the Gaussian head. (For an MLP encoder, `default_oracle` is that already.) Its
+    layers are named after the modality, so its configuration, which keys `train_oracle`'s
+    cache, is the same in every process.
 
     Args:
         model: a `kmvae.models.MultimodalVAE`.
-        name: a non-categorical modality whose encoder backbone is a `ConvEncoder`.
+        name: a non-categorical modality whose encoder backbone is a `copyable_encoders()` one.
         num_classes: the number of classes.
 
     Returns:
@@ -63,18 +71,17 @@ def encoder_oracle(model, name, num_classes):
         `(batch, num_classes)` logits, float32.
 
     Raises:
-        ValueError: when the modality's encoder backbone is not a `ConvEncoder`.
+        ValueError: when the modality's encoder backbone is not one of `copyable_encoders()`.
     """
-    from kmvae.layers.networks import ConvEncoder
-
     index = model.modality_names.index(name)
     backbone = model.encoders[index].backbone
-    if not isinstance(backbone, ConvEncoder):
-        raise ValueError(f"encoder_oracle copies a ConvEncoder; modality {name!r} is encoded by "
+    if not isinstance(backbone, copyable_encoders()):
+        names = " or ".join(c.__name__ for c in copyable_encoders())
+        raise ValueError(f"encoder_oracle copies a {names}; modality {name!r} is encoded by "
                          f"{type(backbone).__name__}. Use default_oracle for it.")
     config = {**backbone.get_config(), "name": f"{name}_backbone", "dtype": "float32"}
     return keras.Sequential([keras.Input(model.modalities[index].shape, name=f"{name}_input"),
-                             ConvEncoder.from_config(config),
+                             type(backbone).from_config(config),
                              keras.layers.Dense(num_classes, name=f"{name}_classes")],
                             name=f"{name}_oracle")
 

@@ -105,3 +105,23 @@ def test_encoder_oracle_copies_the_convolutional_encoder_with_a_class_layer(tmp_
     assert again.cache_path == trained.cache_path                 # found in the cache
     x = rng.random((4, 64)).astype("float32")
     np.testing.assert_allclose(again(x), trained(x), atol=1e-6)
+
+
+def test_encoder_oracle_copies_the_polymnist_encoder():
+    """PolyMNIST's oracle is the authors' encoder (MoPoE App. B: "identical to the encoder
+    except from the last layer") with ten logits instead of the Gaussian head."""
+    import kmvae
+    from kmvae.layers import PolyMNISTDecoder, PolyMNISTEncoder
+    from kmvae.metrics.coherence import encoder_oracle
+
+    image = kmvae.Modality("m0", shape=(2352,), likelihood="laplace",
+                           encoder=PolyMNISTEncoder(units=24), decoder=PolyMNISTDecoder())
+    model = kmvae.MoPoEVAE([image, kmvae.Modality("text", shape=(5,))], 2)
+    oracle = encoder_oracle(model, "m0", 10)
+    backbone = oracle.layers[0]
+    assert type(backbone) is PolyMNISTEncoder and backbone.units == 24
+    assert backbone.weights[0] is not model.encoders[0].backbone.weights[0]    # fresh weights
+    assert oracle.output_shape == (None, 10)
+    assert oracle(np.zeros((3, 2352), "float32")).shape == (3, 10)
+    with pytest.raises(ValueError, match="ConvEncoder or PolyMNISTEncoder; modality 'text'"):
+        encoder_oracle(model, "text", 10)

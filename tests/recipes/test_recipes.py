@@ -112,9 +112,10 @@ def test_recipe_optimizer_choice():
 
 
 def test_polymnist_recipes_follow_mopoe_appendix_d():
-    """MoPoE App. D.2: latent 512 and beta = 2.5 for every model; App. B.1: the MMVAE is
-    compared without importance samples (the mixture of experts with the ELBO, kmvae.MoEVAE);
-    App. B: K = 15; no (source, target) pair. Read from this checkout's recipes/ folder."""
+    """MoPoE App. D.2: latent 512 and beta = 2.5 for every model, the authors' networks (from
+    their code); App. B.1: the MMVAE is compared without importance samples (the mixture of
+    experts with the ELBO, kmvae.MoEVAE); App. B: K = 15; no (source, target) pair. Read from
+    this checkout's recipes/ folder."""
     import importlib
     import importlib.util
     import sys
@@ -136,3 +137,10 @@ def test_polymnist_recipes_follow_mopoe_appendix_d():
         assert (model.latent_dim, model.beta, recipe.eval_num_samples) == (512, 2.5, 15)
         assert recipe.source is None and recipe.target is None
         assert model.modality_names == ("m0", "m1", "m2", "m3", "m4")
+        # The authors' networks (mmnist/networks/ConvNetworksImgCMNIST.py; the counts are
+        # derived from their PyTorch layers in tests/layers/test_layers_polymnist_networks.py).
+        assert {type(e.backbone) for e in model.encoders} == {kmvae.layers.PolyMNISTEncoder}
+        assert {type(d.backbone) for d in model.decoders} == {kmvae.layers.PolyMNISTDecoder}
+        assert {(m.likelihood, m.scale) for m in model.modalities} == {("laplace", 0.75)}
+        assert [e.count_params() for e in model.encoders] == [1_667_648] * 5
+        assert [d.count_params() for d in model.decoders] == [1_143_747] * 5
