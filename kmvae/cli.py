@@ -1,5 +1,6 @@
 """The `kmvae` command: `kmvae train RECIPE`, `kmvae evaluate RUN_DIR_OR_RECIPE`,
-`kmvae export RUN_DIR_OR_RECIPE`, `kmvae recipes`, `kmvae data fetch NAME`.
+`kmvae export RUN_DIR_OR_RECIPE`, `kmvae reproduce NAME ...`, `kmvae recipes`,
+`kmvae data fetch NAME`.
 
 A user's mistake (an unknown recipe, a bad option value, a run or data set that does not exist)
 ends with exit status 2 and one line on stderr saying how to fix it; anything unexpected keeps
@@ -104,6 +105,16 @@ def _parser():
                         help="the --out of `kmvae train`: runs/ are read there and the export "
                              "goes to OUT/saved_models/RECIPE/<version>/ (default: .)")
 
+    reproduce = commands.add_parser(
+        "reproduce", help="train (or resume), evaluate and archive recipes at the papers' "
+                          "settings, then regenerate REPRODUCTION.md")
+    reproduce.add_argument("names", nargs="*", metavar="NAME", help="recipe names")
+    reproduce.add_argument("--all", action="store_true",
+                           help="every recipe behind REPRODUCTION.md")
+    reproduce.add_argument("--out", default="runs-paper",
+                           help="output directory of the runs (default: runs-paper)")
+    _evaluation_options(reproduce)
+
     commands.add_parser("recipes", help="list the recipes")
 
     data = commands.add_parser("data", help="data sets")
@@ -137,6 +148,21 @@ def _run(args):
     if args.command == "data":
         from kmvae.datasets import fetch
         print(fetch(args.name, data_dir=args.data_dir))
+        return 0
+    if args.command == "reproduce":
+        from kmvae import recipes
+        from kmvae.errors import UsageError
+        from kmvae.reproduction import reproduce
+        if bool(args.names) == args.all:
+            raise UsageError("name recipes to reproduce, or pass --all (not both).")
+        names = recipes.list() if args.all else args.names
+        for name in names:
+            recipes.load(name)              # an unknown name fails before any training
+        options = {k: getattr(args, k) for k in ("eval_examples", "num_samples",
+                                                 "coherence_examples", "oracle_epochs",
+                                                 "oracle_dir") if getattr(args, k) is not None}
+        for name, run_dir, what in reproduce(names, out=args.out, **options):
+            print(f"{name}: {what} ({run_dir})")
         return 0
     if args.command == "export":
         from kmvae.export import export_run

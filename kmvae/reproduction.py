@@ -817,6 +817,54 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
     return "\n".join(lines)
 
 
+def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCTION.md",
+              log=print, **evaluation):
+    """`kmvae reproduce`: trains (or resumes), evaluates and archives each recipe of `names` at
+    its own settings (the paper's), then regenerates the report.
+
+    A recipe whose newest run under `<out>/runs/<recipe>/` finished at the recipe's epochs is
+    not trained again; an unfinished one resumes (`kmvae.train.run`). Each finished run's
+    `metrics.json` is archived into `archive` as soon as it is evaluated, and the report is
+    written again after each recipe, so an interrupted queue loses nothing finished.
+
+    Args:
+        names: recipe names.
+        out: the runs' output directory (`kmvae train --out`).
+        archive: the archive of `metrics.json` files the report is built from.
+        report: the report's path (REPRODUCTION.md).
+        log: where progress lines go.
+        **evaluation: `kmvae.train.run`'s evaluation options (`eval_examples`, `num_samples`,
+            `coherence_examples`, `oracle_dir`, ...); default: the recipes' (the papers').
+
+    Returns:
+        list of `(name, run directory, "skipped" | "trained")`.
+
+    Raises:
+        UnknownRecipeError: an unknown name, before anything is trained.
+    """
+    from kmvae import recipes, runs
+    from kmvae.train import run
+
+    chosen = [recipes.load(name) for name in names]
+    done = []
+    for recipe in chosen:
+        finished = [n for n in runs.versions(out, recipe.name)
+                    if runs.is_finished(Path(out) / "runs" / recipe.name / str(n))
+                    and (runs.settings_of(Path(out) / "runs" / recipe.name / str(n)) or {}
+                         ).get("epochs") == recipe.epochs]
+        if finished:
+            run_dir = Path(out) / "runs" / recipe.name / str(finished[-1])
+            log(f"{recipe.name}: finished at {recipe.epochs} epochs in {run_dir}; skipped")
+            done.append((recipe.name, str(run_dir), "skipped"))
+        else:
+            log(f"{recipe.name}: training {recipe.epochs} epochs (resumed if interrupted)")
+            result = run(recipe, out=out, log=log, **evaluation)
+            done.append((recipe.name, result["run_dir"], "trained"))
+        archive_runs(out, archive)
+        Path(report).write_text(build(archive, out))
+    return done
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kmvae.reproduction", description=__doc__)
     parser.add_argument("--runs", default="runs-eval",

@@ -235,3 +235,42 @@ def test_paired_per_batch_needs_a_mask_with_complete_examples():
         make_dataset(arrays, spec, batch_size=4, mask=mask, paired_per_batch=2)
     with pytest.raises(ValueError, match="needs a mask"):
         make_dataset(arrays, spec, batch_size=4, paired_per_batch=2)
+
+
+def test_validation_split_is_held_out_of_training_and_fixed():
+    from kmvae import datasets
+    from kmvae.datasets.registry import validation_rows
+
+    def images(dataset):
+        return np.concatenate([b["image"] for b in dataset])
+
+    full = images(datasets.load("digits_label", "train", shuffle=False))
+    train, held, test = datasets.load("digits_label", ("train", "validation", "test"),
+                                      shuffle=False, validation=0.25, seed=5)
+    train, held = images(train), images(held)
+    kept, rows = validation_rows(len(full), 0.25)
+    assert len(held) == round(0.25 * len(full)) == len(rows) and len(train) + len(held) == len(full)
+    np.testing.assert_array_equal(held, full[rows])
+    np.testing.assert_array_equal(train, full[kept])
+    assert not set(kept) & set(rows)
+    # The held-out rows do not depend on the run's seed; an int counts examples.
+    _, again = datasets.load("digits_label", ("train", "validation"), shuffle=False,
+                             validation=0.25, seed=9)
+    np.testing.assert_array_equal(images(again), held)
+    assert len(images(datasets.load("digits_label", "validation", validation=100))) == 100
+    np.testing.assert_array_equal(images(test), images(datasets.load("digits_label", "test")))
+
+
+@pytest.mark.parametrize("bad", [0, -3, 1.0, 1.5, True, "10"])
+def test_validation_option_errors(bad):
+    from kmvae import datasets
+    with pytest.raises(ValueError, match="validation"):
+        datasets.load("digits_label", "train", validation=bad)
+
+
+def test_validation_split_needs_the_option():
+    from kmvae import datasets
+    with pytest.raises(ValueError, match="needs the validation option"):
+        datasets.load("digits_label", "validation")
+    with pytest.raises(ValueError, match="holds out 1437 of the 1437"):
+        datasets.load("digits_label", "train", validation=1437)

@@ -102,6 +102,18 @@ def test_resumed_weights_equal_the_uninterrupted_run(resumed, uninterrupted):
     assert not (out / "runs/digits/1/backup").exists()       # deleted once training ended
 
 
+def test_tensorboard_logs_every_term_the_kl_weight_and_the_learning_rate(uninterrupted):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    logs = uninterrupted / "runs/digits/1/logs"
+    train = EventAccumulator(str(logs / "train"), size_guidance={"tensors": 0}).Reload()
+    tags = set(train.Tags()["tensors"])
+    assert {"epoch_loss", "epoch_elbo", "epoch_kl", "epoch_kl_weight",
+            "epoch_learning_rate"} <= tags, tags
+    assert len(train.Tensors("epoch_loss")) == EPOCHS
+    validation = EventAccumulator(str(logs / "validation"), size_guidance={"tensors": 0}).Reload()
+    assert "epoch_loss" in validation.Tags()["tensors"]
+
+
 def test_a_second_run_leaves_the_first_untouched(uninterrupted, tmp_path):
     first = uninterrupted / "runs/digits/1"
     before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}

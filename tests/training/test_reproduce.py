@@ -1,0 +1,48 @@
+"""`kmvae reproduce`: trains a recipe at its settings, archives its metrics, regenerates the
+report, and skips it when rerun."""
+
+import dataclasses
+import json
+
+import pytest
+
+from kmvae import cli, recipes, reproduction
+
+
+@pytest.fixture
+def short_digits(monkeypatch):
+    """The digits recipe at 2 epochs, standing in for a paper recipe's own length."""
+    original = recipes.load
+
+    def load(name):
+        recipe = original(name)
+        return dataclasses.replace(recipe, epochs=2) if name == "digits" else recipe
+
+    monkeypatch.setattr(recipes, "load", load)
+
+
+def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path):
+    out, archive, report = tmp_path / "runs", tmp_path / "archive", tmp_path / "REPORT.md"
+    options = dict(num_samples=3, eval_examples=10, oracle_dir=str(tmp_path / "oracles"),
+                   plots=False, verbose=0)
+    lines = []
+    done = reproduction.reproduce(["digits"], out=out, archive=archive, report=report,
+                                  log=lines.append, **options)
+    assert done == [("digits", str(out / "runs/digits/1"), "trained")]
+    archived = json.loads((archive / "digits.json").read_text())
+    assert archived["epochs"] == 2 and archived["saved_model"].endswith("saved_models/digits/1")
+    assert "`digits`" in report.read_text()
+    before = (out / "runs/digits/1/metrics.json").read_bytes()
+    again = reproduction.reproduce(["digits"], out=out, archive=archive, report=report,
+                                   log=lines.append, **options)
+    assert again == [("digits", str(out / "runs/digits/1"), "skipped")]
+    assert not (out / "runs/digits/2").exists()
+    assert (out / "runs/digits/1/metrics.json").read_bytes() == before
+    assert any("skipped" in line for line in lines)
+
+
+def test_reproduce_command_errors(capsys):
+    for argv in (["reproduce"], ["reproduce", "digits", "--all"], ["reproduce", "mvae_mnst"]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err

@@ -1,0 +1,40 @@
+"""Model selection: a recipe with `selection` validates on a split held out of the training data
+and keeps its best epoch."""
+
+import csv
+import dataclasses
+import json
+
+import keras
+import numpy as np
+
+from kmvae import recipes
+from kmvae.train import run
+
+
+def test_selected_epoch_is_the_lowest_validation_loss(tmp_path):
+    recipe = dataclasses.replace(recipes.load("digits"), epochs=4, selection="val_loss",
+                                 dataset_options={"validation": 0.2})
+    result = run(recipe, out=tmp_path, seed=1, evaluate=False, verbose=0, log=lambda *a: None)
+    run_dir = tmp_path / "runs/digits/1"
+    with open(run_dir / "history.csv") as f:
+        losses = [float(r["val_loss"]) for r in csv.DictReader(f)]
+    assert len(losses) == 4
+    selection = json.loads((run_dir / "metrics.json").read_text())["selection"]
+    assert selection == result["selection"]
+    assert selection["selected_epoch"] == int(np.argmin(losses)) + 1
+    assert selection["last_epoch"] == 4
+    # model.keras holds the selected epoch: its validation loss is the lowest one logged.
+    model = keras.saving.load_model(run_dir / "model.keras")
+    last = keras.saving.load_model(run_dir / "last.keras")
+    validation = recipe.load_data("validation")
+    selected_loss = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
+    last_loss = last.evaluate(validation, verbose=0, return_dict=True)["loss"]
+    assert abs(selected_loss - min(losses)) < 1e-3 * abs(min(losses))
+    assert abs(last_loss - losses[-1]) < 1e-3 * abs(losses[-1])
+
+
+def test_selection_needs_a_validation_split():
+    import pytest
+    with pytest.raises(ValueError, match="needs a validation split"):
+        dataclasses.replace(recipes.load("digits"), selection="val_loss")
