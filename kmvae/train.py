@@ -133,11 +133,13 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     }
     if recipe.selection:
         values = history[recipe.selection]
-        result["selection"] = {"criterion": f"lowest {recipe.selection}",
-                               "validation_split": recipe.dataset_options["validation"],
-                               "selected_epoch": int(min(range(len(values)),
-                                                         key=values.__getitem__)) + 1,
-                               "last_epoch": len(values)}
+        best = max if recipe.selection_mode == "max" else min
+        selected = best(range(len(values)), key=values.__getitem__)
+        result["selection"] = {
+            "criterion": f"{'highest' if best is max else 'lowest'} {recipe.selection}",
+            "validation_split": recipe.dataset_options["validation"],
+            "selected_epoch": selected + 1, "last_epoch": len(values),
+            "selected_value": values[selected], "last_value": values[-1]}
     if evaluate:
         probe_train = probe_training_data(recipe)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
@@ -195,11 +197,11 @@ def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=pr
                 raise ValueError(f"Recipe {recipe.name!r}: model selection is not supported "
                                  f"for models trained in stages.")
             best = keras.callbacks.ModelCheckpoint(
-                str(run_dir / BEST_WEIGHTS), monitor=recipe.selection, mode="min",
-                save_best_only=True, save_weights_only=True)
+                str(run_dir / BEST_WEIGHTS), monitor=recipe.selection,
+                mode=recipe.selection_mode, save_best_only=True, save_weights_only=True)
             earlier = _read_history(history_path).get(recipe.selection)
-            if earlier:
-                best.best = min(earlier)       # the best epoch before the resumed one
+            if earlier:                        # the best epoch before the resumed one
+                best.best = (max if recipe.selection_mode == "max" else min)(earlier)
             callbacks.append(best)
         callbacks += [keras.callbacks.BackupAndRestore(str(backup)),
                       keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False)]

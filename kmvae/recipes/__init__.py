@@ -55,9 +55,12 @@ class Recipe:
             `log p(source, target)`, `log p(source | target)`); None for data without such a
             pair (PolyMNIST): those are skipped.
         selection: model selection, as the paper's: the `fit` log of the validation split
-            (`dataset_options["validation"]`, held out of the training data) whose lowest
-            epoch is kept, e.g. `"val_loss"` (the negative validation objective); None keeps
-            the last epoch and validates on the test split.
+            (`dataset_options["validation"]`, held out of the training data) whose best epoch
+            is kept, e.g. `"val_elbo"` (the validation ELBO at beta = 1, comparable across the
+            KL warm-up, where `val_loss` is not); None keeps the last epoch and validates on
+            the test split.
+        selection_mode: `"max"` (default) or `"min"`: whether the best epoch has the highest
+            or the lowest `selection`.
         notes: how the recipe differs from the paper.
     """
 
@@ -80,9 +83,13 @@ class Recipe:
     source: Optional[str] = "image"
     target: Optional[str] = "label"
     selection: Optional[str] = None
+    selection_mode: str = "max"
     notes: str = ""
 
     def __post_init__(self):
+        if self.selection_mode not in ("max", "min"):
+            raise ValueError(f"Recipe {self.name!r}: selection_mode must be 'max' or 'min'; "
+                             f"received {self.selection_mode!r}.")
         if self.selection is not None and not self.dataset_options.get("validation"):
             raise ValueError(f"Recipe {self.name!r}: selection={self.selection!r} needs a "
                              f"validation split (dataset_options['validation']).")

@@ -7,34 +7,38 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from kmvae import recipes
 from kmvae.train import run
 
 
-def test_selected_epoch_is_the_lowest_validation_loss(tmp_path):
-    recipe = dataclasses.replace(recipes.load("digits"), epochs=4, selection="val_loss",
-                                 dataset_options={"validation": 0.2})
+@pytest.mark.parametrize("criterion, mode", [("val_loss", "min"), ("val_elbo", "max")])
+def test_selected_epoch_is_the_best_validation_epoch(tmp_path, criterion, mode):
+    recipe = dataclasses.replace(recipes.load("digits"), epochs=4, selection=criterion,
+                                 selection_mode=mode, dataset_options={"validation": 0.2})
     result = run(recipe, out=tmp_path, seed=1, evaluate=False, verbose=0, log=lambda *a: None)
     run_dir = tmp_path / "runs/digits/1"
     with open(run_dir / "history.csv") as f:
-        losses = [float(r["val_loss"]) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    losses = [float(r["val_loss"]) for r in rows]
+    criteria = [float(r[criterion]) for r in rows]
     assert len(losses) == 4
     selection = json.loads((run_dir / "metrics.json").read_text())["selection"]
     assert selection == result["selection"]
-    assert selection["selected_epoch"] == int(np.argmin(losses)) + 1
+    chosen = int(np.argmin(criteria) if mode == "min" else np.argmax(criteria))
+    assert selection["selected_epoch"] == chosen + 1
     assert selection["last_epoch"] == 4
-    # model.keras holds the selected epoch: its validation loss is the lowest one logged.
+    # model.keras holds the selected epoch: its validation loss is the one logged then.
     model = keras.saving.load_model(run_dir / "model.keras")
     last = keras.saving.load_model(run_dir / "last.keras")
     validation = recipe.load_data("validation")
     selected_loss = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
     last_loss = last.evaluate(validation, verbose=0, return_dict=True)["loss"]
-    assert abs(selected_loss - min(losses)) < 1e-3 * abs(min(losses))
+    assert abs(selected_loss - losses[chosen]) < 1e-3 * abs(losses[chosen])
     assert abs(last_loss - losses[-1]) < 1e-3 * abs(losses[-1])
 
 
 def test_selection_needs_a_validation_split():
-    import pytest
     with pytest.raises(ValueError, match="needs a validation split"):
         dataclasses.replace(recipes.load("digits"), selection="val_loss")
