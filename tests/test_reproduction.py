@@ -8,9 +8,9 @@ from kmvae import reproduction
 def test_report_puts_paper_and_kmvae_numbers_side_by_side(tmp_path):
     run = tmp_path / "runs" / "mvae_mnist"
     run.mkdir(parents=True)
-    lls = {key: -100.0 - i for i, (_, _, section, key, _, _) in
+    lls = {key: -100.0 - i for i, (_, _, section, key, *_) in
            enumerate(reproduction.MVAE_TABLES) if section == "log_likelihood"}
-    variances = {key: 30.0 for _, _, section, key, _, _ in reproduction.MVAE_TABLES
+    variances = {key: 30.0 for _, _, section, key, *_ in reproduction.MVAE_TABLES
                  if section == "log_weight_variance"}
     run.joinpath("metrics.json").write_text(json.dumps({
         "recipe": "mvae_mnist", "epochs": 7, "num_samples": 1000, "eval_examples": None,
