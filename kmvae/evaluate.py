@@ -65,9 +65,50 @@ def probe_training_data(recipe):
     return recipe.load_data("train", shuffle=False, paired_per_batch=None)
 
 
+PARTS_FILE = "evaluation_parts.json"   # a run directory's finished metrics (`PartCache`)
+
+
+class PartCache:
+    """The metrics an evaluation finished, kept in a JSON file so that an interrupted evaluation
+    resumes without redoing them (`compute_metrics(cache_path=...)`). The file is keyed by the
+    evaluation's settings: under other settings it starts empty. `clear` removes it once the
+    evaluation is written, so a later evaluation computes everything again.
+
+    Args:
+        path: the JSON file, or None (no caching).
+        settings: JSON-serialisable dict of what the metrics depend on.
+    """
+
+    def __init__(self, path, settings):
+        self.path = None if path is None else Path(path)
+        self.settings = json.loads(json.dumps(settings))
+        self.parts = {}
+        if self.path is not None and self.path.exists():
+            saved = json.loads(self.path.read_text())
+            if saved.get("settings") == self.settings:
+                self.parts = saved.get("parts", {})
+
+    def restore(self, part, result):
+        """Puts the cached entries of `part` into `result`; whether it had them."""
+        if part not in self.parts:
+            return False
+        result.update(self.parts[part])
+        return True
+
+    def save(self, part, result, keys):
+        """Caches `result`'s entries `keys` as `part`."""
+        self.parts[part] = {k: result[k] for k in keys if k in result}
+        if self.path is not None:
+            self.path.write_text(json.dumps({"settings": self.settings, "parts": self.parts}))
+
+    def clear(self):
+        if self.path is not None and self.path.exists():
+            self.path.unlink()
+
+
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
-                    plots_dir=None, verbose=False, coherence_examples=None):
+                    plots_dir=None, verbose=False, coherence_examples=None, cache_path=None):
     """Every metric that applies to `recipe`'s model.
 
     - log-likelihoods (MVAE Tables 2-3, eq. 5-7), K = `num_samples` importance samples over at
@@ -104,6 +145,10 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     (`probe_codes`). Both are recorded under `"subset_posterior"`. The MVAE-protocol estimates
     use the model's own posterior. `"eval_seconds_parts"` holds the seconds of each part.
 
+    With `cache_path` (a JSON file, `PartCache`), each finished part is kept there and an
+    evaluation rerun with the same settings after an interruption restores it instead of
+    computing it again (a restored part has no entry in `"eval_seconds_parts"`).
+
     Returns:
         dict (JSON-serialisable).
     """
@@ -130,6 +175,22 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         "prior_expert": getattr(evaluated, "prior_expert", None),
         "probe_codes": "component" if mixture else "mean"}
 
+    cache = PartCache(cache_path, {"num_samples": k, "eval_examples": eval_examples,
+                                   "prior_samples": prior_samples,
+                                   "coherence_examples": coherence_examples,
+                                   "oracle_epochs": oracle_epochs})
+
+    def cached(part, compute):
+        """Runs `compute()` (which fills `result`) unless the cache has `part`."""
+        if cache.restore(part, result):
+            say(f"  ({part}: restored from {cache.path})")
+            return
+        before = {key: id(value) for key, value in result.items()}
+        compute()
+        cache.save(part, result, [key for key, value in result.items()
+                                  if before.get(key) != id(value)])
+        lap(part)
+
     estimates = {}
 
     def estimate(modalities, proposal, of=model):
@@ -140,17 +201,13 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                                                  k, eval_examples)
         return estimates[key, id(of)]
 
-    if isinstance(model, MSNVI):
+    def bounds():
         say(f"  MSNVI bounds, K = {MSNVI_SAMPLES}")
         result["msnvi_bounds"] = msnvi_bounds(model, test, eval_examples)
         if recipe.dataset == "pendulum" and recipe.dataset_options.get("failure_angle"):
             result["sensor_failure_conflict"] = sensor_failure_conflict(model, recipe)
-        lap("msnvi_bounds")
-    else:
-        if source is not None and target is not None:
-            result.update(mvae_likelihoods(model, test, source, target, estimate,
-                                           prior_samples, eval_examples))
-            lap("mvae_likelihoods")
+
+    def subset_likelihoods():
         subsets = model.conditioning_subsets()
         result["subset_log_likelihood"] = {
             subset_label(s): float(np.mean(estimate(names, s, evaluated).log_likelihood))
@@ -160,15 +217,22 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         result["subset_elbo"] = {subset_label(s): float(np.mean(estimate(names, s,
                                                                          evaluated).elbo))
                                  for s in subsets}
-        lap("subset_log_likelihood")
+
+    if isinstance(model, MSNVI):
+        cached("msnvi_bounds", bounds)
+    else:
+        if source is not None and target is not None:
+            cached("mvae_likelihoods", lambda: result.update(mvae_likelihoods(
+                model, test, source, target, estimate, prior_samples, eval_examples)))
+        cached("subset_log_likelihood", subset_likelihoods)
 
     categorical = {m.name for m in model.modalities if m.is_categorical}
     if target is not None and target in categorical:
         result[f"cross_modal_accuracy({source}->{target})"] = metrics.cross_modal_accuracy(
             model, test, source, target)
     has_label = "label" in test.element_spec
-    coherence = None
-    if has_label:
+
+    def coherences():
         oracles = {}
         num_classes = None
         for name in names:
@@ -185,32 +249,41 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                                  epochs=oracle_epochs, cache_dir=oracle_dir)
         result["oracle_accuracy"] = {n: metrics.oracle_accuracy(o, test, n)
                                      for n, o in oracles.items()}
-        lap("oracles")
         say("  coherence")
-        coherence = metrics.conditional_coherence(evaluated, test, oracles,
-                                                  max_examples=coherence_examples)
-        result["coherence"] = {**coherence, "joint": metrics.joint_coherence(
+        conditional = metrics.conditional_coherence(evaluated, test, oracles,
+                                                    max_examples=coherence_examples)
+        result["coherence"] = {**conditional, "joint": metrics.joint_coherence(
             model, oracles, JOINT_SAMPLES)}
-        lap("coherence")
+
+    def probe():
         say("  linear probe")
         result["latent_probe"] = metrics.latent_probe(
             evaluated, train, test, num_train=PROBE_EXAMPLES,
             representation=result["subset_posterior"]["probe_codes"])
         result["latent_probe_by_size"] = metrics.subsets.by_size(result["latent_probe"])
-        lap("latent_probe")
+
+    coherence = None
+    if has_label:
+        cached("coherence", coherences)
+        coherence = result["coherence"]
+        cached("latent_probe", probe)
         if recipe.dataset in SPLIT_DATASETS:
-            say("  whole-image oracle, split accuracy")
-            result.update(split_accuracy(model, recipe, test, oracle_epochs, oracle_dir))
-            lap("split_accuracy")
+            def split():
+                say("  whole-image oracle, split accuracy")
+                result.update(split_accuracy(model, recipe, test, oracle_epochs, oracle_dir))
+            cached("split_accuracy", split)
     believers = list(model.sources) if isinstance(model, MSNVI) else names
-    if len(believers) > 1:
+
+    def conflict():
         conflicts = {}
         for batch in metrics.likelihoods.iterate_batches(test, believers, eval_examples):
             for key, value in metrics.pairwise_conflicts(model, batch).items():
                 conflicts.setdefault(key, []).append(np.asarray(value))
         result["conflict"] = {key: float(np.mean(np.concatenate(v)))
                               for key, v in conflicts.items()}
-        lap("conflict")
+
+    if len(believers) > 1:
+        cached("conflict", conflict)
     if plots_dir is not None:
         result["plots"] = make_plots(model, test, plots_dir, coherence, has_label, recipe)
         lap("plots")
@@ -404,8 +477,11 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
                              oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,
                              plots_dir=run_dir if plots else None, verbose=verbose,
-                             coherence_examples=coherence_examples)
-    return _merge_metrics(run_dir, name, result)
+                             coherence_examples=coherence_examples,
+                             cache_path=Path(run_dir) / PARTS_FILE)
+    merged = _merge_metrics(run_dir, name, result)
+    (Path(run_dir) / PARTS_FILE).unlink(missing_ok=True)
+    return merged
 
 
 def _load_run(run, out):

@@ -39,7 +39,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     at the end of every epoch (`keras.callbacks.BackupAndRestore`: weights, optimizer state,
     the KL warm-up's position, the training noise's seed state, the epoch) and a rerun resumes
     from the last finished epoch; a run whose model was saved but whose evaluation or export
-    did not finish resumes there. It writes `history.csv` (`keras.callbacks.CSVLogger`, one
+    did not finish resumes there, keeping the metrics already computed
+    (`evaluation_parts.json`, `kmvae.evaluate.PartCache`). It writes `history.csv` (`keras.callbacks.CSVLogger`, one
     row per epoch, appended on resume), TensorBoard logs in `logs/`, `model.keras` right after
     training (for a recipe with `selection`, the selected epoch's model, fit on the training
     split less the validation split and validated on it; the last epoch's is `last.keras`), `metrics.json` (`kmvae.evaluate.compute_metrics`, the same keys as
@@ -76,7 +77,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         UsageError: `epochs`, `batch_size`, `learning_rate` or `seed` out of range, or an
             unknown mixed-precision name.
     """
-    from kmvae.evaluate import ORACLE_EPOCHS, compute_metrics, probe_training_data
+    from kmvae.evaluate import (ORACLE_EPOCHS, PARTS_FILE, compute_metrics,
+                                probe_training_data)
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
@@ -147,13 +149,15 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
                                       plots_dir=run_dir if plots else None,
                                       coherence_examples=coherence_examples,
                                       oracle_epochs=ORACLE_EPOCHS if oracle_epochs is None
-                                      else int(oracle_epochs)))
+                                      else int(oracle_epochs),
+                                      cache_path=run_dir / PARTS_FILE))
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
     export_saved_model(model, str(export_path))
     result.update({"run_dir": str(run_dir), "model": str(model_path),
                    "saved_model": str(export_path)})
     (run_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+    (run_dir / PARTS_FILE).unlink(missing_ok=True)
     return result
 
 

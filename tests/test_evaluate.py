@@ -1,6 +1,7 @@
 """compute_metrics' MoPoE protocol: per-subset values and their averages by subset size, the
 subsets' posteriors as the paper's, the MVAE pair estimates only for recipes naming a pair."""
 
+import json
 import types
 
 import numpy as np
@@ -51,7 +52,7 @@ def test_per_size_averages_of_the_three_figure_3_quantities():
     assert result["latent_probe_by_size"] == pytest.approx(
         _mean_by_size_by_hand(result["latent_probe"]))
     assert set(result["coherence"]["by_size"]) == {"1", "2"}   # size 3 leaves no target
-    assert {"subset_log_likelihood", "oracles", "coherence", "latent_probe"} <= set(
+    assert {"subset_log_likelihood", "coherence", "latent_probe", "conflict"} <= set(
         result["eval_seconds_parts"])
 
 
@@ -75,3 +76,37 @@ def test_probe_training_data_reads_each_example_once_despite_paired_per_batch():
     np.testing.assert_array_equal(labels, np.concatenate([b["label"] for b in plain]))
     cycled = sum(len(b["label"]) for b in recipe.load_data("train"))
     assert cycled > len(labels)  # the training batches repeat the paired examples
+
+
+def test_an_interrupted_evaluation_resumes_with_the_parts_it_finished(tmp_path, monkeypatch):
+    """The parts an evaluation finished are kept in its cache file: a rerun with the same
+    settings restores them instead of computing them again; other settings recompute."""
+    model, data = _tiny()
+    cache = tmp_path / "evaluation_parts.json"
+    kwargs = dict(eval_examples=50, coherence_examples=80, cache_path=cache)
+    latent_probe = kmvae.metrics.latent_probe
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(kmvae.metrics, "latent_probe", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compute_metrics(model, _recipe(), data, data, **kwargs)
+    finished = json.loads(cache.read_text())["parts"]
+    assert set(finished) == {"subset_log_likelihood", "coherence"}
+
+    calls = []
+    monkeypatch.setattr(kmvae.metrics, "latent_probe", latent_probe)
+    for name in ("conditional_coherence", "importance_sampling"):
+        original = getattr(kmvae.metrics, name)
+        monkeypatch.setattr(kmvae.metrics, name,
+                            lambda *a, _f=original, _n=name, **kw: calls.append(_n) or _f(*a, **kw))
+    resumed = compute_metrics(model, _recipe(), data, data, **kwargs)
+    assert calls == []                                   # restored, not computed again
+    assert {"subset_log_likelihood", "coherence"}.isdisjoint(resumed["eval_seconds_parts"])
+    assert "latent_probe" in resumed["eval_seconds_parts"]
+    assert resumed["subset_log_likelihood"] == finished["subset_log_likelihood"][
+        "subset_log_likelihood"]
+    assert resumed["coherence"] == finished["coherence"]["coherence"]
+    calls.clear()
+    compute_metrics(model, _recipe(), data, data, **{**kwargs, "eval_examples": 40})
+    assert "importance_sampling" in calls and "conditional_coherence" in calls
