@@ -93,8 +93,9 @@ def test_polymnist_figure_3_section_pairs_models_and_sizes(tmp_path):
     assert "| log p(X), proposal q(z\\|X_k), nats | MVAE | -2400.000 | -2300.000 | -2200.000 | " \
            "-2100.000 | -2000.000 | +300.000 |" in section
     assert "| linear-probe accuracy | MoPoE | (not run) | (not run) |" in section
-    assert "MVAE 0.036 +- 0.015 / 0.0400; MMVAE 0.200 +- 0.019 / 0.2000; " \
-           "MoPoE 0.121 +- 0.016 / (not run)" in section
+    assert "MVAE 0.036 +- 0.015 / 0.0400: reproduced; MMVAE 0.200 +- 0.019 / 0.2000: " \
+           "reproduced; MoPoE 0.121 +- 0.016 / (not run): not run" in section
+    assert "the paper's MMVAE > MoPoE > MVAE; kmvae not run for every model yet" in section
     assert ("kmvae train mvae_polymnist --epochs 2 --out runs-p --eval-examples 50 "
             "--coherence-examples 500") in section
     assert "2 epochs instead of the paper's 300" in section and "scikit-image" in section
@@ -250,10 +251,12 @@ def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):
     text = reproduction.build(tmp_path, runs="runs-x")
     section = text[text.index("## SVAE Table 1"):]
     table_1 = section[section.index("### Table 1"):section.index("### Figure 4")]
-    assert ("| SVAE | `svae_mnist_split_100` | 20 | 0.948 / 0.900 | 0.872 / 0.800 | "
-            "0.816 / 0.700 |") in table_1
-    assert ("| MMVAE | `mmvae_mnist_split_100` |  | 0.539 / (not run) | 0.221 / (not run) | "
-            "0.283 / (not run) |") in table_1
+    assert ("| SVAE | `svae_mnist_split_100` | 20 | 0.948 / 0.900: differs (kmvae lower); "
+            "20 of 200 epochs; MNIST subset | 0.872 / 0.800: differs (kmvae lower); 20 of 200 "
+            "epochs; MNIST subset | 0.816 / 0.700: differs (kmvae lower); 20 of 200 epochs; "
+            "MNIST subset |") in table_1
+    assert ("| MMVAE | `mmvae_mnist_split_100` |  | 0.539 / (not run): not run | 0.221 / "
+            "(not run): not run | 0.283 / (not run): not run |") in table_1
     assert "| VAEVAE* | `vaevae_star_mnist_split_100` |  | 0.958 / (not run) |" in table_1
     both = section[section.index("Accuracy (both), by"):section.index("Accuracy (top half), by")]
     assert "| method | 100% | 10% | 1% | 0.1% |" in both
@@ -287,7 +290,7 @@ def test_svae_figure_6_lists_every_subset_and_compares_the_single_parts(tmp_path
     assert "MNIST-Split-3 0.970" in figure
     assert "MNIST-Split-3: 4 epochs instead of the paper's 50" in figure
     # Table 1 has no run: only the paper's numbers.
-    assert "| SVAE | `svae_mnist_split_100` |  | 0.948 / (not run) |" in text
+    assert "| SVAE | `svae_mnist_split_100` |  | 0.948 / (not run): not run |" in text
 
 
 def test_numbers_carried_over_from_an_earlier_report_say_so(tmp_path):
@@ -300,3 +303,21 @@ def test_numbers_carried_over_from_an_earlier_report_say_so(tmp_path):
     assert "| L(ind) | 120.460 / 150.000 |" in section
     assert ("- `msnvi_mnist_qu_ind`, `msnvi_mnist_qu_poe`: numbers carried over from commit "
             "abc.") in section
+
+
+def test_verdicts_and_orderings():
+    assert reproduction.verdict(-91.0, -90.619, 2.0) == "reproduced"
+    assert reproduction.verdict(-95.0, -90.619, 2.0, ["5 of 500 epochs"]) == \
+        "differs (kmvae lower); 5 of 500 epochs"
+    assert reproduction.verdict(0.99, 0.948, 0.03) == "differs (kmvae higher)"
+    assert reproduction.verdict(None, 0.948, 0.03) == "not run"
+    assert reproduction.verdict(25.0, 25.6, None) == "compared (no tolerance)"
+    paper = {"MMVAE": (0.2,), "MoPoE": (0.12,), "MVAE": (0.04,)}
+    assert reproduction._ordering_line("J", paper, {"MMVAE": 0.3, "MoPoE": 0.2,
+                                                    "MVAE": 0.1}).endswith(": shown.")
+    assert reproduction._ordering_line("J", paper, {"MMVAE": 0.1, "MoPoE": 0.2,
+                                                    "MVAE": 0.0}).endswith(
+        "kmvae's MoPoE > MMVAE > MVAE: not shown.")
+    # Ties do not show a strict ordering.
+    assert reproduction._ordering_line("J", paper, {"MMVAE": 0.0, "MoPoE": 0.0,
+                                                    "MVAE": 0.0}).endswith("not shown.")
