@@ -257,7 +257,7 @@ def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):
             "MNIST subset |") in table_1
     assert ("| MMVAE | `mmvae_mnist_split_100` |  | 0.539 / (not run): not run | 0.221 / "
             "(not run): not run | 0.283 / (not run): not run |") in table_1
-    assert "| VAEVAE* | `vaevae_star_mnist_split_100` |  | 0.958 / (not run) |" in table_1
+    assert "| VAEVAE* | `vaevae_star_mnist_split_100` |  | 0.958 / (not run): not run |" in table_1
     both = section[section.index("Accuracy (both), by"):section.index("Accuracy (top half), by")]
     assert "| method | 100% | 10% | 1% | 0.1% |" in both
     assert "| SVAE | 0.900 | (not run) | (not run) | 0.500 |" in both
