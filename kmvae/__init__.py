@@ -4,7 +4,7 @@ The workflow: pick modalities, build a model, `compile`, `fit` on a `tf.data.Dat
 dicts, then `encode` / `translate` / `generate` / `log_likelihood`, and `export_saved_model`.
 """
 
-from kmvae import callbacks, datasets, layers, metrics, models, recipes
+from kmvae import callbacks, datasets, distribute, layers, metrics, models, recipes
 from kmvae.export import export_saved_model
 from kmvae.modalities import Modality
 from kmvae.models import (JMVAE, M2VAE, MMVAE, MSNVI, MVAE, SVAE, TVAE, VAEVAE, JMVAEZero,
