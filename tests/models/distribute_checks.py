@@ -286,7 +286,13 @@ def check_multi_worker(steps=4):
                 [sys.executable, __file__, "worker", os.path.join(folder, f"{index}.npz"),
                  str(steps)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 text=True))
-        outputs = [w.communicate(timeout=300)[0] for w in workers]
+        try:
+            outputs = [w.communicate(timeout=300)[0] for w in workers]
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait()
         codes = [w.returncode for w in workers]
         if any(codes):
             return {"codes": codes, "output": [o[-3000:] for o in outputs]}
