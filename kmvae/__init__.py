@@ -23,7 +23,7 @@ if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "kmvae":
             _os.close(_stderr)
             _os.close(_null)
 
-from kmvae import callbacks, datasets, layers, metrics, models, recipes
+from kmvae import callbacks, datasets, distribute, layers, metrics, models, recipes
 from kmvae.export import export_saved_model
 from kmvae.modalities import Modality
 from kmvae.models import (JMVAE, M2VAE, MMVAE, MSNVI, MVAE, SVAE, TVAE, VAEVAE, JMVAEZero,

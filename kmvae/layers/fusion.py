@@ -108,6 +108,9 @@ class PosteriorFusion(keras.layers.Layer):
             subsets = nonempty_subsets(num_modalities)
         self.subsets = subsets
         self._subset_matrix = subset_matrix(subsets, num_modalities)
+        # No weights: built from the start, so that Keras (which builds an unbuilt model
+        # symbolically before `fit` under a `tf.distribute` strategy) finds the model built.
+        self.built = True
 
     @property
     def num_components(self):

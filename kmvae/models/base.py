@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kmvae import distribute
 from kmvae.layers.fusion import PosteriorFusion, nonempty_subsets
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
@@ -45,7 +46,12 @@ class MultimodalVAE(keras.Model):
         rescale_likelihoods: multiply lambda_m by `max_j D_j / D_m`, the ratio of data
             dimensions, so that the largest modality has weight 1 (MoPoE App. B).
         seed: seed of the sampling noise used in training (importance samples and `generate`
-            take their own).
+            take their own). Under a `tf.distribute` strategy each replica draws its own
+            noise from it (`kmvae.distribute.ReplicaSeedGenerator`).
+
+    Built and compiled under a `tf.distribute` strategy's `scope()`, a model trains with `fit`
+    on global batches: each replica's loss is its share of the global batch's objective, so
+    the summed gradients are those of one device (see `kmvae.distribute`).
 
     Raises:
         ValueError / TypeError: on an empty or duplicated modality list, a non-positive
@@ -74,7 +80,7 @@ class MultimodalVAE(keras.Model):
         self.fusion = PosteriorFusion(len(self.modalities), fusion, prior_expert, name="fusion")
         self.kl_weight = keras.Variable(self.beta, trainable=False, dtype="float32",
                                         name="kl_weight")
-        self._seed_generator = keras.random.SeedGenerator(seed)
+        self._seed_generator = distribute.ReplicaSeedGenerator(seed, name="seed_generator")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names()}
         self._log_weights_fn = None
         self.build()
@@ -130,7 +136,16 @@ class MultimodalVAE(keras.Model):
     def compile(self, optimizer="adam", *, jit_compile=True, **kwargs):
         """`keras.Model.compile`, with XLA on by default: Keras' `"auto"` turns XLA off on CPU
         machines, where it speeds training up about 1.3x here. Pass `jit_compile=False` to
-        debug."""
+        debug.
+
+        A model built under a `tf.distribute` strategy (other than the default one) trains
+        without XLA whatever `jit_compile` says, as Keras' `"auto"` does: Keras compiles the
+        whole distributed step, `strategy.run` and the replicas' variables on their devices
+        included, which XLA cannot place in one cluster ("Trying to access resource ...
+        located in device CPU:1 from device CPU:0")."""
+        if jit_compile and (self._distribute_strategy is not None
+                            or tf.distribute.has_strategy()):
+            jit_compile = False
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
 
     def compile_from_config(self, config):
@@ -188,7 +203,8 @@ class MultimodalVAE(keras.Model):
         """The batch, unchanged, after graph-mode assertions on its values (rows with no
         modality, NaN / infinite values, class ids out of range, in present entries). `fit`,
         `evaluate` and `predict` map it over a `tf.data.Dataset`; the XLA-compiled train step
-        itself cannot assert."""
+        itself cannot assert (under a `tf.distribute` strategy, without XLA, each replica's
+        step checks its share of the batch instead)."""
         tensors, mask = self._parse(data)
         inner = data[0] if isinstance(data, (tuple, list)) else data
         sizes = [(name, tf.shape(t)[0]) for name, t in tensors.items()]
@@ -461,7 +477,12 @@ class MultimodalVAE(keras.Model):
     # ----------------------------------------------------------------------------- training
     def compute_objective(self, x, mask, training=False):
         """Returns `(loss, terms)`: the scalar loss to minimise and a dict name ->
-        `(values (batch,), weights (batch,))` of the reported terms. Subclasses implement it."""
+        `(values (batch,), weights (batch,))` of the reported terms. Subclasses implement it.
+
+        The loss averages over the batch with `kmvae.distribute.batch_mean` (or sums such
+        means): on one device the batch mean, and in a replica of a `tf.distribute` strategy
+        that replica's share of the global batch's mean, so that the replicas' losses and
+        gradients add up to the global batch's."""
         raise NotImplementedError
 
     def sample_normal(self, loc, scale):
@@ -470,7 +491,7 @@ class MultimodalVAE(keras.Model):
         return loc + scale * eps
 
     def train_step(self, data):
-        x, mask = self.prepare_batch(data)
+        x, mask = self.prepare_batch(self._replica_checked(data))
         with tf.GradientTape() as tape:
             loss, terms = self.compute_objective(x, mask, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
@@ -480,22 +501,39 @@ class MultimodalVAE(keras.Model):
         # information source) have no gradient: zeros leave them unchanged under Adam / SGD and
         # keep the optimizer's state aligned with every variable, so `.keras` files reload it.
         gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
+        # Under a strategy Keras sums the replicas' gradients, which the shares of the loss
+        # are made for.
         self.optimizer.apply(gradients, variables)
         return self._update_trackers(loss, terms)
 
     def test_step(self, data):
-        x, mask = self.prepare_batch(data)
+        x, mask = self.prepare_batch(self._replica_checked(data))
         loss, terms = self.compute_objective(x, mask, training=False)
         return self._update_trackers(loss, terms)
 
     def predict_step(self, data):
-        return self(data, training=False)
+        return self(self._replica_checked(data), training=False)
+
+    def _replica_checked(self, data):
+        """`check_batch` inside the step of a model built under a `tf.distribute` strategy
+        (no XLA there) rather than in its input pipeline: a distributed dataset can turn an
+        error of its last batch into the end of the data, and `fit` would stop without a
+        word. The rows named are those of the replica's share of the global batch."""
+        return data if self._distribute_strategy is None else self.check_batch(data)
 
     def _update_trackers(self, loss, terms):
-        self._trackers["loss"].update_state(loss)
+        # A replica's loss is its share of the global batch's: scaled by the number of
+        # replicas, its mean over the replicas (the metric's reduction) is the global loss.
+        self._trackers["loss"].update_state(loss * distribute.num_replicas())
         for name, (values, weights) in terms.items():
             self._trackers[name].update_state(values, sample_weight=weights)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self._trackers.items()}
+        if distribute.is_multi_worker(self.distribute_strategy):
+            # Keras (3.10) reduces a step's logs over several workers with a mean along axis
+            # 0, which a scalar lacks ("Invalid reduction dimension 0 for input with 0
+            # dimensions", tensorflow/tensorflow#72388): give it one; the mean is a scalar.
+            logs = {name: value[None] for name, value in logs.items()}
+        return logs
 
     def fit(self, x=None, y=None, *args, validation_data=None, callbacks=None, **kwargs):
         """`keras.Model.fit` with the batches' value checks; with a `tf.data.Dataset`, a fit
@@ -530,9 +568,23 @@ class MultimodalVAE(keras.Model):
     def predict(self, x, *args, **kwargs):
         return super().predict(self._checked(x), *args, **kwargs)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Under a `tf.distribute` strategy Keras (3.10) builds the model from the first batch
+        averaged over the replicas, which fails when they hold different numbers of examples
+        (the average adds their tensors) and turns class ids into floats. These models are
+        built at construction: only the optimizer is left to build, without the batch."""
+        unbuilt = (not all(layer.built for layer in self._flatten_layers())
+                   or self._compile_metrics is not None or self._compile_loss is not None)
+        if self._distribute_strategy is None or unbuilt:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=())
+
     def _checked(self, data):
-        """Adds value checks to a dataset (graph assertions) or runs them on in-memory data."""
-        if isinstance(data, tf.data.Dataset):
+        """Adds value checks to a dataset (graph assertions) or runs them on in-memory data.
+        Under a `tf.distribute` strategy the steps check the batches instead
+        (`_replica_checked`)."""
+        if isinstance(data, tf.data.Dataset) and self._distribute_strategy is None:
             return data.map(self.check_batch, num_parallel_calls=tf.data.AUTOTUNE,
                             deterministic=True).prefetch(tf.data.AUTOTUNE)
         if isinstance(data, dict):

@@ -6,14 +6,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kmvae.distribute import batch_mean
 from kmvae.layers.fusion import product_of_experts
 from kmvae.models.subsets import SubsetVAE
-
-
-def _rows_mean(values, weights):
-    """Weighted mean over the batch (0 when no weight)."""
-    return tf.math.divide_no_nan(tf.reduce_sum(tf.where(weights > 0, weights * values, 0.0)),
-                                 tf.reduce_sum(weights))
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
@@ -102,7 +97,7 @@ class JMVAE(SubsetVAE):
         value = (pieces["log_lik"][:, full] - self.kl_weight * pieces["kl_prior"][:, full]
                  - self.alpha * pieces["kl_children"][:, full])
         complete = tf.cast(tf.reduce_all(mask, axis=1), tf.float32)
-        loss = -_rows_mean(value, complete)
+        loss = -batch_mean(value, complete)
         return loss, {"elbo": (self.present_elbo(pieces, mask), tf.ones_like(value)),
                       "mutual_kl": (pieces["kl_children"][:, full], complete)}
 
@@ -176,7 +171,7 @@ class JMVAEZero(_JointEncoderVAE):
             complete = tf.cast(tf.reduce_all(mask, axis=1), tf.float32)[:, None]
             single = tf.constant((self._sizes == 1).astype(np.float32))[None]
             weights += complete * single
-        loss = -_rows_mean(value, weights)
+        loss = -batch_mean(value, weights)
         elbo = pieces["log_lik_raw"] - pieces["kl_prior"]
         index = self.subset_index(mask)[:, None]
         elbo = tf.gather(elbo, index, axis=1, batch_dims=1)[:, 0]
@@ -267,11 +262,11 @@ class TVAE(_JointEncoderVAE):
         value = pieces["log_lik"] - self.kl_weight * pieces["kl_prior"]        # (B, K)
         if self.stage == 1:
             weights = tf.cast(tf.reduce_all(mask, axis=1), tf.float32)
-            loss = -_rows_mean(value[:, -1], weights)
+            loss = -batch_mean(value[:, -1], weights)
         else:
             singles = tf.constant(np.flatnonzero(self._sizes == 1))
             per_example = tf.reduce_sum(tf.where(mask, tf.gather(value, singles, axis=1), 0.0),
                                         axis=1)
-            loss = -tf.reduce_mean(per_example)
+            loss = -batch_mean(per_example)
         elbo = self.present_elbo(pieces, mask)
         return loss, {"elbo": (elbo, tf.ones_like(elbo))}

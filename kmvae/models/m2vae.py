@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kmvae.distribute import batch_mean
 from kmvae.models.subsets import SubsetVAE, m2vae_coefficients
 
 
@@ -135,7 +136,7 @@ class M2VAE(SubsetVAE):
                  - self.alpha * pieces["kl_children"])                          # T(S), (B, K)
         weights = self.coefficients(mask)
         value = tf.reduce_sum(tf.where(weights > 0, weights * local, 0.0), axis=1)
-        loss = -tf.reduce_mean(value)
+        loss = -batch_mean(value)
         index = self.subset_index(mask)[:, None]
         mutual = tf.gather(pieces["kl_children"], index, axis=1, batch_dims=1)[:, 0]
         ones = tf.ones_like(value)

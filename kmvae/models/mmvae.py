@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kmvae.distribute import batch_mean
 from kmvae.models.base import MultimodalVAE
 from kmvae.models.importance import (dreg_surrogate, masked_log_mean_exp,
                                      sample_log_likelihoods)
@@ -202,7 +203,7 @@ class MMVAE(MultimodalVAE):
         `(loss, terms)` as `MultimodalVAE.compute_objective`."""
         locs, scales = self.experts(x, training=training)
         bound, surrogate, log_lik = self.bound_and_surrogate(x, mask, locs, scales)
-        loss = -tf.reduce_mean(bound + surrogate)
+        loss = -batch_mean(bound + surrogate)
         ones = tf.ones_like(bound)
         present = tf.cast(mask, tf.float32)
         terms = {"bound": (bound, ones)}

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kmvae.distribute import batch_mean
 from kmvae.layers.heads import diagonal_normal
 from kmvae.models.base import MultimodalVAE
 
@@ -72,7 +73,7 @@ class MoPoEVAE(MultimodalVAE):
         log_lik = [tf.where(mask[:, m], decoder(z).log_prob(x[m]), 0.0)
                    for m, decoder in enumerate(self.decoders)]
         weighted = sum(w * lp for w, lp in zip(self.loss_weights, log_lik))
-        loss = -tf.reduce_mean(weighted - self.kl_weight * kl)
+        loss = -batch_mean(weighted - self.kl_weight * kl)
 
         ones = tf.ones_like(kl)
         terms = {"elbo": (sum(log_lik) - kl, ones), "kl": (kl, ones)}

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kmvae.distribute import batch_mean
 from kmvae.layers.heads import diagonal_normal
 from kmvae.models.base import MultimodalVAE
 from kmvae.models.importance import masked_log_mean_exp, sample_log_likelihoods
@@ -351,4 +352,4 @@ class MSNVI(MultimodalVAE):
         locs, scales = self.experts(x, training=training)
         bound = self.objective_bound(x, mask, locs, scales, self.objective,
                                      self.num_importance_samples)
-        return -tf.reduce_mean(bound), {"bound": (bound, tf.ones_like(bound))}
+        return -batch_mean(bound), {"bound": (bound, tf.ones_like(bound))}

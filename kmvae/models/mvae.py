@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kmvae.distribute import batch_mean
 from kmvae.layers.fusion import nonempty_subsets, product_of_experts, subset_matrix
 from kmvae.layers.heads import diagonal_normal
 from kmvae.models.base import MultimodalVAE
@@ -101,7 +102,7 @@ class MVAE(MultimodalVAE):
         weighted = sum(w * lp for w, lp in zip(self.loss_weights, log_lik))
         elbo = sum(log_lik) - kl                                                 # (B, T), nats
         objective = weighted - self.kl_weight * kl
-        loss = -tf.reduce_mean(tf.reduce_sum(tf.where(valid, objective, 0.0), axis=1))
+        loss = -batch_mean(tf.reduce_sum(tf.where(valid, objective, 0.0), axis=1))
 
         terms = {"elbo": (elbo[:, 0], tf.ones_like(elbo[:, 0])),
                  "kl": (kl[:, 0], tf.ones_like(kl[:, 0]))}

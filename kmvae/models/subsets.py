@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kmvae.distribute import global_sum
 from kmvae.layers.fusion import nonempty_subsets, subset_matrix
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.subset import SubsetEncoder
@@ -212,10 +213,13 @@ class SubsetVAE(MultimodalVAE):
     def pattern_means(self, values, mask):
         """The sum over presence patterns of the mean of `values` `(batch,)` over the examples
         of that pattern (patterns absent from the batch contribute 0): SVAE eq. 10's
-        `L + L_1 + L_2`, each expectation estimated on its own examples."""
+        `L + L_1 + L_2`, each expectation estimated on its own examples. Under a
+        `tf.distribute` strategy the patterns' counts are those of the global batch (this
+        replica's share, as `kmvae.distribute.batch_mean`)."""
         onehot = tf.one_hot(self.subset_index(mask), self.num_subsets)
         sums = tf.einsum("b,bk->k", values, onehot)
-        return tf.reduce_sum(tf.math.divide_no_nan(sums, tf.reduce_sum(onehot, axis=0)))
+        counts = global_sum(tf.reduce_sum(onehot, axis=0))
+        return tf.reduce_sum(tf.math.divide_no_nan(sums, counts))
 
     def subset_sizes(self):
         """`(K,)` float32 subset sizes."""

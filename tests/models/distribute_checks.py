@@ -1,0 +1,335 @@
+"""The `tf.distribute` checks of `test_models_distribute.py`, run in processes of their own:
+the two logical CPU devices a `MirroredStrategy` mirrors over must be configured before
+TensorFlow initialises, which pytest's process has long done. Each mode prints one JSON object
+on the last line of stdout:
+
+    python tests/models/distribute_checks.py models        # every model class under a
+                                                           # MirroredStrategy, then the digits
+    python tests/models/distribute_checks.py multi_worker  # two MultiWorkerMirroredStrategy
+                                                           # workers on localhost
+
+`check_multi_worker` starts its two workers as processes running this file (mode `worker`)
+and may be called from any process (the test calls it from pytest's).
+"""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.dirname(TESTS), TESTS]       # this checkout's kmvae, tests/conftest.py
+
+import tensorflow as tf  # noqa: E402
+
+if __name__ == "__main__" and sys.argv[1] == "models":
+    # Before anything initialises TensorFlow's devices (a multi-worker worker has one CPU).
+    _cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import kmvae  # noqa: E402
+from conftest import random_batch, tiny_modalities  # noqa: E402
+
+BATCH = 9            # split 5 / 4 between the replicas: unequal shares
+TRI, BI = ("bernoulli", "normal", "categorical"), ("bernoulli", "categorical")
+MASKS = {
+    # Complete rows 3 of 5 on replica 0 and 1 of 4 on replica 1: the masked means (JMVAE,
+    # tVAE), the presence patterns (SVAE, VAEVAE) and the plain means all need global counts.
+    2: [[1, 1], [1, 1], [1, 1], [1, 0], [0, 1], [1, 1], [1, 0], [0, 1], [0, 1]],
+    3: [[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 0, 0], [0, 1, 1], [1, 0, 1], [0, 0, 1],
+        [0, 1, 0], [1, 1, 1]],
+}
+MODELS = {
+    "MVAE": (TRI, {}), "MoPoEVAE": (TRI, {}), "MoEVAE": (TRI, {}),
+    "MMVAE": (TRI, {"num_importance_samples": 3}),
+    "MSNVI": (TRI, {"num_importance_samples": 3, "objective": "hybrid"}),
+    "JMVAE": (BI, {}), "JMVAEZero": (BI, {}), "TVAE": (BI, {}), "M2VAE": (BI, {}),
+    "SVAE": (BI, {}), "VAEVAE": (BI, {}), "VAEVAEStar": (BI, {}),
+}
+MIXED = ("MVAE", "SVAE")
+
+
+@contextlib.contextmanager
+def fixed_noise():
+    """Every `keras.random` draw the models make becomes a function of its example alone
+    (constant noise, the first most likely mixture component, the last subset), so that an
+    example gets the same noise on any replica, and one device and two must agree exactly."""
+    saved = {name: getattr(keras.random, name)
+             for name in ("normal", "uniform", "categorical", "randint")}
+    keras.random.normal = lambda shape, mean=0.0, stddev=1.0, dtype=None, seed=None: \
+        tf.fill(shape, 0.5) * stddev + mean
+    keras.random.uniform = lambda shape, minval=0.0, maxval=1.0, dtype=None, seed=None: \
+        tf.fill(shape, 0.3)
+    keras.random.categorical = lambda logits, num_samples, dtype="int32", seed=None: tf.tile(
+        tf.argmax(logits, axis=-1, output_type=tf.int32)[:, None], [1, num_samples])
+    keras.random.randint = lambda shape, minval, maxval, dtype="int32", seed=None: \
+        tf.fill(shape, tf.cast(maxval, tf.int32) - 1)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(keras.random, name, function)
+
+
+def masked_batch(modalities, seed=0):
+    """A global batch dict of `BATCH` examples with the mask of `MASKS`, masked entries NaN
+    (class ids -7)."""
+    mask = np.array(MASKS[len(modalities)], bool)
+    batch = random_batch(modalities, BATCH, seed=seed)
+    for m, modality in enumerate(modalities):
+        value = batch[modality.name]
+        value[~mask[:, m]] = -7 if value.dtype.kind == "i" else np.nan
+    batch["mask"] = mask
+    return batch
+
+
+def build(kind, strategy=None, compile=True):
+    """A tiny model of class `kind` (latent 2, 16-unit networks), built and compiled with SGD
+    under `strategy`'s scope if given."""
+    kinds, options = MODELS[kind]
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = getattr(kmvae, kind)(tiny_modalities(kinds), 2, seed=1, **options)
+        if compile:
+            optimizer = keras.optimizers.SGD(0.05)
+            if keras.mixed_precision.global_policy().name == "mixed_float16":
+                # A small first loss scale: the default 2^15 overflows the float16 gradients
+                # of one device's first step, which is then skipped, and not those of two
+                # replicas, whose losses are halves.
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=64.0)
+            model.compile(optimizer, jit_compile=False)
+    return model
+
+
+def compare_step(kind, strategy):
+    """One SGD step on one global batch from the same weights, with fixed noise: on one device
+    (the step `fit` takes, run eagerly: faster than tracing it) and with `fit` under the
+    strategy. Returns the updates' norms and relative difference, and both steps' metrics."""
+    single, distributed = build(kind), build(kind, strategy)
+    weights = single.get_weights()
+    distributed.set_weights(weights)
+    batch = masked_batch(single.modalities)
+    with fixed_noise():
+        logs_1 = single.train_step({k: tf.constant(v) for k, v in batch.items()})
+        history = distributed.fit(tf.data.Dataset.from_tensors(batch), epochs=1,
+                                  verbose=0).history
+    logs_1 = {k: float(v) for k, v in logs_1.items()}
+    logs_2 = {k: float(v[-1]) for k, v in history.items()}
+    update_1 = [w - w0 for w, w0 in zip(single.get_weights(), weights)]
+    update_2 = [w - w0 for w, w0 in zip(distributed.get_weights(), weights)]
+    norm_1 = np.sqrt(sum(np.sum(u ** 2) for u in update_1))
+    norm_2 = np.sqrt(sum(np.sum(u ** 2) for u in update_2))
+    difference = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(update_1, update_2)))
+    return {"update_norm_single": float(norm_1), "update_norm_distributed": float(norm_2),
+            "update_difference": float(difference / norm_1),
+            "finite": bool(all(np.all(np.isfinite(u)) for u in update_2)),
+            "logs_single": logs_1, "logs_distributed": logs_2,
+            "jit_compile_distributed": bool(distributed.jit_compile)}
+
+
+def replica_losses(kind, strategy):
+    """The training loss of each replica for the same batch on both (real noise, then fixed
+    noise as a control): it differs only if the replicas draw different noise."""
+    model = build(kind, strategy, compile=False)
+    batch = {k: tf.constant(v) for k, v in masked_batch(model.modalities).items()}
+
+    def step(data):
+        x, mask = model.prepare_batch(data)
+        return model.compute_objective(x, mask, training=True)[0]
+
+    def run():         # eagerly: MirroredStrategy runs the replicas in threads, no tracing
+        return [float(v) for v in strategy.experimental_local_results(
+            strategy.run(step, args=(batch,)))]
+
+    real = run()
+    with fixed_noise():
+        fixed = run()
+    return {"real_noise": real, "fixed_noise": fixed}
+
+
+def replica_draws(strategy):
+    """Each replica's draws from one model's seed generator: normal (reparameterisation),
+    randint (MVAE's subsets) and categorical (MoPoE's components)."""
+    model = build("MVAE", strategy, compile=False)
+
+    @tf.function
+    def draws():
+        def step():
+            seed = model._seed_generator
+            return (keras.random.normal((8,), seed=seed),
+                    tf.cast(keras.random.randint((8,), 0, 1000, seed=seed), tf.float32),
+                    tf.cast(keras.random.categorical(tf.zeros((8, 50)), 1, seed=seed)[:, 0],
+                            tf.float32))
+        return [strategy.experimental_local_results(v) for v in strategy.run(step)]
+
+    return {name: [v.numpy().tolist() for v in values]
+            for name, values in zip(("normal", "randint", "categorical"), draws())}
+
+
+def compare_evaluate(kind, strategy):
+    """`evaluate` on one global batch with fixed noise, on one device (eagerly) and under the
+    strategy: the metrics of each."""
+    single, distributed = build(kind), build(kind, strategy)
+    distributed.set_weights(single.get_weights())
+    batch = masked_batch(single.modalities)
+    with fixed_noise():
+        logs_1 = single.test_step({k: tf.constant(v) for k, v in batch.items()})
+        logs_2 = distributed.evaluate(tf.data.Dataset.from_tensors(batch), verbose=0,
+                                      return_dict=True)
+    return {"single": {k: float(v) for k, v in logs_1.items()},
+            "distributed": {k: float(v) for k, v in logs_2.items()}}
+
+
+def nan_check(strategy):
+    """`fit` under the strategy on two batches, NaN in a present entry of the last one (an
+    error a distributed dataset turns into the end of the data): the error message."""
+    model = build("MVAE", strategy)
+    batches = [masked_batch(model.modalities, seed=seed) for seed in (0, 1)]
+    batches[1]["a"][8, 0] = np.nan       # a present entry on replica 1
+    data = tf.data.Dataset.from_tensor_slices({k: np.stack([b[k] for b in batches])
+                                               for k in batches[0]})
+    try:
+        model.fit(data, epochs=1, verbose=0)
+    except Exception as error:  # noqa: BLE001  (the test reads the type and message)
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def check_models():
+    """Every check under one `MirroredStrategy` over the two logical CPUs: per model class the
+    step and the replicas' noise, then the seed generator's draws, `evaluate`, the NaN check,
+    mixed precision and the digits recipe; with the seconds each part took."""
+    # One strategy for every check: a second MirroredStrategy in the process reuses the
+    # collective keys of the first, and its all-reduces then fail on the shapes cached for them.
+    strategy = kmvae.distribute.get_strategy("mirrored")
+    start = time.time()
+    out = {"num_replicas": strategy.num_replicas_in_sync, "models": {}}
+    for kind in MODELS:
+        out["models"][kind] = {**compare_step(kind, strategy),
+                               "replica_losses": replica_losses(kind, strategy)}
+    out["seconds_models"] = time.time() - start
+    out["replica_draws"] = replica_draws(strategy)
+    out["evaluate"] = compare_evaluate("JMVAE", strategy)
+    out["nan_error"] = nan_check(strategy)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    out["mixed_float16"] = {kind: compare_step(kind, strategy) for kind in MIXED}
+    keras.mixed_precision.set_global_policy("float32")
+    out["seconds_checks"] = time.time() - start - out["seconds_models"]
+    start = time.time()
+    out["digits"] = check_digits(strategy)
+    out["seconds_digits"] = time.time() - start
+    return out
+
+
+def cross_modal_accuracy(model, test):
+    """The fraction of `test`'s labels predicted from their images (`translate`)."""
+    correct = total = 0
+    for batch in test:
+        probabilities = model.translate({"image": batch["image"]}, targets=["label"])["label"]
+        correct += int(np.sum(np.argmax(probabilities, -1) == batch["label"].numpy()))
+        total += len(batch["label"])
+    return correct / total
+
+
+def check_digits(strategy, epochs=3, learning_rate=3e-3):
+    """The `digits` recipe's model and data (global batches of 50) trained `epochs` epochs on
+    one device and under `strategy`, faster than the recipe: Adam at `learning_rate` and the KL
+    warm-up over all the epochs (about 0.7 image -> label accuracy after 3 epochs on one
+    device).
+    Returns each one's test accuracy, losses and seconds."""
+    recipe = kmvae.recipes.load("digits")
+    train, test = recipe.load_data()
+    out = {}
+    for name, scope in (("single", contextlib.nullcontext()), ("mirrored", strategy.scope())):
+        keras.utils.set_random_seed(0)
+        start = time.time()
+        with scope:
+            model = recipe.build_model(compile=False)
+            model.compile(keras.optimizers.Adam(learning_rate))
+        history = model.fit(train, epochs=epochs, verbose=0,
+                            callbacks=[kmvae.callbacks.KLWarmup(epochs)]).history
+        out[name] = {"accuracy": cross_modal_accuracy(model, test), "loss": history["loss"],
+                     "jit_compile": bool(model.jit_compile), "seconds": time.time() - start}
+    return out
+
+
+def free_ports(count):
+    """`count` ports free on localhost now (the operating system's picks)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def check_multi_worker(steps=4):
+    """Two `MultiWorkerMirroredStrategy` workers (processes) on localhost train a tiny MVAE
+    `steps` steps; returns whether they end with identical weights, changed from the start."""
+    ports = free_ports(2)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    start = time.time()
+    with tempfile.TemporaryDirectory() as folder:
+        workers = []
+        for index in range(2):
+            env = dict(os.environ, TF_CONFIG=json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+            workers.append(subprocess.Popen(
+                [sys.executable, __file__, "worker", os.path.join(folder, f"{index}.npz"),
+                 str(steps)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True))
+        try:
+            outputs = [w.communicate(timeout=300)[0] for w in workers]
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+                    w.wait()
+        codes = [w.returncode for w in workers]
+        if any(codes):
+            return {"codes": codes, "output": [o[-3000:] for o in outputs]}
+        results = [dict(np.load(os.path.join(folder, f"{i}.npz"))) for i in range(2)]
+    names = sorted(k for k in results[0] if k.startswith("w"))
+    final = [[results[i][k] for k in names] for i in range(2)]
+    initial = [results[0][k.replace("w", "i", 1)] for k in names]
+    return {"codes": codes, "num_replicas": int(results[0]["num_replicas"]),
+            "max_difference": float(max(np.max(np.abs(a - b)) for a, b in zip(*final))),
+            "max_change": float(max(np.max(np.abs(a - b)) for a, b in zip(final[0], initial))),
+            "losses": [results[i]["loss"].tolist() for i in range(2)],
+            "seconds": time.time() - start}
+
+
+def run_worker(path, steps):
+    """One worker of `check_multi_worker` (its TF_CONFIG set by the caller): trains a tiny MVAE
+    `steps` steps of global batches of 16 and saves its initial and final weights to `path`."""
+    strategy = kmvae.distribute.get_strategy("multi_worker")
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = kmvae.MVAE(tiny_modalities(TRI), 2, seed=1)
+        model.compile(keras.optimizers.Adam(1e-2))
+    initial = model.get_weights()
+    data = tf.data.Dataset.from_tensor_slices(random_batch(model.modalities, 16 * steps)) \
+        .batch(16)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    history = model.fit(data.with_options(options), epochs=1, verbose=0).history
+    arrays = {f"w{i:03d}": w for i, w in enumerate(model.get_weights())}
+    arrays.update({f"i{i:03d}": w for i, w in enumerate(initial)})
+    np.savez(path, num_replicas=strategy.num_replicas_in_sync, loss=np.array(history["loss"]),
+             **arrays)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "worker":
+        run_worker(sys.argv[2], int(sys.argv[3]))
+    else:
+        print(json.dumps({"models": check_models, "multi_worker": check_multi_worker}[mode]()))
