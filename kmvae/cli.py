@@ -70,6 +70,11 @@ def _parser():
     train.add_argument("--learning-rate", type=_positive_float, help="override the recipe's")
     train.add_argument("--seed", type=_at_least(0),
                        help="seed weights, training noise and data order (default: unseeded)")
+    train.add_argument("--distribute", choices=("mirrored", "multi_worker"),
+                       help="train under tf.distribute: 'mirrored' on this machine's GPUs (else "
+                            "its logical CPU devices), 'multi_worker' on the cluster in "
+                            "TF_CONFIG (start the same command on every worker); the global "
+                            "batch is the recipe's")
     train.add_argument("--mixed-precision", choices=("float16", "bfloat16"),
                        help="train under Keras' mixed_float16 / mixed_bfloat16 policy")
     train.add_argument("--out", default=".",
@@ -193,7 +198,10 @@ def _run(args):
                  verbose=verbose, coherence_examples=args.coherence_examples,
                  oracle_epochs=args.oracle_epochs, seed=args.seed, batch_size=args.batch_size,
                  learning_rate=args.learning_rate, overwrite=args.overwrite,
-                 log=(lambda *a: None) if args.quiet else print)
+                 distribute=args.distribute, log=(lambda *a: None) if args.quiet else print)
+    if "worker" in result:
+        print(f"worker {result['worker']}: trained; the chief writes the run directory")
+        return 0
     print(headline_table(result))
     print(f"run directory: {result['run_dir']} (metrics.json holds every metric); "
           f"SavedModel: {result['saved_model']}")

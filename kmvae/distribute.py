@@ -57,6 +57,26 @@ def get_strategy(name=None, devices=None):
     return tf.distribute.MirroredStrategy(devices)
 
 
+def is_chief(strategy):
+    """Whether this process writes a run's files: always on one machine; under
+    `MultiWorkerMirroredStrategy`, the task `chief`, or `worker` 0 when the cluster has no
+    chief (TF_CONFIG's convention)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type in (None, "chief"):
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in (
+        resolver.cluster_spec().as_dict())
+
+
+def task_name(strategy):
+    """`"<task type>-<task id>"` of this process in a multi-worker cluster (e.g. `worker-1`)."""
+    resolver = strategy.cluster_resolver
+    return f"{resolver.task_type}-{resolver.task_id}"
+
+
 def is_multi_worker(strategy):
     """Whether `strategy` is a `MultiWorkerMirroredStrategy` over several workers (the test
     Keras uses before reducing a step's outputs across workers)."""

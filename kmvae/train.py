@@ -29,7 +29,7 @@ def next_version(directory):
 def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         num_samples=None, oracle_dir=None, plots=True, evaluate=True, verbose=2,
         coherence_examples=None, oracle_epochs=None, seed=None, batch_size=None,
-        learning_rate=None, overwrite=False, log=print):
+        learning_rate=None, overwrite=False, distribute=None, log=print):
     """Trains `recipe` with `model.fit`, saves it, evaluates it and exports it; resumes an
     interrupted run of the same settings.
 
@@ -66,6 +66,13 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
             model's training noise and the data's shuffle; None: the recipe's (unseeded).
         batch_size, learning_rate: override the recipe's.
         overwrite: train again in the newest run's directory, discarding it.
+        distribute: None (one device), `"mirrored"` (`tf.distribute.MirroredStrategy`: the
+            GPUs of this machine, else its logical CPU devices) or `"multi_worker"`
+            (`tf.distribute.MultiWorkerMirroredStrategy`, the cluster in `TF_CONFIG`). The
+            global batch is the recipe's batch size. Under `"multi_worker"` only the chief
+            writes the run directory, the metrics and the export; every other worker keeps its
+            own backup in `<out>/.workers/<recipe>/<task>/` (to recover when it is killed) and
+            stops after training. The evaluation runs on the chief alone, on one device.
         log: where progress lines go (`print`).
 
     Returns:
@@ -94,9 +101,25 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         _check_positive("seed", seed + 1, int)
         keras.utils.set_random_seed(int(seed))
     num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
+    from kmvae import distribute as distribution
+    try:
+        strategy = distribution.get_strategy(distribute)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     settings = {"epochs": int(epochs), "seed": seed, "batch_size": recipe.batch_size,
                 "learning_rate": recipe.learning_rate, "mixed_precision": mixed_precision,
-                "distribute": None}
+                "distribute": distribute}
+    if not distribution.is_chief(strategy):
+        worker_dir = Path(out) / ".workers" / recipe.name / distribution.task_name(strategy)
+        worker_dir.mkdir(parents=True, exist_ok=True)
+        log(f"worker {distribution.task_name(strategy)}: backups in {worker_dir}")
+        train, validation = recipe.load_data(("train", recipe.validation_split))
+        with strategy.scope():
+            model = recipe.build_model(seed=seed)
+        fit_resumable(recipe, model, train, validation, int(epochs), worker_dir,
+                      verbose=0, log=log)
+        model.save_weights(worker_dir / "final.weights.h5")    # the chief's, in sync
+        return {"recipe": recipe.name, "worker": distribution.task_name(strategy)}
     run_dir, resumed = runs.prepare(out, recipe.name, settings, overwrite=overwrite)
     log(f"run directory: {run_dir}")
     model_path = run_dir / "model.keras"
@@ -112,7 +135,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         history = _read_history(run_dir / "history.csv")
         train_seconds = runs.settings_of(run_dir).get("train_seconds")
     else:
-        model = recipe.build_model(seed=seed)
+        with strategy.scope():
+            model = recipe.build_model(seed=seed)
         start = time.time()
         history = fit_resumable(recipe, model, train, validation, int(epochs), run_dir,
                                 verbose=verbose, log=log)
@@ -121,6 +145,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
             model.save(run_dir / "last.keras")
             model.load_weights(run_dir / BEST_WEIGHTS)
         model.save(model_path)
+        if distribute is not None:        # evaluate and export on one device
+            model = keras.saving.load_model(model_path)
         record = runs.settings_of(run_dir)
         (run_dir / "run.json").write_text(json.dumps({**record, "train_seconds":
                                                       train_seconds}, indent=2))

@@ -1,0 +1,72 @@
+"""`kmvae train --distribute`: two MultiWorkerMirroredStrategy workers on localhost train the
+digits recipe to the end with identical weights; only the chief writes the run and the
+export."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from kmvae import cli
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_to_the_end_and_the_chief_alone_writes(tmp_path):
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    command = [sys.executable, "-c", "import sys; from kmvae.cli import main; sys.exit(main())",
+               "train", "digits", "--distribute", "multi_worker", "--epochs", "2", "--seed", "1",
+               "--no-evaluate", "--quiet", "--out", str(tmp_path)]
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True))
+    try:
+        outputs = [w.communicate(timeout=400)[0] for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+    assert "the chief writes the run directory" in outputs[1]
+    # One run and one export, written by the chief (worker 0).
+    assert sorted(p.name for p in (tmp_path / "runs/digits").iterdir()) == ["1"]
+    assert sorted(p.name for p in (tmp_path / "saved_models/digits").iterdir()) == ["1"]
+    run = json.loads((tmp_path / "runs/digits/1/run.json").read_text())
+    assert run["distribute"] == "multi_worker"
+    with open(tmp_path / "runs/digits/1/history.csv") as f:
+        assert len(f.read().splitlines()) == 3                      # header + 2 epochs
+    # The other worker kept its backups apart and ended with the chief's weights.
+    worker = tmp_path / ".workers/digits/worker-1"
+    assert (worker / "history.csv").exists() and not (worker / "model.keras").exists()
+    chief = keras.saving.load_model(tmp_path / "runs/digits/1/model.keras")
+    other = keras.saving.load_model(tmp_path / "runs/digits/1/model.keras")
+    other.load_weights(worker / "final.weights.h5")
+    for a, b in zip(chief.weights, other.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+
+
+def test_mirrored_on_this_machine(tmp_path):
+    """`--distribute mirrored` over this machine's devices (one CPU device here) trains,
+    evaluates on one device and exports."""
+    assert cli.main(["train", "digits", "--distribute", "mirrored", "--epochs", "1", "--quiet",
+                     "--out", str(tmp_path), "--num-samples", "3", "--eval-examples", "10",
+                     "--oracle-dir", str(tmp_path / "oracles")]) == 0
+    metrics = json.loads((tmp_path / "runs/digits/1/metrics.json").read_text())
+    assert np.isfinite(metrics["test_log_p(image)"])
+    assert (tmp_path / "saved_models/digits/1/saved_model.pb").exists()
