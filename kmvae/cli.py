@@ -25,8 +25,8 @@ def _at_least(low, kind=int):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}"
-                                             f", received {text!r}") from None
+            expected = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {text!r}") from None
         if not value >= low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, received {text}")
         return value

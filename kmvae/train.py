@@ -40,12 +40,15 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     the KL warm-up's position, the training noise's seed state, the epoch) and a rerun resumes
     from the last finished epoch; a run whose model was saved but whose evaluation or export
     did not finish resumes there, keeping the metrics already computed
-    (`evaluation_parts.json`, `kmvae.evaluate.PartCache`). It writes `history.csv` (`keras.callbacks.CSVLogger`, one
-    row per epoch, appended on resume), TensorBoard logs in `logs/`, `model.keras` right after
-    training (for a recipe with `selection`, the selected epoch's model, fit on the training
-    split less the validation split and validated on it; the last epoch's is `last.keras`), `metrics.json` (`kmvae.evaluate.compute_metrics`, the same keys as
-    `kmvae evaluate`) with the figures beside it, and the SavedModel
-    `<out>/saved_models/<recipe>/<version>/`, one above the highest there.
+    (`evaluation_parts.json`, `kmvae.evaluate.PartCache`).
+
+    It writes `history.csv` (`keras.callbacks.CSVLogger`, one row per epoch, appended on
+    resume), TensorBoard logs in `logs/`, `model.keras` right after training (for a recipe
+    with `selection`, the selected epoch's model, fit on the training split less the
+    validation split and validated on it; the last epoch's is `last.keras`), `metrics.json`
+    (`kmvae.evaluate.compute_metrics`, the same keys as `kmvae evaluate`) with the figures
+    beside it, and the SavedModel `<out>/saved_models/<recipe>/<version>/`, one above the
+    highest there.
 
     Args:
         recipe: a `kmvae.recipes.Recipe` or its name.

@@ -36,7 +36,20 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import kmvae  # noqa: E402
-from conftest import random_batch, tiny_modalities  # noqa: E402
+
+def _load_tests_conftest():
+    """tests/conftest.py as its own module (`from conftest import` would find whichever
+    conftest.py pytest imported first, e.g. tests/metrics/conftest.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("kmvae_tests_conftest",
+                                                  os.path.join(TESTS, "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_helpers = _load_tests_conftest()
+random_batch, tiny_modalities = _helpers.random_batch, _helpers.tiny_modalities
 
 BATCH = 9            # split 5 / 4 between the replicas: unequal shares
 TRI, BI = ("bernoulli", "normal", "categorical"), ("bernoulli", "categorical")

@@ -66,7 +66,7 @@ def test_one_fit_step_under_mirrored_strategy_is_the_one_device_step(results, ki
 
 def _model_stub(kind):
     """A model of class `kind` as the checks build it (for its term names), on one device."""
-    from conftest import tiny_modalities
+    from distribute_checks import tiny_modalities
     kinds, options = MODELS[kind]
     return getattr(kmvae, kind)(tiny_modalities(kinds), 2, seed=1, **options)
 
