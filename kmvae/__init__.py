@@ -8,20 +8,18 @@ import os as _os
 import sys as _sys
 
 if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "kmvae":
-    # The `kmvae` command: TensorFlow's C++ log lines are noise to its user. Its log level is
-    # read when TensorFlow is imported, and the lines absl writes while TensorFlow loads ignore
-    # it, so stderr is closed during that import (errors still raise; set
-    # TF_CPP_MIN_LOG_LEVEL=0 to see everything).
+    # The `kmvae` command: TensorFlow's C++ log lines (written to file descriptor 2, some by
+    # absl before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, some at the first XLA compilation)
+    # are noise to its user. The command's own stderr, Python's warnings and tracebacks
+    # included, goes to the original stderr; file descriptor 2 goes to /dev/null. Set
+    # TF_CPP_MIN_LOG_LEVEL=0 to see everything.
     _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if _os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
+        _sys.stderr.flush()
         _stderr, _null = _os.dup(2), _os.open(_os.devnull, _os.O_WRONLY)
         _os.dup2(_null, 2)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            _os.dup2(_stderr, 2)
-            _os.close(_stderr)
-            _os.close(_null)
+        _os.close(_null)
+        _sys.stderr = _os.fdopen(_stderr, "w", buffering=1)
 
 from kmvae import callbacks, datasets, distribute, layers, metrics, models, recipes
 from kmvae.export import export_saved_model
