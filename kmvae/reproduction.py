@@ -942,12 +942,12 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     chosen = [recipes.load(name) for name in names]
     done = []
     for recipe in chosen:
-        finished = [n for n in runs.versions(out, recipe.name)
-                    if runs.is_finished(Path(out) / "runs" / recipe.name / str(n))
-                    and (runs.settings_of(Path(out) / "runs" / recipe.name / str(n)) or {}
-                         ).get("epochs") == recipe.epochs]
+        folder = Path(out) / "runs" / recipe.name
+        finished = [folder / str(n) for n in runs.versions(out, recipe.name)
+                    if runs.is_finished(folder / str(n))
+                    and (runs.settings_of(folder / str(n)) or {}).get("epochs") == recipe.epochs]
         if finished:
-            run_dir = Path(out) / "runs" / recipe.name / str(finished[-1])
+            run_dir = finished[-1]
             log(f"{recipe.name}: finished at {recipe.epochs} epochs in {run_dir}; skipped")
             done.append((recipe.name, str(run_dir), "skipped"))
         else:

@@ -99,9 +99,9 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
                              f"received {mixed_precision!r}.")
         keras.mixed_precision.set_global_policy(MIXED_PRECISION[mixed_precision])
     epochs = recipe.epochs if epochs is None else epochs
-    _check_positive("epochs", epochs, int)
+    _check_int("epochs", epochs, 1)
     if seed is not None:
-        _check_positive("seed", seed + 1, int)
+        _check_int("seed", seed, 0)
         keras.utils.set_random_seed(int(seed))
     num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
     from kmvae import distribute as distribution
@@ -292,18 +292,18 @@ def _read_history(path):
     return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in keys}
 
 
-def _check_positive(name, value, kind):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1 or (
-            kind is int and int(value) != value):
-        raise UsageError(f"{name} must be {'an integer ' if kind is int else ''}>= 1; "
-                         f"received {value!r}.")
+def _check_int(name, value, low):
+    """Raises UsageError unless `value` is an integer >= `low` (a bool is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low or (
+            int(value) != value):
+        raise UsageError(f"{name} must be an integer >= {low}; received {value!r}.")
 
 
 def _overridden(recipe, batch_size, learning_rate, seed):
     """The recipe with the command line's batch size, learning rate and data seed."""
     changes = {}
     if batch_size is not None:
-        _check_positive("batch_size", batch_size, int)
+        _check_int("batch_size", batch_size, 1)
         changes["batch_size"] = int(batch_size)
     if learning_rate is not None:
         if isinstance(learning_rate, bool) or not 0 < learning_rate < float("inf"):
