@@ -6,6 +6,7 @@ A killed `kmvae train RECIPE` resumes from its last finished epoch when rerun (s
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         worker_dir = Path(out) / ".workers" / recipe.name / distribution.task_name(strategy)
         worker_dir.mkdir(parents=True, exist_ok=True)
         log(f"worker {distribution.task_name(strategy)}: backups in {worker_dir}")
+        if _adopt_chief_backup(out, recipe.name, settings, worker_dir):
+            log("worker: resuming from the chief's backup")
         train, validation = recipe.load_data(("train", recipe.validation_split))
         with strategy.scope():
             model = recipe.build_model(seed=seed)
@@ -188,6 +191,33 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     (run_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     (run_dir / PARTS_FILE).unlink(missing_ok=True)
     return result
+
+
+def _adopt_chief_backup(out, recipe_name, settings, worker_dir):
+    """Replaces a non-chief worker's backup by the chief's, when the chief's unfinished run
+    with the same settings is readable here (a shared `--out`).
+
+    Workers killed together may be killed between the chief's end-of-epoch backup and their
+    own, so their own backups can be an epoch apart; resumed from them, the workers would
+    run different numbers of steps and the collective ops would fail. The chief's backup is
+    the one both resume from. Without a shared `--out` a worker resumes from its own backup.
+
+    Returns:
+        Whether the chief's backup was adopted.
+    """
+    numbers = runs.versions(out, recipe_name)
+    if not numbers:
+        return False
+    newest = Path(out) / "runs" / recipe_name / str(numbers[-1])
+    chief_backup = newest / BACKUP
+    if (runs.is_finished(newest) or not chief_backup.is_dir()
+            or runs.settings_of(newest) != {"recipe": recipe_name, **settings}):
+        return False
+    shutil.rmtree(worker_dir / BACKUP, ignore_errors=True)
+    shutil.copytree(chief_backup, worker_dir / BACKUP)
+    for stage in newest.glob("stage*.weights.npz"):
+        shutil.copy2(stage, worker_dir / stage.name)
+    return True
 
 
 def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=print):

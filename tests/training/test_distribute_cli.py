@@ -5,6 +5,7 @@ writes the run and the export."""
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,12 +66,16 @@ def test_two_workers_killed_resume_and_the_chief_alone_writes(tmp_path):
     killed = _wait(workers)
     assert metadata.exists(), "\n".join(o[-2000:] for o in killed)
     assert not (tmp_path / "runs/digits/1/model.keras").exists()
+    # Worker 1 killed before its own first backup: it must resume from the chief's, or the
+    # two workers would run different numbers of steps and their collectives would fail.
+    shutil.rmtree(tmp_path / ".workers/digits/worker-1/backup", ignore_errors=True)
 
     workers = _start_workers(cluster, tmp_path, epochs)
     outputs = _wait(workers)
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert "resuming at epoch" in outputs[0] and "resuming at epoch" in outputs[1]
     assert "the chief writes the run directory" in outputs[1]
+    assert "resuming from the chief's backup" in outputs[1]
     # One run and one export, written by the chief (worker 0).
     assert sorted(p.name for p in (tmp_path / "runs/digits").iterdir()) == ["1"]
     assert sorted(p.name for p in (tmp_path / "saved_models/digits").iterdir()) == ["1"]
