@@ -100,6 +100,10 @@ def _parser():
     evaluate.add_argument("--plots-only", action="store_true",
                           help="draw the PNG figures again, keep the metrics in metrics.json")
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
+    evaluate.add_argument("--in-progress", action="store_true",
+                          help="evaluate an unfinished run (training, or stopped) without "
+                               "ending it: the model selected so far, written to "
+                               "RUN/interim/metrics.json")
 
     export = commands.add_parser(
         "export", help="export a trained run as the next SavedModel version for TF Serving")
@@ -174,15 +178,16 @@ def _run(args):
         print(export_run(args.run, out=args.out))
         return 0
     if args.command == "evaluate" and args.plots_only:
-        if args.no_plots:
+        if args.no_plots or args.in_progress:
             from kmvae.errors import UsageError
-            raise UsageError("--plots-only and --no-plots exclude each other; pass one.")
+            raise UsageError("--plots-only excludes --no-plots and --in-progress; pass one.")
         from kmvae.evaluate import redraw_plots
         print(json.dumps(redraw_plots(args.run, out=args.out), indent=2))
         return 0
     if args.command == "evaluate":
-        from kmvae.evaluate import evaluate, format_table
-        result = evaluate(args.run, num_samples=args.num_samples,
+        from kmvae.evaluate import evaluate, evaluate_in_progress, format_table
+        result = (evaluate_in_progress if args.in_progress else evaluate)(
+                          args.run, num_samples=args.num_samples,
                           eval_examples=args.eval_examples, out=args.out,
                           oracle_dir=args.oracle_dir, plots=not args.no_plots,
                           verbose=not args.quiet, coherence_examples=args.coherence_examples,

@@ -484,6 +484,96 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     return merged
 
 
+def evaluate_in_progress(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,
+                         oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True,
+                         coherence_examples=None):
+    """Evaluates a run that is still training, or was stopped before its last epoch, without
+    ending it: the model selected so far (`best.weights.h5` for a recipe with model selection,
+    else the last backed-up epoch) gets every metric `evaluate` computes, written with the
+    figures to `<run_dir>/interim/metrics.json`. `kmvae train` later resumes the run as
+    usual; its final `metrics.json` supersedes the interim one.
+
+    The interim `metrics.json` has the keys of a finished run's, with `"epochs"` the epochs
+    trained so far, `"epochs_planned"` those the run was started for, `"interim": true` and
+    `"kl_weight"` the KL warm-up's beta at the last trained epoch.
+
+    Args:
+        run: an unfinished run directory (holding `run.json`) or a recipe name (its newest
+            run under `<out>/runs/<recipe>/`).
+        Others: as `evaluate`.
+
+    Returns:
+        dict: the content written to `interim/metrics.json`.
+
+    Raises:
+        RunNotFoundError (a FileNotFoundError): no such run, or no epoch finished yet.
+        UsageError (a ValueError): the run is already trained (use `evaluate`), or its recipe
+            trains in stages (a stage's backup is not the model).
+    """
+    import warnings
+
+    from kmvae.errors import UsageError
+    from kmvae.train import BACKUP, BEST_WEIGHTS, _read_history, training_record
+
+    run_dir, name = _unfinished_run(run, out)
+    recipe = recipes.load(name)
+    if recipe.stages:
+        raise UsageError(f"{name!r} trains in stages {recipe.stages}; its runs can be "
+                         f"evaluated once trained, not in progress.")
+    settings = runs.settings_of(run_dir)
+    history = _read_history(run_dir / "history.csv")
+    trained = len(next(iter(history.values()), []))
+    weights = run_dir / BEST_WEIGHTS if recipe.selection else run_dir / BACKUP / \
+        "latest.weights.h5"
+    if not trained or not weights.exists():
+        raise RunNotFoundError(f"{run_dir} has no finished epoch yet; evaluate it after one.")
+    model = recipe.build_model(seed=settings.get("seed"))
+    with warnings.catch_warnings():      # the optimizer's state is not needed here
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(weights)
+    interim = run_dir / runs.INTERIM
+    interim.mkdir(exist_ok=True)
+    test = recipe.load_data("test")
+    num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
+    record = training_record(recipe, model, test, history, epochs=trained,
+                             seed=settings.get("seed"),
+                             mixed_precision=settings.get("mixed_precision"),
+                             num_samples=num_samples)
+    record.update({"interim": True, "epochs_planned": settings["epochs"],
+                   "kl_weight": history.get("kl_weight", [None])[-1]})
+    record.update(compute_metrics(model, recipe, probe_training_data(recipe), test,
+                                  num_samples, eval_examples, oracle_epochs=oracle_epochs,
+                                  oracle_dir=oracle_dir, plots_dir=interim if plots else None,
+                                  verbose=verbose, coherence_examples=coherence_examples,
+                                  cache_path=interim / PARTS_FILE))
+    record["run_dir"] = str(run_dir)
+    (interim / "metrics.json").write_text(json.dumps(record, indent=2))
+    (interim / PARTS_FILE).unlink(missing_ok=True)
+    return record
+
+
+def _unfinished_run(run, out):
+    """`(run_dir, recipe_name)` of an untrained run directory or of a recipe's newest run."""
+    from kmvae.errors import UsageError
+
+    path = Path(run)
+    if path.is_dir() and (path / "run.json").exists():
+        run_dir = path
+    elif str(run) in recipes.list():
+        numbers = runs.versions(out, str(run))
+        if not numbers:
+            raise RunNotFoundError(f"No run of {run!r} under {Path(out) / 'runs' / str(run)}; "
+                                   f"start one with `kmvae train {run} --out {out}`.")
+        run_dir = Path(out) / "runs" / str(run) / str(numbers[-1])
+    else:
+        raise RunNotFoundError(f"{run!r} is neither a run directory holding run.json nor a "
+                               f"recipe name; `kmvae recipes` lists the recipes.")
+    if runs.is_trained(run_dir):
+        raise UsageError(f"{run_dir} is trained; evaluate it with `kmvae evaluate {run_dir}` "
+                         f"(without --in-progress).")
+    return run_dir, runs.settings_of(run_dir)["recipe"]
+
+
 def _load_run(run, out):
     """`(run_dir, recipe_name, recipe, model)` of a trained run (`resolve_run`)."""
     run_dir, name = resolve_run(run, out)

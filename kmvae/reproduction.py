@@ -119,8 +119,9 @@ def run_metrics(archive, name):
 
 def archive_runs(runs, archive=ARCHIVE):
     """Copies each recipe's newest finished `metrics.json` under `<runs>/runs/<recipe>/` (the
-    highest version `<n>/` that has one, else the unversioned run of earlier kmvae) to
-    `<archive>/<recipe>.json`.
+    highest version `<n>/` that has one, else the unversioned run of earlier kmvae; a recipe
+    without a finished run, its newest `<n>/interim/metrics.json` of
+    `kmvae evaluate --in-progress`) to `<archive>/<recipe>.json`.
 
     Returns:
         list of the recipe names archived.
@@ -131,7 +132,11 @@ def archive_runs(runs, archive=ARCHIVE):
     for folder in sorted(p for p in Path(runs).glob("runs/*") if p.is_dir()):
         versions = sorted((p for p in folder.glob("*/metrics.json") if p.parent.name.isdigit()),
                           key=lambda p: int(p.parent.name))
-        found = versions[-1:] or [p for p in [folder / "metrics.json"] if p.exists()]
+        interim = sorted((p for p in folder.glob("*/interim/metrics.json")
+                          if p.parent.parent.name.isdigit()),
+                         key=lambda p: int(p.parent.parent.name))
+        found = (versions[-1:] or [p for p in [folder / "metrics.json"] if p.exists()]
+                 or interim[-1:])
         if found:
             shutil.copyfile(found[0], archive / f"{folder.name}.json")
             names.append(folder.name)
@@ -149,7 +154,7 @@ def _commands(name, metrics, runs):
     """`kmvae train` (`_train_command`) and `kmvae evaluate` as the archived run was made."""
     return (_train_command(name, metrics, runs),
             f"kmvae evaluate {name} --out {runs} --num-samples {metrics.get('num_samples')}"
-            f"{_example_limits(metrics)}")
+            f"{_example_limits(metrics)}{' --in-progress' if metrics.get('interim') else ''}")
 
 
 def _shortfalls(name, metrics):
@@ -158,7 +163,12 @@ def _shortfalls(name, metrics):
     recipe = recipes.load(name)
     notes = [f"Numbers {metrics['archived_from']}."] if metrics.get("archived_from") else []
     epochs = metrics.get("epochs")
-    if epochs is not None and epochs < PAPER_EPOCHS:
+    if metrics.get("interim"):
+        notes.append(f"Interim numbers: epoch {epochs} of a {metrics['epochs_planned']}-epoch "
+                     f"run still in progress (`kmvae evaluate {name} --in-progress`), the model "
+                     f"selected so far; the KL warm-up's beta was {metrics['kl_weight']:.2f} "
+                     f"at that epoch. The finished run replaces them.")
+    elif epochs is not None and epochs < PAPER_EPOCHS:
         notes.append(f"{epochs} epochs instead of the paper's {PAPER_EPOCHS}, on a 2-core CPU "
                      f"(the KL warm-up keeps its 40% share: beta reaches 1 after "
                      f"{_count(max(1, round(0.4 * epochs)), 'epoch')}); the models are not "
@@ -304,7 +314,8 @@ def _train_command(name, metrics, runs):
     evaluation when they differ from the recipe's."""
     from kmvae import recipes
 
-    command = f"kmvae train {name} --epochs {metrics.get('epochs')} --out {runs}"
+    epochs = metrics.get("epochs_planned", metrics.get("epochs"))     # an interim run's plan
+    command = f"kmvae train {name} --epochs {epochs} --out {runs}"
     k = metrics.get("num_samples")
     if k is not None and k != recipes.load(name).eval_num_samples:
         command += f" --num-samples {k}"

@@ -10,7 +10,9 @@ A recipe's runs are numbered like TF Serving's versions: `<out>/runs/<recipe>/<n
 - `history.csv` (`keras.callbacks.CSVLogger`: one row per epoch, an `epoch` column from 0) and
   `logs/` (TensorBoard);
 - once trained, `model.keras`; once evaluated and exported, `metrics.json`, whose
-  `"saved_model"` entry marks the run finished.
+  `"saved_model"` entry marks the run finished;
+- `interim/` (`kmvae evaluate RECIPE --in-progress`): the metrics and figures of the model
+  selected so far, while the run trains or after it was stopped.
 
 A finished run is never written again by `kmvae train` (except with `--overwrite`); an
 unfinished one is resumed by the same command.
@@ -24,6 +26,7 @@ from kmvae.errors import RunConflictError, RunNotFoundError
 
 RUN_SETTINGS = ("epochs", "seed", "batch_size", "learning_rate", "mixed_precision",
                 "distribute")
+INTERIM = "interim"
 
 
 def versions(out, recipe):

@@ -157,23 +157,9 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         (run_dir / "run.json").write_text(json.dumps({**record, "train_seconds":
                                                       train_seconds}, indent=2))
 
-    result = {
-        "recipe": recipe.name, "epochs": int(epochs), "mixed_precision": mixed_precision,
-        "seed": seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
-        "dataset_options": recipe.dataset_options,
-        "train_seconds": train_seconds, "num_samples": num_samples,
-        "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
-        "final_train": {k: float(v[-1]) for k, v in history.items() if v},
-    }
-    if recipe.selection:
-        values = history[recipe.selection]
-        best = max if recipe.selection_mode == "max" else min
-        selected = best(range(len(values)), key=values.__getitem__)
-        result["selection"] = {
-            "criterion": f"{'highest' if best is max else 'lowest'} {recipe.selection}",
-            "validation_split": recipe.dataset_options["validation"],
-            "selected_epoch": selected + 1, "last_epoch": len(values),
-            "selected_value": values[selected], "last_value": values[-1]}
+    result = training_record(recipe, model, test, history, epochs=int(epochs), seed=seed,
+                             mixed_precision=mixed_precision, train_seconds=train_seconds,
+                             num_samples=num_samples)
     if evaluate:
         probe_train = probe_training_data(recipe)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,
@@ -191,6 +177,42 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     (run_dir / "metrics.json").write_text(json.dumps(result, indent=2))
     (run_dir / PARTS_FILE).unlink(missing_ok=True)
     return result
+
+
+def training_record(recipe, model, test, history, epochs, seed=None, mixed_precision=None,
+                    train_seconds=None, num_samples=None):
+    """The training entries of a run's `metrics.json`: the settings, the objective on the test
+    split (`model.evaluate`), the last epoch's training and validation terms, and, for a
+    recipe with model selection, the selected epoch (1-based) against the last one.
+
+    Args:
+        recipe: the run's `kmvae.recipes.Recipe`.
+        model: the trained model (the selected epoch's weights).
+        test: the test split, a `tf.data.Dataset` of batches.
+        history: dict metric name -> per-epoch values (`history.csv`).
+        epochs: the epochs the run was started for.
+
+    Returns:
+        dict, JSON-serialisable.
+    """
+    record = {
+        "recipe": recipe.name, "epochs": int(epochs), "mixed_precision": mixed_precision,
+        "seed": seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
+        "dataset_options": recipe.dataset_options,
+        "train_seconds": train_seconds, "num_samples": num_samples,
+        "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
+        "final_train": {k: float(v[-1]) for k, v in history.items() if v},
+    }
+    if recipe.selection:
+        values = history[recipe.selection]
+        best = max if recipe.selection_mode == "max" else min
+        selected = best(range(len(values)), key=values.__getitem__)
+        record["selection"] = {
+            "criterion": f"{'highest' if best is max else 'lowest'} {recipe.selection}",
+            "validation_split": recipe.dataset_options["validation"],
+            "selected_epoch": selected + 1, "last_epoch": len(values),
+            "selected_value": values[selected], "last_value": values[-1]}
+    return record
 
 
 def _adopt_chief_backup(out, recipe_name, settings, worker_dir):

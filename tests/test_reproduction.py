@@ -324,3 +324,28 @@ def test_verdicts_and_orderings():
     # Ties do not show a strict ordering.
     assert reproduction._ordering_line("J", paper, {"MMVAE": 0.0, "MoPoE": 0.0,
                                                     "MVAE": 0.0}).endswith("not shown.")
+
+
+def test_an_interim_run_is_archived_until_a_finished_one_exists(tmp_path):
+    """`kmvae evaluate --in-progress` numbers are archived for a recipe without a finished run,
+    said to be interim (epoch reached, epochs planned, the warm-up's beta) with the commands
+    that continue and evaluate the run; a finished run replaces them."""
+    archive = tmp_path / "archive"
+    finished = json.loads((reproduction.ARCHIVE / "mvae_mnist.json").read_text())
+    interim = {**finished, "recipe": "mvae_fashion_mnist", "epochs": 80,
+               "epochs_planned": 500, "interim": True, "kl_weight": 0.4}
+    run = tmp_path / "runs-paper/runs/mvae_fashion_mnist/1/interim"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps(interim))
+    assert reproduction.archive_runs(tmp_path / "runs-paper", archive) == ["mvae_fashion_mnist"]
+    text = reproduction.build(archive, runs="runs-paper")
+    assert ("Interim numbers: epoch 80 of a 500-epoch run still in progress "
+            "(`kmvae evaluate mvae_fashion_mnist --in-progress`)") in text
+    assert "the KL warm-up's beta was 0.40 at that epoch" in text
+    assert "kmvae train mvae_fashion_mnist --epochs 500 --out runs-paper" in text
+    assert "--in-progress\n" in text
+
+    (run.parent / "metrics.json").write_text(json.dumps(
+        {**finished, "recipe": "mvae_fashion_mnist", "saved_model": "s"}))
+    reproduction.archive_runs(tmp_path / "runs-paper", archive)
+    assert "Interim numbers" not in reproduction.build(archive, runs="runs-paper")
