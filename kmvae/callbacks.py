@@ -92,3 +92,74 @@ class ReplayDataOrder(keras.callbacks.Callback):
             self._started = True
             for _ in range(epoch * self.iterators_per_epoch):
                 iter(self.dataset)
+
+
+class SplitAccuracyLogger(keras.callbacks.Callback):
+    """Logs SVAE's model-selection criterion at the end of every epoch: the oracle accuracy of
+    the whole images decoded from the parts in `given` (Kutuzova et al. 2021, Appendix F.1 and
+    F.4: "the best epoch is chosen by the highest accuracy of the reconstruction from the top
+    half evaluated on the validation set"), computed on `validation` by
+    `kmvae.metrics.split_reconstruction_accuracy` and written into the epoch's logs as `name`,
+    so that `keras.callbacks.ModelCheckpoint(monitor=name, mode="max")`, `CSVLogger` and
+    TensorBoard see it. Put it before them in the callback list.
+
+    The decoded parts are the posterior means (not samples): the criterion is then a function
+    of the weights alone, and a resumed run selects the epoch an uninterrupted one selects.
+
+    Args:
+        validation: `tf.data.Dataset` of batches holding every part and the label.
+        parts: the part names from top to bottom, e.g. `("top", "bottom")`.
+        dataset: the registered data set name whose reassembled training images train the
+            oracle (`kmvae.metrics.train_whole_image_oracle`, cached in `oracle_dir`), with its
+            `kmvae.datasets.load` options `dataset_options` (a dict).
+        given: the parts the reconstruction is decoded from (default the top one).
+        name: the log key (default `"val_top_accuracy"`). A float in [0, 1].
+        oracle: a classifier of `(batch, height, width, 1)` whole images; default: trained
+            (or loaded) at the start of training.
+        oracle_epochs: training epochs of a new oracle.
+        image_shape: `(height, width)` of the whole image.
+
+    Raises:
+        ValueError: `given` names a part not in `parts`.
+
+    Example:
+        >>> logger = SplitAccuracyLogger(validation, ("top", "bottom"), "mnist_split")
+        >>> model.fit(train, validation_data=validation, epochs=200, callbacks=[
+        ...     logger, keras.callbacks.ModelCheckpoint(
+        ...         "best.weights.h5", monitor="val_top_accuracy", mode="max",
+        ...         save_best_only=True, save_weights_only=True)])
+    """
+
+    def __init__(self, validation, parts, dataset=None, given=("top",),
+                 name="val_top_accuracy", oracle=None, oracle_epochs=10, oracle_dir=None,
+                 image_shape=(28, 28), dataset_options=None):
+        super().__init__()
+        unknown = [p for p in given if p not in parts]
+        if unknown:
+            raise ValueError(f"SplitAccuracyLogger: given parts {unknown} are not among the "
+                             f"parts {tuple(parts)}.")
+        self.validation = validation
+        self.parts = tuple(parts)
+        self.given = tuple(given)
+        self.name = name
+        self.image_shape = tuple(image_shape)
+        if oracle is None and dataset is None:
+            raise ValueError("SplitAccuracyLogger needs an oracle or the data set name its "
+                             "oracle is trained on; received neither.")
+        self._oracle_options = dict(dataset=dataset, epochs=oracle_epochs, cache_dir=oracle_dir,
+                                    image_shape=self.image_shape, **(dataset_options or {}))
+        self.oracle = oracle
+
+    def on_train_begin(self, logs=None):
+        if self.oracle is None:
+            from kmvae.metrics.split import train_whole_image_oracle
+            self.oracle = train_whole_image_oracle(parts=self.parts, **self._oracle_options)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from kmvae.metrics.split import split_reconstruction_accuracy
+        accuracy = split_reconstruction_accuracy(self.model, self.validation, self.oracle,
+                                                 self.parts, sample=False,
+                                                 subsets=[self.given],
+                                                 image_shape=self.image_shape)
+        if logs is not None:
+            logs[self.name] = next(iter(accuracy.values()))

@@ -338,14 +338,7 @@ def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=
         -> accuracy, and `"split_oracle_accuracy"`: the oracle's accuracy on the real
         reassembled test images (it bounds the former). Floats in [0, 1].
     """
-    from kmvae import datasets
-    from kmvae.datasets.registry import entry
-
-    options = {k: v for k, v in recipe.dataset_options.items()
-               if k not in metrics.split.MASK_OPTIONS}
-    own = entry(recipe.dataset).options             # the data set's options, not load's
-    parts = datasets.modality_names(recipe.dataset, **{
-        k: v for k, v in options.items() if k in own})                     # in row order
+    parts, options = metrics.split.split_parts_of(recipe.dataset, recipe.dataset_options)
     oracle = metrics.train_whole_image_oracle(recipe.dataset, parts, epochs=oracle_epochs,
                                               cache_dir=oracle_dir, **options)
     real = metrics.whole_images(test, parts)

@@ -274,7 +274,7 @@ def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=pr
         if initial:
             log(f"resuming at epoch {done + initial + 1} of {epochs}")
         _truncate_history(history_path, done + initial)
-        callbacks = recipe.callbacks(stage_epochs if staged else epochs) + [
+        callbacks = recipe.callbacks(stage_epochs if staged else epochs, test) + [
             LearningRateLogger(),
             _OffsetCSVLogger(str(history_path), append=True, offset=done)]
         if recipe.selection:

@@ -68,6 +68,26 @@ def reassemble(parts, image_shape=IMAGE_SHAPE):
     return image[..., None]
 
 
+def split_parts_of(dataset, options):
+    """The part names of a split data set, from top to bottom, and the `kmvae.datasets.load`
+    options that fix its images (the mask options `MASK_OPTIONS` dropped).
+
+    Args:
+        dataset: a registered split data set name (`"mnist_split"`, `"mnist_split3"`).
+        options: a recipe's `dataset_options`.
+
+    Returns:
+        `(parts, options)`: a tuple of names in row order and a dict.
+    """
+    from kmvae import datasets
+    from kmvae.datasets.registry import entry
+
+    options = {k: v for k, v in options.items() if k not in MASK_OPTIONS}
+    own = entry(dataset).options             # the data set's options, not load's
+    parts = datasets.modality_names(dataset, **{k: v for k, v in options.items() if k in own})
+    return tuple(parts), options
+
+
 def whole_images(dataset, parts, image_shape=IMAGE_SHAPE, label="label"):
     """A data set of the whole images reassembled from the real parts, for training or testing
     an oracle: batches `{"whole_image": (batch, height, width, 1), label: (batch,)}`.
@@ -139,7 +159,8 @@ def train_whole_image_oracle(dataset, parts, model=None, *, name=None, image_sha
 
 
 def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=IMAGE_SHAPE,
-                                  label="label", sample=True, max_examples=None):
+                                  label="label", sample=True, max_examples=None,
+                                  subsets=None):
     """SVAE's MNIST-Split accuracy (Kutuzova et al. 2021, section 4; Table 1, Figures 4 and
     6): for every non-empty subset S of the parts, all parts decoded from `z ~ q(z | x_S)`
     (`model.translate(x_S, targets=parts)`: the decoded means, grey values for a Bernoulli
@@ -161,6 +182,8 @@ def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=
             come from TensorFlow's global random state (`keras.utils.set_random_seed` makes
             them repeatable).
         max_examples: stop after this many examples.
+        subsets: the subsets S to decode from, each a sequence of part names (default: every
+            non-empty subset).
 
     Returns:
         dict `subset_label(S)` (e.g. `"top"`, `"bottom"`, `"top,bottom"`) -> accuracy in
@@ -176,7 +199,14 @@ def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=
     if unknown:
         raise ValueError(f"Unknown part(s) {unknown}; the model's modalities are "
                          f"{tuple(model.modality_names)}.")
-    subsets = [[parts[i] for i in s] for s in nonempty_subsets(len(parts))]
+    if subsets is None:
+        subsets = [[parts[i] for i in s] for s in nonempty_subsets(len(parts))]
+    else:
+        subsets = [list(s) for s in subsets]
+        wrong = [s for s in subsets if not s or any(p not in parts for p in s)]
+        if wrong:
+            raise ValueError(f"subsets {wrong} are not non-empty subsets of the parts "
+                             f"{tuple(parts)}.")
     correct = {subset_label(s): 0 for s in subsets}
     seen = 0
     for batch in dataset:

@@ -28,6 +28,8 @@ _CATALOG = "kmvae.recipes.catalog"
 MODELS = ("MVAE", "MoPoEVAE", "MoEVAE", "MMVAE", "MSNVI", "JMVAE", "JMVAEZero", "TVAE", "M2VAE",
           "SVAE", "VAEVAE", "VAEVAEStar")
 
+# SVAE's model selection (Appendix F.1, F.4): the top part's reconstruction accuracy on validation
+SPLIT_SELECTION = "val_top_accuracy"
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
 
 
@@ -59,6 +61,8 @@ class Recipe:
             is kept, e.g. `"val_elbo"` (the validation ELBO at beta = 1, comparable across the
             KL warm-up, where `val_loss` is not); None keeps the last epoch and validates on
             the test split.
+            `SPLIT_SELECTION` (`"val_top_accuracy"`) is SVAE's criterion on MNIST-Split(-3),
+            logged by `kmvae.callbacks.SplitAccuracyLogger`.
         selection_mode: `"max"` (default) or `"min"`: whether the best epoch has the highest
             or the lowest `selection`.
         notes: how the recipe differs from the paper.
@@ -133,7 +137,7 @@ class Recipe:
         epochs = self.epochs if epochs is None else int(epochs)
         if not self.stages:
             return model.fit(train, epochs=epochs, validation_data=test,
-                             callbacks=self.callbacks(epochs), verbose=verbose).history
+                             callbacks=self.callbacks(epochs, test), verbose=verbose).history
         if not hasattr(model, "set_stage"):
             raise ValueError(f"Recipe {self.name!r} has stages {self.stages} but "
                              f"{type(model).__name__} has no set_stage.")
@@ -143,7 +147,8 @@ class Recipe:
             model.set_stage(stage)
             model.compile(optimizer=self.make_optimizer())
             part = model.fit(train, epochs=stage_epochs, validation_data=test,
-                             callbacks=self.callbacks(stage_epochs), verbose=verbose).history
+                             callbacks=self.callbacks(stage_epochs, test),
+                             verbose=verbose).history
             for key, values in part.items():
                 history.setdefault(key, []).extend(values)
         return history
@@ -160,16 +165,32 @@ class Recipe:
         options = {**self.dataset_options, **overrides}
         return datasets.load(self.dataset, split=split, batch_size=self.batch_size, **options)
 
-    def callbacks(self, epochs=None):
-        """The fit callbacks of the recipe (the KL warm-up). Trained for `epochs` instead of the
-        recipe's, the warm-up keeps its share of training (MVAE: 200 of 500 epochs, so 40%)."""
-        from kmvae.callbacks import KLWarmup
-        if not self.kl_warmup_epochs:
-            return []
-        warmup = self.kl_warmup_epochs
-        if epochs is not None and epochs != self.epochs:
-            warmup = max(1, round(warmup * epochs / self.epochs))
-        return [KLWarmup(warmup)]
+    def callbacks(self, epochs=None, validation=None):
+        """The fit callbacks of the recipe: the KL warm-up and, for a `selection` that `fit`
+        does not log itself (`SPLIT_SELECTION`, SVAE's top-half accuracy), the callback that
+        logs it on `validation`. Trained for `epochs` instead of the recipe's, the warm-up
+        keeps its share of training (MVAE: 200 of 500 epochs, so 40%).
+
+        Raises:
+            ValueError: the recipe selects on `SPLIT_SELECTION` and `validation` is None.
+        """
+        from kmvae.callbacks import KLWarmup, SplitAccuracyLogger
+        callbacks = []
+        if self.kl_warmup_epochs:
+            warmup = self.kl_warmup_epochs
+            if epochs is not None and epochs != self.epochs:
+                warmup = max(1, round(warmup * epochs / self.epochs))
+            callbacks.append(KLWarmup(warmup))
+        if self.selection == SPLIT_SELECTION:
+            if validation is None:
+                raise ValueError(f"Recipe {self.name!r} selects on {SPLIT_SELECTION!r}, "
+                                 f"which needs the validation data; pass validation=.")
+            from kmvae.metrics.split import split_parts_of
+            parts, options = split_parts_of(self.dataset, self.dataset_options)
+            callbacks.append(SplitAccuracyLogger(validation, parts, self.dataset,
+                                                 given=parts[:1], name=SPLIT_SELECTION,
+                                                 dataset_options=options))
+        return callbacks
 
 
 def split_epochs(epochs, shares):

@@ -282,3 +282,40 @@ def test_compute_metrics_reports_the_split_accuracy_on_mnist_split(tmp_path, mon
     assert "split_accuracy top,bottom" in table and "split_oracle_accuracy" in table
     # Other data sets have no parts to reassemble.
     assert evaluate.SPLIT_DATASETS == ("mnist_split", "mnist_split3")
+
+
+def test_split_accuracy_logger_logs_the_selection_criterion_each_epoch(tmp_path):
+    """SVAE's selection criterion (App. F.1): the callback puts the top half's reconstruction
+    accuracy (posterior means) into every epoch's logs, before CSVLogger and ModelCheckpoint
+    read them; the last value equals the metric computed after `fit`."""
+    from kmvae.callbacks import SplitAccuracyLogger
+
+    keras.utils.set_random_seed(7)
+    images, labels = row_images(300, seed=8)
+    data = split_dataset(images, labels, HALVES, batch_size=100)
+    model = kmvae.SVAE([Modality(name, shape=(rows * 28,), likelihood="bernoulli",
+                                 encoder=keras.Sequential([keras.layers.Dense(16, "relu")]),
+                                 decoder=keras.Sequential([keras.layers.Dense(16, "relu")]))
+                        for name, rows in HALVES], latent_dim=4, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    train = data.map(lambda b: {"top": b["top"], "bottom": b["bottom"]})
+    logger = SplitAccuracyLogger(data, ("top", "bottom"), oracle=row_oracle)
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        str(tmp_path / "best.weights.h5"), monitor="val_top_accuracy", mode="max",
+        save_best_only=True, save_weights_only=True)
+    history = model.fit(train, epochs=3, verbose=0, callbacks=[
+        logger, keras.callbacks.CSVLogger(str(tmp_path / "history.csv")), checkpoint]).history
+    values = history["val_top_accuracy"]
+    assert len(values) == 3 and all(0.0 <= v <= 1.0 for v in values)
+    assert checkpoint.best == max(values) and (tmp_path / "best.weights.h5").exists()
+    assert "val_top_accuracy" in (tmp_path / "history.csv").read_text().splitlines()[0]
+    expected = metrics.split_reconstruction_accuracy(model, data, row_oracle, ["top", "bottom"],
+                                                     sample=False, subsets=[["top"]])
+    assert list(expected) == ["top"] and values[-1] == pytest.approx(expected["top"])
+    with pytest.raises(ValueError, match=r"given parts \['left'\]"):
+        SplitAccuracyLogger(data, ("top", "bottom"), given=("left",), oracle=row_oracle)
+    with pytest.raises(ValueError, match="needs an oracle or the data set name"):
+        SplitAccuracyLogger(data, ("top", "bottom"))
+    with pytest.raises(ValueError, match=r"are not non-empty subsets of the parts"):
+        metrics.split_reconstruction_accuracy(model, data, row_oracle, ["top", "bottom"],
+                                              subsets=[["middle"]])
