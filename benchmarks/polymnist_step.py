@@ -16,14 +16,13 @@ import argparse
 import dataclasses
 import json
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kmvae  # noqa: E402
+import step_time  # noqa: E402  (benchmarks/step_time.py, beside this script)
 from kmvae.layers import (ConvDecoder, ConvEncoder, PolyMNISTDecoder,  # noqa: E402
                           PolyMNISTEncoder)
 
@@ -46,36 +45,7 @@ def modalities_with(recipe, encoder, decoder):
 
 
 def measure(recipe, networks, steps):
-    model = recipe.build_model()
-    rng = np.random.default_rng(0)
-    batch = {m.name: tf.constant(rng.uniform(size=(recipe.batch_size,) + m.shape)
-                                 .astype(np.float32)) for m in model.modalities}
-    x, mask = model.prepare_batch(batch)
-    model.optimizer.build(model.trainable_variables)
-
-    @tf.function(jit_compile=True)
-    def forward_backward():
-        with tf.GradientTape() as tape:
-            loss, _ = model.compute_objective(x, mask, training=True)
-        return tape.gradient(loss, model.trainable_variables)
-
-    @tf.function(jit_compile=True)
-    def train_step():
-        return model.train_step(batch)
-
-    result = {"recipe": recipe.name, "networks": networks, "batch_size": recipe.batch_size,
-              "parameters": model.count_params()}
-    for label, step in (("forward_backward_ms", forward_backward), ("train_step_ms", train_step)):
-        start = time.perf_counter()
-        step()                                              # tracing and XLA compilation
-        result[label.replace("_ms", "_first_call_s")] = round(time.perf_counter() - start, 1)
-        times = []
-        for _ in range(steps):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-        result[label] = round(float(np.median(times)) * 1000, 1)   # robust to a busy moment
-    return result
+    return {"networks": networks, **step_time.measure(recipe, steps)}
 
 
 def main():

@@ -1,6 +1,6 @@
 """A linear-Gaussian two-modality model built from kmvae's public pieces (identity backbones, a
 linear decoder head, a fixed-scale normal likelihood), where log p(X), the exact posterior and the
-ELBO of any Gaussian proposal are known in closed form. Shared by the estimator tests."""
+ELBO of any Gaussian proposal are known in closed form. Shared by the estimator and metric tests."""
 
 import keras
 import numpy as np
