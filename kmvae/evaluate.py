@@ -15,10 +15,9 @@ import numpy as np
 
 from kmvae import metrics, recipes, runs
 from kmvae.errors import RunNotFoundError
-from kmvae.layers.fusion import nonempty_subsets
-from kmvae.metrics.likelihoods import subset_label
 from kmvae.models.msnvi import MSNVI
 from kmvae.models.subsets import SubsetVAE
+from kmvae.subsets import subset_label
 
 PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
 ORACLE_EPOCHS = 10
@@ -30,9 +29,16 @@ LATENT_ELBO_SAMPLES = 10    # M2VAE Fig. 4-5: the per-example ELBO colouring the
 
 
 def likelihood_key(modalities, proposal, given=None):
-    """`"log p(image|label) | q(z|image)"`: the name of an estimate in `metrics.json`."""
-    what = ",".join(modalities) + ("" if not given else "|" + ",".join(given))
-    return f"log p({what}) | q(z|{','.join(proposal)})"
+    """The key of an importance-sampled estimate in `metrics.json`: `log p(modalities | given)`
+    with `q(z | proposal)` as proposal, each set of modalities written as its
+    `kmvae.subsets.subset_label`, e.g. `"log p(image|label) | q(z|image,label)"`. Archived
+    `metrics.json` files (`docs/reproduction/`) are read by these keys: keep the format.
+
+    Raises:
+        ValueError: an empty `modalities` or `proposal` (see `kmvae.subsets.subset_label`).
+    """
+    what = subset_label(modalities) + ("" if not given else "|" + subset_label(given))
+    return f"log p({what}) | q(z|{subset_label(proposal)})"
 
 
 def resolve_run(run, out="."):
@@ -323,7 +329,7 @@ def mvae_likelihoods(model, test, source, target, estimate, prior_samples, eval_
             variances[key] = float(np.mean(joint.log_weight_variance))
     return {"log_likelihood": lls, "log_weight_variance": variances,
             f"test_log_p({source})": lls[likelihood_key([source], [source])],
-            f"test_log_p({source},{target})": lls[likelihood_key(pair, [source])]}
+            f"test_log_p({subset_label(pair)})": lls[likelihood_key(pair, [source])]}
 
 
 def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None):

@@ -14,12 +14,14 @@ posterior from one pass of the encoders, and the averages over the subsets of ea
 import numpy as np
 import tensorflow as tf
 
+from kmvae.subsets import parse_subset_label
+
 
 def by_size(per_subset):
     """Averages per number of input modalities (MoPoE Figure 3).
 
     Args:
-        per_subset: dict `subset_label(X_k)` (names joined by `","`) -> float.
+        per_subset: dict `kmvae.subsets.subset_label(X_k)` (names joined by `","`) -> float.
 
     Returns:
         dict `"k"` (str, the subset size) -> the unweighted mean of the values of the subsets of
@@ -27,7 +29,7 @@ def by_size(per_subset):
     """
     groups = {}
     for label, value in per_subset.items():
-        groups.setdefault(len(label.split(",")), []).append(float(value))
+        groups.setdefault(len(parse_subset_label(label)), []).append(float(value))
     return {str(k): float(np.mean(groups[k])) for k in sorted(groups)}
 
 

@@ -20,10 +20,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae import distribute
-from kmvae.layers.fusion import PosteriorFusion, nonempty_subsets
+from kmvae.layers.fusion import PosteriorFusion
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
 from kmvae.modalities import Modality
+from kmvae.subsets import nonempty_subsets
 
 tfd = tfp.distributions
 EVALUATION_LABEL = "label"

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from kmvae.distribute import batch_mean
 from kmvae.models.subsets import SubsetVAE, m2vae_coefficients
+from kmvae.subsets import nonempty_subsets, subset_label
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
@@ -33,8 +34,8 @@ class M2VAE(SubsetVAE):
         modalities, latent_dim, likelihood_weights, rescale_likelihoods, seed, joint_units: as
             `kmvae.models.SubsetVAE`.
         beta: the prior KL weight beta_S of every subset not in `betas`.
-        betas: dict subset -> beta_S, a subset named by its modalities joined with `"+"` in
-            model order, e.g. `{"a": 1.0, "a+b": 0.5}`.
+        betas: dict subset -> beta_S, a subset named by its `kmvae.subsets.subset_label`
+            (modality names joined by `","` in model order), e.g. `{"a": 1.0, "a,b": 0.5}`.
         beta_norm: if given, `beta_S = beta_norm * D_S / D_z` for subsets not in `betas`
             (section 3: "beta_norm = beta* D*/D_z"; D_S the data dimension of S, the sum of its
             modalities' `data_dimension`, D_z = latent_dim); the paper's best is 0.01.
@@ -70,11 +71,11 @@ class M2VAE(SubsetVAE):
         self.beta_norm = None if beta_norm is None else float(beta_norm)
         self.betas = {str(k): float(v) for k, v in dict(betas or {}).items()}
         super().__init__(modalities, latent_dim, **kwargs)
-        names = [self.subset_name(k) for k in range(self.num_subsets)]
+        labels = self.subset_labels
         for key, value in self.betas.items():
-            if key not in names:
+            if key not in labels:
                 raise ValueError(f"betas key {key!r} names no subset; expected keys among "
-                                 f"{names} (modality names joined by '+', in model order).")
+                                 f"{labels} (modality names joined by ',', in model order).")
             if not value >= 0:
                 raise ValueError(f"betas[{key!r}] must be >= 0; received {value!r}.")
         self._coefficients = m2vae_coefficients(self.num_modalities)
@@ -89,6 +90,19 @@ class M2VAE(SubsetVAE):
         return {**super().get_config(), "alpha": self.alpha, "betas": dict(self.betas),
                 "beta_norm": self.beta_norm}
 
+    @classmethod
+    def from_config(cls, config):
+        """As `MultimodalVAE.from_config`; `betas` keys of files saved before kmvae had one
+        subset label, modality names joined by `"+"` (`"a+b"`), are read as the subset's
+        `kmvae.subsets.subset_label` (`"a,b"`)."""
+        config = dict(config)
+        if config.get("betas"):
+            names = [_modality_name(m) for m in config["modalities"]]
+            legacy = {"+".join(names[m] for m in s): subset_label([names[m] for m in s])
+                      for s in nonempty_subsets(len(names))}
+            config["betas"] = {legacy.get(k, k): v for k, v in config["betas"].items()}
+        return super().from_config(config)
+
     def term_names(self):
         return ("loss", "elbo", "mutual_kl", "m2vae")
 
@@ -96,10 +110,9 @@ class M2VAE(SubsetVAE):
     def subset_betas(self):
         """`(K,)` the beta_S of every subset, in `subsets` order."""
         values = []
-        for k, subset in enumerate(self.subsets):
-            name = self.subset_name(k)
-            if name in self.betas:
-                values.append(self.betas[name])
+        for subset, label in zip(self.subsets, self.subset_labels):
+            if label in self.betas:
+                values.append(self.betas[label])
             elif self.beta_norm is not None:
                 size = sum(self.modalities[m].data_dimension for m in subset)
                 values.append(self.beta_norm * size / self.latent_dim)
@@ -143,3 +156,8 @@ class M2VAE(SubsetVAE):
         return loss, {"elbo": (self.present_elbo(pieces, mask), ones),
                       "mutual_kl": (mutual, ones), "m2vae": (value, ones)}
 
+
+
+def _modality_name(modality):
+    """The name of a `kmvae.Modality` or of its serialised config."""
+    return modality["config"]["name"] if isinstance(modality, dict) else modality.name

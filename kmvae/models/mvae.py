@@ -6,9 +6,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.distribute import batch_mean
-from kmvae.layers.fusion import nonempty_subsets, product_of_experts, subset_matrix
+from kmvae.layers.fusion import product_of_experts
 from kmvae.layers.heads import diagonal_normal
 from kmvae.models.base import MultimodalVAE
+from kmvae.subsets import draw_subsets, nonempty_subsets, subset_matrix
 
 tfd = tfp.distributions
 
@@ -71,10 +72,7 @@ class MVAE(MultimodalVAE):
         M = self.num_modalities
         rows = [tf.ones((1, M)), tf.eye(M)]
         if self._num_random:
-            pool = tf.constant(self._random_pool)
-            picks = keras.random.randint((self._num_random,), 0, pool.shape[0],
-                                         seed=self._seed_generator)
-            rows.append(tf.gather(pool, picks))
+            rows.append(draw_subsets(self._random_pool, self._num_random, self._seed_generator))
         return tf.concat(rows, axis=0)
 
     def compute_objective(self, x, mask, training=False):

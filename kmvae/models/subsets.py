@@ -2,7 +2,7 @@
 tVAE, M2VAE, VAEVAE, SVAE): the subset posteriors, per-example selection by the mask, and the
 ELBO pieces every subset contributes.
 
-Subsets are indexed as `kmvae.layers.nonempty_subsets(M)`: by size, then lexicographically, so
+Subsets are indexed as `kmvae.subsets.nonempty_subsets(M)`: by size, then lexicographically, so
 for modalities (a, b) the order is {a}, {b}, {a, b}. `K = 2^M - 1`.
 """
 
@@ -13,10 +13,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.distribute import global_sum
-from kmvae.layers.fusion import nonempty_subsets, subset_matrix
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.subset import SubsetEncoder
 from kmvae.models.base import MultimodalVAE
+from kmvae.subsets import (child_pairs, nonempty_subsets, subset_codes, subset_index_table,
+                           subset_label, subset_matrix)
 
 tfd = tfp.distributions
 
@@ -53,13 +54,8 @@ class SubsetVAE(MultimodalVAE):
         self.subsets = nonempty_subsets(M)
         self._inclusion = subset_matrix(self.subsets, M)                         # (K, M)
         self._sizes = self._inclusion.sum(axis=1).astype(np.float32)             # (K,)
-        table = np.zeros(2 ** M, np.int32)
-        for k, subset in enumerate(self.subsets):
-            table[sum(1 << m for m in subset)] = k
-        self._index_table = table
-        pairs = [(k, self.subsets.index(tuple(i for i in subset if i != m)))
-                 for k, subset in enumerate(self.subsets) if len(subset) > 1 for m in subset]
-        self._child_pairs = np.array(pairs, np.int32).reshape(-1, 2)            # (P, 2)
+        self._index_table = subset_index_table(self.subsets, M)                   # (2^M,)
+        self._child_pairs = child_pairs(self.subsets)                            # (P, 2)
         self._networks_created = False
         super().__init__(modalities, latent_dim, fusion="poe", prior_expert=False, **kwargs)
 
@@ -88,9 +84,11 @@ class SubsetVAE(MultimodalVAE):
         """K = 2^M - 1."""
         return len(self.subsets)
 
-    def subset_name(self, k):
-        """`"a+b"` for the subset of modalities a and b."""
-        return "+".join(self.modality_names[m] for m in self.subsets[k])
+    @property
+    def subset_labels(self):
+        """The `kmvae.subsets.subset_label` of every subset, in `subsets` order: `["a", "b",
+        "a,b"]` for modalities (a, b)."""
+        return [subset_label([self.modality_names[m] for m in s]) for s in self.subsets]
 
     def encodable(self):
         """(K,) bools: which subsets have a posterior (all, except in JMVAE with M > 2)."""
@@ -134,9 +132,7 @@ class SubsetVAE(MultimodalVAE):
 
     def subset_index(self, mask):
         """`(batch,)` int32: index of the subset of present modalities of each example."""
-        code = tf.reduce_sum(tf.cast(mask, tf.int32) * (2 ** tf.range(self.num_modalities)),
-                             axis=1)
-        return tf.gather(tf.constant(self._index_table), code)
+        return tf.gather(tf.constant(self._index_table), subset_codes(mask))
 
     def contained(self, mask):
         """`(batch, K)` bool: subset S lies within the example's present modalities."""
