@@ -159,12 +159,12 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         dict (JSON-serialisable).
     """
     started = time.time()
-    k = recipe.eval_num_samples if num_samples is None else int(num_samples)
+    num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
     names = list(model.modality_names)
     source, target = recipe.source, recipe.target
     say = print if verbose else (lambda *a, **kw: None)
-    result = {"num_samples": k, "eval_examples": eval_examples, "prior_samples": prior_samples,
-              "coherence_examples": coherence_examples}
+    result = {"num_samples": num_samples, "eval_examples": eval_examples,
+              "prior_samples": prior_samples, "coherence_examples": coherence_examples}
     parts = {}
     clock = [time.time()]
 
@@ -181,7 +181,7 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         "prior_expert": getattr(evaluated, "prior_expert", None),
         "probe_codes": "component" if mixture else "mean"}
 
-    cache = PartCache(cache_path, {"num_samples": k, "eval_examples": eval_examples,
+    cache = PartCache(cache_path, {"num_samples": num_samples, "eval_examples": eval_examples,
                                    "prior_samples": prior_samples,
                                    "coherence_examples": coherence_examples,
                                    "oracle_epochs": oracle_epochs})
@@ -202,9 +202,9 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     def estimate(modalities, proposal, of=model):
         key = likelihood_key(modalities, proposal)
         if (key, id(of)) not in estimates:
-            say(f"  importance sampling {key}, K = {k}")
+            say(f"  importance sampling {key}, K = {num_samples}")
             estimates[key, id(of)] = metrics.importance_sampling(of, test, modalities, proposal,
-                                                                 k, eval_examples)
+                                                                 num_samples, eval_examples)
         return estimates[key, id(of)]
 
     def bounds():
@@ -397,11 +397,11 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
     """MSNVI Table 1: the model's negative bounds L(ind), L(MoE), L(PoE) on the test set with
     K = 16 importance samples, nats per example (lower is better), over at most
     `eval_examples` examples."""
-    k = MSNVI_SAMPLES if num_samples is None else int(num_samples)
+    num_samples = MSNVI_SAMPLES if num_samples is None else int(num_samples)
     values = {objective: [] for objective in ("ind", "moe", "poe")}
     for batch in metrics.likelihoods.iterate_batches(test, model.modality_names, eval_examples):
         for objective, parts in values.items():
-            parts.append(-model.bound(batch, objective, num_samples=k).numpy())
+            parts.append(-model.bound(batch, objective, num_samples=num_samples).numpy())
     return {f"-L({objective})": float(np.mean(np.concatenate(parts)))
             for objective, parts in values.items()}
 

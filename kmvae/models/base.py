@@ -54,13 +54,31 @@ class MultimodalVAE(keras.Model):
     on global batches: each replica's loss is its share of the global batch's objective, so
     the summed gradients are those of one device (see `kmvae.distribute`).
 
+    A subclass that fixes one of these arguments (MVAE's product of experts with the prior
+    expert, MMVAE's mixture, ...) lists it in `FIXED_ARGUMENTS` and passes its keywords
+    through `fix_arguments`: giving such an argument is a ValueError, never silently ignored.
+
     Raises:
         ValueError / TypeError: on an empty or duplicated modality list, a non-positive
-            latent_dim, a negative beta or weight, or a weight for an unknown modality.
+            latent_dim, a negative beta or weight, or a weight for an unknown modality;
+            TypeError on an argument under a name of `RENAMED_ARGUMENTS`.
     """
+
+    #: The arguments of a parent's `__init__` that this class fixes: name -> (the value it
+    #: uses, what to do instead). Each class lists only its own; `fixed_arguments()` gathers
+    #: those of the class and its parents. `get_config` leaves them out and `from_config`
+    #: accepts them with exactly the fixed value (files saved before they were fixed).
+    FIXED_ARGUMENTS = {}
+    #: Constructor arguments that earlier kmvae versions named otherwise: old name -> name.
+    #: `from_config` reads saved configs under the old name; the constructor rejects it.
+    RENAMED_ARGUMENTS = {}
 
     def __init__(self, modalities, latent_dim, *, fusion="poe", prior_expert=True, beta=1.0,
                  likelihood_weights=None, rescale_likelihoods=False, seed=None, **kwargs):
+        for old, new in self.RENAMED_ARGUMENTS.items():
+            if old in kwargs:
+                raise TypeError(f"{type(self).__name__} takes {new}= (formerly {old}=); "
+                                f"received {old}={kwargs[old]!r}.")
         super().__init__(**kwargs)
         self.modalities = _check_modalities(modalities)
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
@@ -163,14 +181,36 @@ class MultimodalVAE(keras.Model):
             "latent_dim": self.latent_dim, "beta": self.beta,
             "likelihood_weights": dict(self.likelihood_weights),
             "rescale_likelihoods": self.rescale_likelihoods, "seed": self.seed})
+        for name in self.fixed_arguments():
+            config.pop(name, None)
         return config
 
     @classmethod
     def from_config(cls, config):
+        """The model of `get_config`'s `config`. Configs saved by earlier kmvae versions load
+        too: an argument under its old name (`RENAMED_ARGUMENTS`) is renamed, and a fixed
+        argument (`FIXED_ARGUMENTS`) holding exactly the class's value is dropped (another
+        value raises the constructor's ValueError)."""
         config = dict(config)
+        for old, new in cls.RENAMED_ARGUMENTS.items():
+            if old in config and new not in config:
+                config[new] = config.pop(old)
+        for name, (value, _) in cls.fixed_arguments().items():
+            saved = list(value) if isinstance(value, tuple) else value     # as JSON holds it
+            if name in config and (config[name] == value or config[name] == saved):
+                del config[name]
         config["modalities"] = [keras.saving.deserialize_keras_object(m)
                                 for m in config["modalities"]]
         return cls(**config)
+
+    @classmethod
+    def fixed_arguments(cls):
+        """The arguments the class fixes, its own `FIXED_ARGUMENTS` and its parents': name ->
+        (value, what to do instead)."""
+        fixed = {}
+        for klass in reversed(cls.__mro__):
+            fixed.update(vars(klass).get("FIXED_ARGUMENTS", {}))
+        return fixed
 
     # ----------------------------------------------------------------------------- batches
     def prepare_batch(self, data, check=False):
@@ -603,6 +643,27 @@ class MultimodalVAE(keras.Model):
             if not w >= 0:
                 raise ValueError(f"likelihood_weights[{name!r}] must be >= 0; received {w!r}.")
         return {name: float(weights.get(name, 1.0)) for name in self.modality_names}
+
+
+def fix_arguments(model, kwargs, fixed):
+    """`kwargs` with the arguments `fixed` set to their values, for a model's `__init__` to pass
+    on to its parent's.
+
+    Args:
+        model: the model being built (its class names the error).
+        kwargs: the keyword arguments it received.
+        fixed: its class's own `FIXED_ARGUMENTS`, name -> (value, what to do instead).
+
+    Raises:
+        ValueError: when `kwargs` gives one of them, naming the class, the argument, the value
+            received, the value the class uses and what to do instead.
+    """
+    cls = type(model).__name__
+    for name, (value, instead) in fixed.items():
+        if name in kwargs:
+            raise ValueError(f"{cls} does not take {name}=; received {name}={kwargs[name]!r}. "
+                             f"{cls} uses {name}={value!r}: {instead}")
+    return {**kwargs, **{name: value for name, (value, _) in fixed.items()}}
 
 
 def _check_modalities(modalities):

@@ -15,7 +15,7 @@ import tensorflow_probability as tfp
 from kmvae.distribute import global_sum
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.subset import SubsetEncoder
-from kmvae.models.base import MultimodalVAE
+from kmvae.models.base import MultimodalVAE, fix_arguments
 from kmvae.subsets import (child_pairs, nonempty_subsets, subset_codes, subset_index_table,
                            subset_label, subset_matrix)
 
@@ -34,17 +34,24 @@ class SubsetVAE(MultimodalVAE):
 
     Args:
         modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed: as
-            `kmvae.models.MultimodalVAE` (at least two modalities).
+            `kmvae.models.MultimodalVAE` (at least two modalities; no `fusion` or
+            `prior_expert`: the posterior is chosen, not fused).
         joint_units: widths of the dense layers after the concatenation in each joint
             (`SubsetEncoder`) network; default none.
 
     Raises:
-        ValueError: fewer than two modalities, or those of `MultimodalVAE`.
+        ValueError: fewer than two modalities, a `fusion` or `prior_expert` argument, or those
+            of `MultimodalVAE`.
     """
 
+    FIXED_ARGUMENTS = {
+        "fusion": ("poe", "each example's posterior is the one of its subset of present "
+                          "modalities (`subset_posteriors`), not a fusion of experts."),
+        "prior_expert": (False, "the subset posteriors are the class's own (networks or "
+                                "products it defines); there is no fusion to add it to.")}
+
     def __init__(self, modalities, latent_dim, *, joint_units=(), **kwargs):
-        for key in ("fusion", "prior_expert"):
-            kwargs.pop(key, None)
+        kwargs = fix_arguments(self, kwargs, SubsetVAE.FIXED_ARGUMENTS)
         modalities = list(modalities or [])
         if len(modalities) < 2:
             raise ValueError(f"{type(self).__name__} needs at least two modalities; received "
@@ -57,7 +64,7 @@ class SubsetVAE(MultimodalVAE):
         self._index_table = subset_index_table(self.subsets, M)                   # (2^M,)
         self._child_pairs = child_pairs(self.subsets)                            # (P, 2)
         self._networks_created = False
-        super().__init__(modalities, latent_dim, fusion="poe", prior_expert=False, **kwargs)
+        super().__init__(modalities, latent_dim, **kwargs)
 
     # ----------------------------------------------------------------------------- structure
     def _create_networks(self):

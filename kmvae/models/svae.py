@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from kmvae.layers.fusion import product_of_experts
 from kmvae.layers.modality import ModalityEncoder
+from kmvae.models.base import fix_arguments
 from kmvae.models.subsets import SubsetVAE
 
 OBJECTIVES = ("elbo", "comb")
@@ -113,7 +114,8 @@ class SVAE(PairedUnpairedVAE):
     lambda = beta = 1) and `bound` (the objective's value).
 
     Raises:
-        ValueError: fewer than two modalities, an unknown objective.
+        ValueError: fewer than two modalities, an unknown objective, or a `joint_units`,
+            `fusion` or `prior_expert` argument.
 
     Example:
         >>> model = kmvae.SVAE([kmvae.Modality("top", shape=(392,)),
@@ -122,9 +124,13 @@ class SVAE(PairedUnpairedVAE):
         >>> model.compile(keras.optimizers.Adam(2e-4)); model.fit(train, epochs=200)
     """
 
+    FIXED_ARGUMENTS = {
+        "joint_units": ((), "SVAE has no joint networks: its posteriors are products of "
+                            "experts (eq. 3-6); VAEVAE(variant='b', joint_units=...) has them.")}
+
     def __init__(self, modalities, latent_dim, *, objective="comb", **kwargs):
-        kwargs.pop("joint_units", None)
-        super().__init__(modalities, latent_dim, objective=objective, **kwargs)
+        super().__init__(modalities, latent_dim, objective=objective,
+                         **fix_arguments(self, kwargs, SVAE.FIXED_ARGUMENTS))
 
     def get_config(self):
         config = super().get_config()
@@ -246,13 +252,20 @@ class VAEVAEStar(VAEVAE):
         modalities, latent_dim, variant, beta, likelihood_weights, rescale_likelihoods, seed,
             joint_units: as `VAEVAE`.
 
+    Raises:
+        ValueError: an `objective` argument, or those of `VAEVAE`.
+
     Example:
         >>> model = kmvae.VAEVAEStar(modalities, latent_dim=64)
     """
 
+    FIXED_ARGUMENTS = {
+        "objective": ("comb", "VAEVAE* is VAEVAE trained with L_comb; VAEVAE(objective=...) "
+                              "chooses the objective.")}
+
     def __init__(self, modalities, latent_dim, **kwargs):
-        kwargs.pop("objective", None)
-        super().__init__(modalities, latent_dim, objective="comb", **kwargs)
+        super().__init__(modalities, latent_dim,
+                         **fix_arguments(self, kwargs, VAEVAEStar.FIXED_ARGUMENTS))
 
     def get_config(self):
         config = super().get_config()
