@@ -54,6 +54,23 @@ class MultimodalVAE(keras.Model):
     on global batches: each replica's loss is its share of the global batch's objective, so
     the summed gradients are those of one device (see `kmvae.distribute`).
 
+    Extension points: a new model (a paper's objective) subclasses this class and overrides
+    public methods only, and calls `super()` where it adds to them:
+
+    - `compute_objective(x, mask, training)` and `term_names()`: the objective and the values
+      it reports (every subclass);
+    - `posterior_parameters(x, training)` and `posterior(locs, scales, mask)`: the inference
+      model, which `encode`, `translate`, `call`, `log_importance_weights` and the SavedModel
+      export use (default: the unimodal `experts`, fused by `fusion`; e.g. MMVAE's mixture,
+      MSNVI's integrated beliefs, `kmvae.models.SubsetVAE`'s one posterior per subset);
+    - `prior(batch_shape)` and `prior_from_standard_normal(noise)`: another prior (MMVAE);
+    - `invalid_rows(tensors, mask)`: a constraint on batches beyond the base's (a subset model
+      without some subsets' posteriors, MSNVI's information sources);
+    - `check_proposal(proposal_mask, proposal)` and `log_weights(...)`: the proposals a model
+      has, and its importance weights where `log p(X, z)` is not the base's (MSNVI);
+    - `conditioning_modalities`, `generated_modalities` and `conditioning_subsets()`: what
+      evaluations may condition on and generate (MSNVI's sources and observations).
+
     A subclass that fixes one of these arguments (MVAE's product of experts with the prior
     expert, MMVAE's mixture, ...) lists it in `FIXED_ARGUMENTS` and passes its keywords
     through `fix_arguments`: giving such an argument is a ValueError, never silently ignored.
@@ -255,7 +272,7 @@ class MultimodalVAE(keras.Model):
             f"{name!r} and {sizes[0][0]!r} have different batch sizes:", size, sizes[0][1]])
             for name, size in sizes[1:]]
         asserts += [tf.debugging.Assert(tf.size(rows) == 0, [message, rows], summarize=20)
-                    for message, rows in self._value_problems(tensors, mask)]
+                    for message, rows in self.invalid_rows(tensors, mask)]
         with tf.control_dependencies(asserts):
             return tf.nest.map_structure(tf.identity, data)
 
@@ -330,8 +347,21 @@ class MultimodalVAE(keras.Model):
                              f"{mask.dtype.name}.")
         return tf.cast(mask, tf.bool)
 
-    def _value_problems(self, tensors, mask):
-        """(message, offending rows) pairs for the value checks."""
+    def invalid_rows(self, tensors, mask):
+        """The value checks of a batch, as `(message, rows)` pairs: `rows` an int64 tensor
+        `(n,)` of the offending rows (empty when none), `message` what is wrong with them.
+        `check_batch` asserts in graph mode, and `prepare_batch(check=True)` raises a ValueError
+        on, every pair with rows. Extension point: a subclass with further constraints returns
+        `super().invalid_rows(tensors, mask) + [its pairs]`.
+
+        Args:
+            tensors: dict name -> tensor `(batch,) + shape` of the modalities the batch holds.
+            mask: `(batch, M)` bool, the presence mask in `modality_names` order.
+
+        Returns:
+            list of `(str, tensor)`: here rows with no modality present, NaN or infinite
+            values and class ids out of range in present entries.
+        """
         empty = tf.reshape(tf.where(tf.logical_not(tf.reduce_any(mask, axis=1))), [-1])
         problems = [("Example(s) with no modality present at rows:", empty)]
         for m, modality in enumerate(self.modalities):
@@ -352,7 +382,7 @@ class MultimodalVAE(keras.Model):
         return problems
 
     def _check_values(self, tensors, mask):
-        for message, rows in self._value_problems(tensors, mask):
+        for message, rows in self.invalid_rows(tensors, mask):
             rows = np.asarray(rows)
             if rows.size:
                 shown = rows[:20].tolist()
@@ -362,7 +392,9 @@ class MultimodalVAE(keras.Model):
 
     # ----------------------------------------------------------------------------- inference
     def experts(self, x, training=False):
-        """Unimodal posteriors' parameters `(locs, scales)`, each `(batch, M, D)` float32."""
+        """The unimodal posteriors' (experts') parameters `(locs, scales)`, each
+        `(batch, M, D)` float32: `q(z | x_m)` from each modality's encoder (the zero-filled
+        entries of missing modalities give values that `posterior` masks out)."""
         posteriors = [encoder(x_m, training=training) for encoder, x_m in zip(self.encoders, x)]
         locs = tf.stack([q.distribution.loc for q in posteriors], axis=1)
         scales = tf.stack([q.distribution.scale for q in posteriors], axis=1)
@@ -387,13 +419,27 @@ class MultimodalVAE(keras.Model):
             ValueError: on a malformed batch or a row with no modality present.
         """
         x, mask = self.prepare_batch(inputs, check=tf.executing_eagerly())
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.posterior_parameters(x, training=training)
         return self.posterior(locs, scales, mask)
 
+    def posterior_parameters(self, x, training=False):
+        """The parameters `(locs, scales)` that `posterior` turns into `q(z | X)`, computed once
+        per batch (for `log_importance_weights`, once for every proposal): here the
+        unimodal `experts`, `(batch, M, D)` each. Extension point, with `posterior`: a model
+        whose posterior is not fused from unimodal experts returns its own (e.g.
+        `kmvae.models.SubsetVAE`: every subset's posterior, `(batch, K, D)`).
+
+        Args:
+            x: the zero-filled batch of `prepare_batch`, M tensors `(batch,) + shape_m`.
+            training: passed to the encoders.
+        """
+        return self.experts(x, training=training)
+
     def posterior(self, locs, scales, mask):
-        """The joint posterior from the experts' parameters `(batch, M, D)` and the mask
-        `(batch, M)`: the fusion layer's (a subclass with another posterior family overrides
-        it)."""
+        """The joint posterior `q(z | X)` of the modalities `mask` marks, from
+        `posterior_parameters` and the mask `(batch, M)` bool: the fusion layer's (a subclass
+        with another posterior family overrides it). Batch shape `(batch,)`, event shape
+        `(D,)`."""
         return self.fusion(locs, scales, mask)
 
     def decode(self, z):
@@ -415,7 +461,7 @@ class MultimodalVAE(keras.Model):
         """
         q = self.encode(inputs)
         z = q.sample() if sample else q.mean()
-        return self._decoded_means(z, targets)
+        return self.decoded_means(z, targets)
 
     def generate(self, num_samples, seed=None, targets=None):
         """Joint generation: decoded means for `num_samples` draws `z ~ p(z)`.
@@ -423,7 +469,7 @@ class MultimodalVAE(keras.Model):
         Returns:
             dict name -> `(num_samples,) + shape` decoded mean (as `translate`).
         """
-        return self._decoded_means(self.sample_prior(int(num_samples), seed), targets)
+        return self.decoded_means(self.sample_prior(int(num_samples), seed), targets)
 
     def sample_prior(self, num_samples, seed=None):
         """`(num_samples, D)` draws from the prior (`seed`: an int, a `keras.random.SeedGenerator`
@@ -437,8 +483,15 @@ class MultimodalVAE(keras.Model):
         `generate` signatures use it, so they follow the model's prior."""
         return noise
 
-    def _decoded_means(self, z, targets=None):
-        targets = self.modality_names if targets is None else tuple(targets)
+    def decoded_means(self, z, targets=None):
+        """The decoders' means at `z` `(..., D)`: dict name -> `z.shape[:-1] + shape` (class
+        probabilities `z.shape[:-1] + shape + (num_classes,)`), for `targets` (modality names,
+        default `generated_modalities`).
+
+        Raises:
+            ValueError: a target that is no modality.
+        """
+        targets = self.generated_modalities if targets is None else tuple(targets)
         for name in targets:
             if name not in self.modality_names:
                 raise ValueError(f"Unknown target modality {name!r}; expected one of "
@@ -451,7 +504,7 @@ class MultimodalVAE(keras.Model):
         `z = loc`."""
         q = self.encode(inputs, training=training)
         loc = q.mean()
-        return {"loc": loc, "scale": q.stddev(), **self._decoded_means(loc)}
+        return {"loc": loc, "scale": q.stddev(), **self.decoded_means(loc)}
 
     # ----------------------------------------------------------------------------- estimators
     def log_importance_weights(self, batch, num_samples=1000, proposal=None, chunk_size=100):
@@ -481,10 +534,10 @@ class MultimodalVAE(keras.Model):
             if empty.size:
                 raise ValueError(f"Rows {empty[:20].tolist()} have none of the proposal's "
                                  f"modalities {tuple(proposal)} present.")
-            self._check_proposal(proposal_mask, proposal)
+            self.check_proposal(proposal_mask, proposal)
         if self._log_weights_fn is None:
-            self._log_weights_fn = tf.function(self._log_weights_chunk, reduce_retracing=True)
-        locs, scales = self.experts(x)          # once: the proposal is the same for every chunk
+            self._log_weights_fn = tf.function(self.log_weights, reduce_retracing=True)
+        locs, scales = self.posterior_parameters(x)    # once: the same for every chunk
         chunks = []
         for start in range(0, int(num_samples), int(chunk_size)):
             n = min(int(chunk_size), int(num_samples) - start)
@@ -492,12 +545,35 @@ class MultimodalVAE(keras.Model):
                                                tf.constant(n)))
         return tf.concat(chunks, axis=0)
 
-    def _check_proposal(self, proposal_mask, proposal):
-        """Raises ValueError when the model has no posterior for some row's proposal subset
-        (`proposal_mask`, bool `(batch, M)`). Every subset has one here; subset models
-        (`kmvae.models.SubsetVAE`) override it."""
+    def check_proposal(self, proposal_mask, proposal):
+        """Checks that the model has a posterior for every row's proposal subset, before
+        `log_importance_weights` samples from it. Every subset has one here. Extension point:
+        a model with posteriors for some subsets only (`kmvae.models.SubsetVAE`) overrides it.
 
-    def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
+        Args:
+            proposal_mask: `(batch, M)` bool, each row's proposal modalities (present and
+                named in `proposal`; at least one per row).
+            proposal: the modality names asked for.
+
+        Raises:
+            ValueError: naming the rows whose proposal subset has no posterior.
+        """
+
+    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
+        """One chunk of `log_importance_weights`: `num_samples` draws `z_k ~ q(z | X_proposal)`
+        and their log weights `log p(X, z_k) - log q(z_k | X_proposal)`, X the present
+        modalities (MVAE eq. 5-6). Traced once as a `tf.function`. Extension point: a model
+        whose joint `log p(X, z)` differs (MSNVI: observations only) overrides it.
+
+        Args:
+            x, mask: from `prepare_batch`.
+            locs, scales: from `posterior_parameters`.
+            proposal_mask: `(batch, M)` bool, the proposal's modalities.
+            num_samples: K, a scalar int32 tensor.
+
+        Returns:
+            `(num_samples, batch)` float32, nats.
+        """
         q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)
         log_w = self.prior().log_prob(z) - q.log_prob(z)

@@ -80,10 +80,10 @@ class M2VAE(SubsetVAE):
                 raise ValueError(f"betas[{key!r}] must be >= 0; received {value!r}.")
         self._coefficients = m2vae_coefficients(self.num_modalities)
 
-    def _create_networks(self):
+    def create_networks(self):
         self.joint_encoders = [self.joint_encoder_for(s) for s in self.subsets if len(s) > 1]
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.joint_encoders)
 
     def get_config(self):
@@ -141,7 +141,7 @@ class M2VAE(SubsetVAE):
         return tf.where(self.contained(mask), weights, 0.0)
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         warm = self.kl_weight / self.beta if self.beta > 0 else 1.0
         betas = tf.constant(self.subset_betas) * warm

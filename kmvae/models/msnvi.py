@@ -224,15 +224,14 @@ class MSNVI(MultimodalVAE):
                 raise ValueError(f"Rows {empty.numpy()[:20].tolist()} have no information "
                                  f"source present; the sources are {self.sources}.")
 
-    def _value_problems(self, tensors, mask):
+    def invalid_rows(self, tensors, mask):
+        """The base's checks, and rows without an information source."""
         empty = tf.reshape(tf.where(~tf.reduce_any(self.source_mask(mask), axis=1)), [-1])
-        return super()._value_problems(tensors, mask) + [
+        return super().invalid_rows(tensors, mask) + [
             (f"Example(s) with no information source {self.sources} present at rows:", empty)]
 
-    def _decoded_means(self, z, targets=None):
-        return super()._decoded_means(z, self.observations if targets is None else targets)
-
-    def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
+    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
+        """As `MultimodalVAE.log_weights`, `log p(X, z)` over the present observations."""
         q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)                                         # (K, B, D)
         return self._log_joint(x, mask, z[:, :, None])[..., 0] - q.log_prob(z)

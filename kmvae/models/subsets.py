@@ -27,10 +27,15 @@ class SubsetVAE(MultimodalVAE):
     network of its own, a product of experts, ...), chosen per example by the subset of present
     modalities.
 
-    `experts(x)` returns the parameters of every subset's posterior, `(batch, K, D)`, and
-    `posterior(locs, scales, mask)` picks, per example, the one of its present subset; so
-    `encode`, `translate`, `call`, `log_likelihood` (with any `proposal`) and the SavedModel
-    export work unchanged. The unimodal posteriors `q(z | x_m)` are the base's `encoders`.
+    `subset_posteriors(x)` returns the parameters of every subset's posterior,
+    `(batch, K, D)` (the base's `posterior_parameters`), and `posterior(locs, scales, mask)`
+    picks, per example, the one of its present subset; so `encode`, `translate`, `call`,
+    `log_likelihood` (with any `proposal`) and the SavedModel export work unchanged. The
+    unimodal posteriors `q(z | x_m)` are the base's `encoders` (and `experts`).
+
+    Extension points, besides the base's: `subset_posteriors` (every subclass),
+    `create_networks` and `extra_networks` (the subclass's own networks), and `encodable`
+    (which subsets have a posterior).
 
     Args:
         modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed: as
@@ -67,19 +72,20 @@ class SubsetVAE(MultimodalVAE):
         super().__init__(modalities, latent_dim, **kwargs)
 
     # ----------------------------------------------------------------------------- structure
-    def _create_networks(self):
-        """Creates the subclass's networks (called once, from `build`, so that Keras tracks
-        them). Subclasses override it."""
+    def create_networks(self):
+        """Creates the subclass's own networks (joint encoders, replacement experts) as
+        attributes, so that Keras tracks them. Called once, from `build`. Extension point."""
 
-    def _extra_layers(self):
-        """The subclass's networks, built with the model."""
+    def extra_networks(self):
+        """The networks `create_networks` made, a list of layers built with the model.
+        Extension point (default none)."""
         return []
 
     def build(self, input_shape=None):
         if not self._networks_created:
             self._networks_created = True
-            self._create_networks()
-        for layer in self._extra_layers():
+            self.create_networks()
+        for layer in self.extra_networks():
             layer.build()
         super().build(input_shape)
 
@@ -108,7 +114,8 @@ class SubsetVAE(MultimodalVAE):
         return [[self.modality_names[m] for m in s]
                 for s, ok in zip(self.subsets, encodable) if ok]
 
-    def _check_proposal(self, proposal_mask, proposal):
+    def check_proposal(self, proposal_mask, proposal):
+        """Raises ValueError when a row's proposal subset has no posterior (`encodable`)."""
         encodable = self.encodable()
         if encodable.all():
             return
@@ -129,11 +136,12 @@ class SubsetVAE(MultimodalVAE):
     # ----------------------------------------------------------------------------- posteriors
     def subset_posteriors(self, x, training=False):
         """`(locs, scales)`, each `(batch, K, D)` float32: every subset's posterior computed from
-        the (zero-filled) batch. Subclasses implement it."""
+        the (zero-filled) batch, in `subsets` order (entries of subsets without a posterior,
+        `encodable` False, hold placeholders never used). Subclasses implement it."""
         raise NotImplementedError
 
-    def experts(self, x, training=False):
-        """The subset posteriors' parameters, `(batch, K, D)` (not one expert per modality as in
+    def posterior_parameters(self, x, training=False):
+        """Every subset's posterior, `subset_posteriors` (not one expert per modality as in
         the base: these models pick a posterior rather than fuse experts)."""
         return self.subset_posteriors(x, training=training)
 
@@ -154,8 +162,9 @@ class SubsetVAE(MultimodalVAE):
         return diagonal_normal(tf.gather(locs, index, axis=1, batch_dims=1),
                                tf.gather(scales, index, axis=1, batch_dims=1))
 
-    def _value_problems(self, tensors, mask):
-        problems = super()._value_problems(tensors, mask)
+    def invalid_rows(self, tensors, mask):
+        """The base's checks, and rows whose subset of present modalities has no posterior."""
+        problems = super().invalid_rows(tensors, mask)
         encodable = self.encodable()
         if encodable.all():
             return problems
@@ -266,7 +275,7 @@ class SubsetVAE(MultimodalVAE):
     def decoded_inputs(self, z, names=None):
         """A batch dict of the decoded means of `names` at `z`, as inputs (most likely class for
         categorical modalities)."""
-        means = self._decoded_means(z, names)
+        means = self.decoded_means(z, names)
         batch = {}
         for name, mean in means.items():
             modality = self.modalities[self.modality_names.index(name)]

@@ -63,7 +63,7 @@ class PairedUnpairedVAE(SubsetVAE):
         return tf.reduce_sum(tf.where(self.contained(mask), terms, 0.0), axis=1)
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         value = self.per_example(pieces, mask)
         loss = -self.pattern_means(value, mask)
@@ -143,14 +143,14 @@ class SVAE(PairedUnpairedVAE):
         M = self.num_modalities
         return [(k, j) for k in range(M) for j in range(M) if k != j]
 
-    def _create_networks(self):
+    def create_networks(self):
         names = self.modality_names
         self.replacement_encoders = [
             ModalityEncoder(self.modalities[j], self.latent_dim, dtype=self.dtype_policy,
                             name=f"{names[k]}_from_{names[j]}_encoder")
             for k, j in self.replacement_pairs]
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.replacement_encoders)
 
     def expert_weights(self):
@@ -218,11 +218,11 @@ class VAEVAE(PairedUnpairedVAE):
     def get_config(self):
         return {**super().get_config(), "variant": self.variant}
 
-    def _create_networks(self):
+    def create_networks(self):
         self.joint_encoders = [self.joint_encoder_for(s) for s in self.subsets
                                if len(s) > 1] if self.variant == "b" else []
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.joint_encoders)
 
     def subset_posteriors(self, x, training=False):

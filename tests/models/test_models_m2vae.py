@@ -27,7 +27,7 @@ def test_one_encoder_per_nonempty_subset(tiny, num_modalities):
     names = model.modality_names
     assert members == sorted(tuple(names[i] for i in s) for s in model.subsets if len(s) > 1)
     batch = tiny.batch(model.modalities, 3)
-    locs, scales = model.experts(model.prepare_batch(batch)[0])
+    locs, scales = model.subset_posteriors(model.prepare_batch(batch)[0])
     assert locs.shape == scales.shape == (3, expected, 2)
     # Every encoder is its own network: no two subsets share a posterior.
     flat = np.asarray(locs).transpose(1, 0, 2).reshape(expected, -1)
@@ -70,7 +70,7 @@ def test_three_modalities_follow_the_recursion_of_eq_11(tiny):
     batch["mask"] = mask
     inject_noise(model, np.random.default_rng(1).normal(size=(len(mask), 7, 2)))
     x, m = model.prepare_batch(batch)
-    locs, scales = model.experts(x)
+    locs, scales = model.subset_posteriors(x)
     pieces = {k: np.asarray(v, np.float64)
               for k, v in model.subset_terms(x, m, locs, scales).items()}
     local = pieces["log_lik"] - 0.9 * pieces["kl_prior"] - 0.2 * pieces["kl_children"]
@@ -127,7 +127,7 @@ def test_kl_warmup_scales_every_beta(tiny):
     eps = np.zeros((4, 3, 2))
     inject_noise(model, eps)
     x, m = model.prepare_batch(batch)
-    pieces = {k: np.asarray(v) for k, v in model.subset_terms(x, m, *model.experts(x)).items()}
+    pieces = {k: np.asarray(v) for k, v in model.subset_terms(x, m, *model.subset_posteriors(x)).items()}
     model.kl_weight.assign(0.5)                          # a quarter of beta = 2
     _, terms = objective(model, batch)
     local = pieces["log_lik"] - np.array([1.0, 2.0, 2.0]) / 4 * pieces["kl_prior"]
