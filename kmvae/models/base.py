@@ -198,9 +198,15 @@ class MultimodalVAE(keras.Model):
             "latent_dim": self.latent_dim, "beta": self.beta,
             "likelihood_weights": dict(self.likelihood_weights),
             "rescale_likelihoods": self.rescale_likelihoods, "seed": self.seed})
-        for name in self.fixed_arguments():
-            config.pop(name, None)
-        return config
+        return self.without_fixed_arguments(config)
+
+    @classmethod
+    def without_fixed_arguments(cls, config):
+        """`config` without the arguments the class fixes: what `get_config` returns (a class
+        that fixes an argument its parent's `get_config` writes returns
+        `self.without_fixed_arguments(super().get_config())`)."""
+        fixed = cls.fixed_arguments()
+        return {name: value for name, value in config.items() if name not in fixed}
 
     @classmethod
     def from_config(cls, config):

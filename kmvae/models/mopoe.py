@@ -111,7 +111,4 @@ class MoEVAE(MoPoEVAE):
                          **fix_arguments(self, kwargs, MoEVAE.FIXED_ARGUMENTS))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("fusion")
-        config.pop("prior_expert")
-        return config
+        return self.without_fixed_arguments(super().get_config())

@@ -133,9 +133,7 @@ class SVAE(PairedUnpairedVAE):
                          **fix_arguments(self, kwargs, SVAE.FIXED_ARGUMENTS))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("joint_units")
-        return config
+        return self.without_fixed_arguments(super().get_config())
 
     @property
     def replacement_pairs(self):
@@ -268,6 +266,4 @@ class VAEVAEStar(VAEVAE):
                          **fix_arguments(self, kwargs, VAEVAEStar.FIXED_ARGUMENTS))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("objective")
-        return config
+        return self.without_fixed_arguments(super().get_config())
