@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kmvae import datasets, metrics, recipes  # noqa: E402
-from kmvae.layers.fusion import nonempty_subsets  # noqa: E402
+from kmvae.subsets import nonempty_subsets  # noqa: E402
 from kmvae.metrics.subsets import paper_subset_model, subset_posteriors  # noqa: E402
 
 

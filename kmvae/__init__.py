@@ -2,6 +2,8 @@
 
 The workflow: pick modalities, build a model, `compile`, `fit` on a `tf.data.Dataset` of batch
 dicts, then `encode` / `translate` / `generate` / `log_likelihood`, and `export_saved_model`.
+`kmvae.subsets` enumerates, indexes and labels the subsets of modalities models and metrics work
+with.
 """
 
 import os as _os
@@ -21,7 +23,7 @@ if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "kmvae":
         _os.close(_null)
         _sys.stderr = _os.fdopen(_stderr, "w", buffering=1)
 
-from kmvae import callbacks, datasets, distribute, layers, metrics, models, recipes
+from kmvae import callbacks, datasets, distribute, layers, metrics, models, recipes, subsets
 from kmvae.export import export_saved_model
 from kmvae.modalities import Modality
 from kmvae.models import (JMVAE, M2VAE, MMVAE, MSNVI, MVAE, SVAE, TVAE, VAEVAE, JMVAEZero,

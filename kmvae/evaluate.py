@@ -15,10 +15,9 @@ import numpy as np
 
 from kmvae import metrics, recipes, runs
 from kmvae.errors import RunNotFoundError
-from kmvae.layers.fusion import nonempty_subsets
-from kmvae.metrics.likelihoods import subset_label
 from kmvae.models.msnvi import MSNVI
 from kmvae.models.subsets import SubsetVAE
+from kmvae.subsets import subset_label
 
 PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
 ORACLE_EPOCHS = 10
@@ -30,9 +29,16 @@ LATENT_ELBO_SAMPLES = 10    # M2VAE Fig. 4-5: the per-example ELBO colouring the
 
 
 def likelihood_key(modalities, proposal, given=None):
-    """`"log p(image|label) | q(z|image)"`: the name of an estimate in `metrics.json`."""
-    what = ",".join(modalities) + ("" if not given else "|" + ",".join(given))
-    return f"log p({what}) | q(z|{','.join(proposal)})"
+    """The key of an importance-sampled estimate in `metrics.json`: `log p(modalities | given)`
+    with `q(z | proposal)` as proposal, each set of modalities written as its
+    `kmvae.subsets.subset_label`, e.g. `"log p(image|label) | q(z|image,label)"`. Archived
+    `metrics.json` files (`docs/reproduction/`) are read by these keys: keep the format.
+
+    Raises:
+        ValueError: an empty `modalities` or `proposal` (see `kmvae.subsets.subset_label`).
+    """
+    what = subset_label(modalities) + ("" if not given else "|" + subset_label(given))
+    return f"log p({what}) | q(z|{subset_label(proposal)})"
 
 
 def resolve_run(run, out="."):
@@ -153,12 +159,12 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         dict (JSON-serialisable).
     """
     started = time.time()
-    k = recipe.eval_num_samples if num_samples is None else int(num_samples)
+    num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
     names = list(model.modality_names)
     source, target = recipe.source, recipe.target
     say = print if verbose else (lambda *a, **kw: None)
-    result = {"num_samples": k, "eval_examples": eval_examples, "prior_samples": prior_samples,
-              "coherence_examples": coherence_examples}
+    result = {"num_samples": num_samples, "eval_examples": eval_examples,
+              "prior_samples": prior_samples, "coherence_examples": coherence_examples}
     parts = {}
     clock = [time.time()]
 
@@ -175,7 +181,7 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
         "prior_expert": getattr(evaluated, "prior_expert", None),
         "probe_codes": "component" if mixture else "mean"}
 
-    cache = PartCache(cache_path, {"num_samples": k, "eval_examples": eval_examples,
+    cache = PartCache(cache_path, {"num_samples": num_samples, "eval_examples": eval_examples,
                                    "prior_samples": prior_samples,
                                    "coherence_examples": coherence_examples,
                                    "oracle_epochs": oracle_epochs})
@@ -196,9 +202,9 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     def estimate(modalities, proposal, of=model):
         key = likelihood_key(modalities, proposal)
         if (key, id(of)) not in estimates:
-            say(f"  importance sampling {key}, K = {k}")
+            say(f"  importance sampling {key}, K = {num_samples}")
             estimates[key, id(of)] = metrics.importance_sampling(of, test, modalities, proposal,
-                                                                 k, eval_examples)
+                                                                 num_samples, eval_examples)
         return estimates[key, id(of)]
 
     def bounds():
@@ -323,7 +329,7 @@ def mvae_likelihoods(model, test, source, target, estimate, prior_samples, eval_
             variances[key] = float(np.mean(joint.log_weight_variance))
     return {"log_likelihood": lls, "log_weight_variance": variances,
             f"test_log_p({source})": lls[likelihood_key([source], [source])],
-            f"test_log_p({source},{target})": lls[likelihood_key(pair, [source])]}
+            f"test_log_p({subset_label(pair)})": lls[likelihood_key(pair, [source])]}
 
 
 def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None):
@@ -384,11 +390,11 @@ def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
     """MSNVI Table 1: the model's negative bounds L(ind), L(MoE), L(PoE) on the test set with
     K = 16 importance samples, nats per example (lower is better), over at most
     `eval_examples` examples."""
-    k = MSNVI_SAMPLES if num_samples is None else int(num_samples)
+    num_samples = MSNVI_SAMPLES if num_samples is None else int(num_samples)
     values = {objective: [] for objective in ("ind", "moe", "poe")}
     for batch in metrics.likelihoods.iterate_batches(test, model.modality_names, eval_examples):
         for objective, parts in values.items():
-            parts.append(-model.bound(batch, objective, num_samples=k).numpy())
+            parts.append(-model.bound(batch, objective, num_samples=num_samples).numpy())
     return {f"-L({objective})": float(np.mean(np.concatenate(parts)))
             for objective, parts in values.items()}
 

@@ -142,7 +142,7 @@ def _archive(model):
         noise = tf.random.stateless_normal(tf.stack([num_samples, model.latent_dim]),
                                            seed=tf.stack([seed, tf.constant(0, tf.int32)]))
         z = model.prior_from_standard_normal(noise)
-        return _float32({"z": z, **model._decoded_means(z)})
+        return _float32({"z": z, **model.decoded_means(z)})
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -69,7 +69,7 @@ MSNVI_TABLE_1 = {
 # Korthals et al. 2019 (M2VAE), Table 1: the ELBO of eq. 12 on e-MNIST (higher is better), the
 # ELBO of both modalities (a: MNIST, b: Fashion-MNIST) with the encoder of the subset M' as q,
 # for M' = {a, b}, {a}, {b}. Keys: kmvae's recipe, the model's name in the paper, and the
-# paper's values by kmvae's `subset_elbo` label (`kmvae.metrics.subset_label`).
+# paper's values by kmvae's `subset_elbo` label (`kmvae.subsets.subset_label`).
 M2VAE_TABLE_1 = {
     "m2vae_emnist": ("M2VAE", {"a,b": -10.75, "a": -10.91, "b": -16.01}),
     "tvae_emnist": ("tVAE", {"a,b": -23.6, "a": -101.28, "b": -88.75}),

@@ -48,22 +48,22 @@ def binary_images(layout):
                     for name, size in layout]
 
 
-def msnvi_mnist(dataset, objective, num_importance_samples=16):
+def msnvi_mnist(dataset, objective, num_samples=16):
     """The Table 1 recipe of `objective` on `dataset` (`"mnist_tb"`, `"mnist_qu"`,
-    `"mnist_no"`), trained with K = `num_importance_samples` (16; Table 1's last MSNVI column
+    `"mnist_no"`), trained with K = `num_samples` (16; Table 1's last MSNVI column
     trains L(hybrid) with K = 1, recipe `msnvi_<variant>_hybrid_k1`). On MNIST-NO the four noisy
     copies are the information sources and the clean digit the only observation."""
     layout = LAYOUTS[dataset]
     names = [name for name, _ in layout]
-    options = dict(objective=objective, num_importance_samples=num_importance_samples)
+    options = dict(objective=objective, num_samples=num_samples)
     if dataset == "mnist_no":
         options.update(sources=names[:-1], observations=["image"])
     variant = dataset.split("_")[1].upper()
-    suffix = "" if num_importance_samples == 16 else f"_k{num_importance_samples}"
+    suffix = "" if num_samples == 16 else f"_k{num_samples}"
     return Recipe(
         name=f"msnvi_{dataset}_{objective}{suffix}",
         description=f"MSNVI {OBJECTIVES[objective]} on MNIST-{variant}, K = "
-                    f"{num_importance_samples}",
+                    f"{num_samples}",
         paper=f"Kurle et al. 2019 (MSNVI) section 5.2, Table 1 (MNIST-{variant}, column "
               f"{OBJECTIVES[objective].split(' ')[0]})",
         model="MSNVI", modalities=binary_images(layout), dataset=dataset,
@@ -89,7 +89,7 @@ def iwae_baseline(dataset):
         paper="Kurle et al. 2019 (MSNVI) section 5.2, Table 1, IWAE column (Burda et al. 2016)",
         model="MSNVI", modalities=binary_images(layout), dataset=data,
         dataset_options=dict(binarize="sample"),
-        model_options=dict(objective="ind", num_importance_samples=16, **options),
+        model_options=dict(objective="ind", num_samples=16, **options),
         source=layout[0][0], target=layout[-1][0], **TRAINING,
         notes="An MSNVI with one information source is exactly an IWAE (L(ind) with M = 1, "
               "Burda et al. 2016); K = 16 as Table 1. " + _NOTES)

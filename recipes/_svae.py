@@ -61,7 +61,7 @@ METHODS = {
     # The authors' MMVAE run on MNIST-Split (mmvae_mnist_split/src: main.py's defaults, as
     # hpc_train_split.sh passes only --epochs 200): Laplace prior and posteriors with a fixed
     # prior scale, the ELBO ("--obj elbo"), i.e. one sample per modality.
-    "mmvae": ("MMVAE", dict(objective="iwae_looser", num_importance_samples=1,
+    "mmvae": ("MMVAE", dict(objective="iwae_looser", num_samples=1,
                             posterior="laplace", learn_prior_scale=False),
               "MMVAE (Laplace posteriors, the ELBO: looser bound at K = 1)"),
 }

@@ -2,4 +2,4 @@
 
 from ._msnvi import msnvi_mnist
 
-RECIPE = msnvi_mnist("mnist_qu", "hybrid", num_importance_samples=1)
+RECIPE = msnvi_mnist("mnist_qu", "hybrid", num_samples=1)

@@ -13,7 +13,7 @@ RECIPE = Recipe(
                         Modality("x2", shape=(1,), likelihood="normal", scale=0.1)],
     dataset="mog2d_sources", dataset_options=dict(observation=False),
     latent_dim=2, epochs=100, batch_size=100, learning_rate=1e-3,
-    model_options=dict(objective="ind", num_importance_samples=16),
+    model_options=dict(objective="ind", num_samples=16),
     eval_num_samples=16, source="x1", target="x2",
     notes="From section 5.1: 8 equally weighted bivariate normals of std 0.1 with means on the "
           "unit circle at equidistant angles, each source perceiving one coordinate, a "

@@ -20,7 +20,7 @@ RECIPE = Recipe(
                         Modality("position", shape=(2,), likelihood="normal", scale=0.05)],
     dataset="pendulum", dataset_options=dict(failure_angle=4 * math.pi),
     latent_dim=2, epochs=50, batch_size=100, learning_rate=1e-3,
-    model_options=dict(objective="ind", num_importance_samples=16, sources=list(CAMERAS),
+    model_options=dict(objective="ind", num_samples=16, sources=list(CAMERAS),
                        observations=["position"]),
     eval_num_samples=16, source="camera_0", target="position",
     notes="From section 5.3: three 32x32 cameras as information sources with independent "

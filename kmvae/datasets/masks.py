@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from kmvae.subsets import random_proper_subsets
+
 
 def _check_fraction(value, key, meaning):
     if value is None:
@@ -95,9 +97,7 @@ def supervision_mask(num_examples, fraction, seed=0, maskable=(True, True)):
         partial[:first, 1] = False
         partial[first:, 0] = False
     else:
-        # A uniform non-empty proper subset: the integer codes 1 .. 2^k - 2 as bit patterns.
-        codes = rng.integers(1, 2 ** len(columns) - 1, size=rest)
-        partial = (codes[:, None] >> np.arange(len(columns))) & 1 == 1
+        partial = random_proper_subsets(rng, len(columns), rest)
     full[both:, columns] = partial
     return full[rng.permutation(num_examples)]
 

@@ -3,8 +3,7 @@ a convolution fast under XLA on CPU, distribution heads, posterior fusion, subse
 encoders."""
 
 from kmvae.layers.conv import Conv2D
-from kmvae.layers.fusion import (FUSIONS, PosteriorFusion, nonempty_subsets, product_of_experts,
-                                 subset_matrix)
+from kmvae.layers.fusion import FUSIONS, PosteriorFusion, product_of_experts
 from kmvae.layers.heads import GaussianPosterior, LikelihoodHead, diagonal_normal
 from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
 from kmvae.layers.networks import (ConvDecoder, ConvEncoder, PolyMNISTDecoder, PolyMNISTEncoder,

@@ -10,10 +10,9 @@ Gaussian experts in its subset:
   each the product of its experts (MoPoE, Sutter et al. 2021, Definition 1).
 
 Tensors: `locs`, `scales` of the unimodal experts `(batch, num_modalities, latent_dim)`, float32;
-`mask` `(batch, num_modalities)` bool, True where the modality is present.
+`mask` `(batch, num_modalities)` bool, True where the modality is present. Components
+follow the order of `kmvae.subsets.nonempty_subsets`.
 """
-
-import itertools
 
 import keras
 import numpy as np
@@ -21,26 +20,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.layers.heads import diagonal_normal
+from kmvae.subsets import nonempty_subsets, subset_matrix
 
 tfd = tfp.distributions
 
 FUSIONS = ("poe", "moe", "mopoe")
-
-
-def nonempty_subsets(num_modalities, min_size=1, max_size=None):
-    """The subsets of `range(num_modalities)` with `min_size <= size <= max_size`, ordered by
-    size then lexicographically, as tuples of indices."""
-    max_size = num_modalities if max_size is None else max_size
-    return [s for size in range(min_size, max_size + 1)
-            for s in itertools.combinations(range(num_modalities), size)]
-
-
-def subset_matrix(subsets, num_modalities):
-    """0/1 float32 matrix `(len(subsets), num_modalities)`, row k marking subset k."""
-    matrix = np.zeros((len(subsets), num_modalities), np.float32)
-    for k, subset in enumerate(subsets):
-        matrix[k, list(subset)] = 1.0
-    return matrix
 
 
 def product_of_experts(locs, scales, inclusion, prior_expert=True):

@@ -22,8 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kmvae.metrics.likelihoods import subset_label
 from kmvae.metrics.subsets import by_size, subset_posteriors
+from kmvae.subsets import subset_label
 
 DEFAULT_CACHE = os.path.join("~", ".kmvae", "oracles")
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from kmvae.layers.fusion import nonempty_subsets
+from kmvae.subsets import nonempty_subsets, subset_label
 
 ImportanceEstimate = collections.namedtuple(
     "ImportanceEstimate", ["log_likelihood", "log_weight_variance", "elbo"])
@@ -203,11 +203,6 @@ def conditional_log_likelihood(model, dataset, target, given, proposal=None, num
     log_py = np.concatenate([log_prior_predictive(model, b, given, prior_samples).numpy()
                              for b in iterate_batches(dataset, given, max_examples)])
     return estimate.log_likelihood - log_py.astype(np.float64)
-
-
-def subset_label(names):
-    """`"image,label"`: the key of a subset of modalities in the metrics' dicts."""
-    return ",".join(names)
 
 
 def subset_log_likelihoods(model, dataset, num_samples=15, max_examples=None, chunk_size=100):

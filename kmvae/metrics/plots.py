@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from kmvae.metrics.likelihoods import importance_sampling, iterate_batches, subset_label
+from kmvae.metrics.likelihoods import importance_sampling, iterate_batches
 from kmvae.metrics.probe import subset_encodings
+from kmvae.subsets import subset_label
 
 
 def _pyplot():

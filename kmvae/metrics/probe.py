@@ -8,8 +8,8 @@ A scikit-learn logistic regression is trained on the encodings (posterior means)
 import numpy as np
 import tensorflow_probability as tfp
 
-from kmvae.metrics.likelihoods import subset_label
 from kmvae.metrics.subsets import subset_posteriors
+from kmvae.subsets import subset_label
 
 REPRESENTATIONS = ("mean", "component")
 

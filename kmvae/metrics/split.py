@@ -17,9 +17,8 @@ MNIST-Split-3 zero).
 import numpy as np
 import tensorflow as tf
 
-from kmvae.layers.fusion import nonempty_subsets
 from kmvae.metrics.coherence import train_oracle
-from kmvae.metrics.likelihoods import subset_label
+from kmvae.subsets import nonempty_subsets, subset_label
 
 IMAGE_SHAPE = (28, 28)
 WHOLE_IMAGE = "whole_image"    # the key of the reassembled image in `whole_images` batches

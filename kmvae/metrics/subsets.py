@@ -5,8 +5,8 @@ posterior from one pass of the encoders, and the averages over the subsets of ea
 - `paper_subset_model`: the model whose `encode(X_k)` is the posterior the paper evaluates a
   subset X_k with (for MoPoE-VAE the product of X_k's experts, not the mixture over X_k's own
   subsets);
-- `subset_posteriors`: `q(z | X_k)` of several subsets of one batch, the unimodal experts computed
-  once (the subsets' posteriors are fused from the same experts);
+- `subset_posteriors`: `q(z | X_k)` of several subsets of one batch, the posterior parameters
+  (the unimodal experts, or a subset model's subset posteriors) computed once;
 - `by_size`: the average over the subsets of each size of per-subset values (MoPoE Figure 3,
   "averaged over all subsets of the respective size").
 """
@@ -14,12 +14,14 @@ posterior from one pass of the encoders, and the averages over the subsets of ea
 import numpy as np
 import tensorflow as tf
 
+from kmvae.subsets import parse_subset_label
+
 
 def by_size(per_subset):
     """Averages per number of input modalities (MoPoE Figure 3).
 
     Args:
-        per_subset: dict `subset_label(X_k)` (names joined by `","`) -> float.
+        per_subset: dict `kmvae.subsets.subset_label(X_k)` (names joined by `","`) -> float.
 
     Returns:
         dict `"k"` (str, the subset size) -> the unweighted mean of the values of the subsets of
@@ -27,7 +29,7 @@ def by_size(per_subset):
     """
     groups = {}
     for label, value in per_subset.items():
-        groups.setdefault(len(label.split(",")), []).append(float(value))
+        groups.setdefault(len(parse_subset_label(label)), []).append(float(value))
     return {str(k): float(np.mean(groups[k])) for k in sorted(groups)}
 
 
@@ -60,10 +62,11 @@ def paper_subset_model(model):
 def subset_posteriors(model, batch, subsets):
     """`q(z | X_k)` of each subset for one batch, the modalities encoded once.
 
-    For a `kmvae.models.MultimodalVAE` the experts `model.experts(x)` are computed once and each
-    subset's posterior is `model.posterior(locs, scales, mask & X_k)`, as `encode` would fuse
-    it from the subset alone (an expert depends on its own modality only); another object
-    (duck-typed) gets one `model.encode` call per subset.
+    For a `kmvae.models.MultimodalVAE` the parameters `model.posterior_parameters(x)` are
+    computed once and each subset's posterior is `model.posterior(locs, scales, mask & X_k)`,
+    as `encode` would build it from the subset alone (an expert, or a subset's posterior,
+    depends on its own modalities only); another object (duck-typed) gets one `model.encode`
+    call per subset.
 
     Args:
         model: a `kmvae.models.MultimodalVAE`, or an object with `encode(inputs)`.
@@ -85,7 +88,7 @@ def subset_posteriors(model, batch, subsets):
     if not isinstance(model, MultimodalVAE):
         return [(s, model.encode({n: batch[n] for n in s})) for s in subsets]
     x, mask = model.prepare_batch({n: batch[n] for n in needed}, check=True)
-    locs, scales = model.experts(x)
+    locs, scales = model.posterior_parameters(x)
     result = []
     for s in subsets:
         chosen = tf.constant([[n in s for n in model.modality_names]])

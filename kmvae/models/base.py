@@ -20,10 +20,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae import distribute
-from kmvae.layers.fusion import PosteriorFusion, nonempty_subsets
+from kmvae.layers.fusion import PosteriorFusion
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.modality import ModalityDecoder, ModalityEncoder
 from kmvae.modalities import Modality
+from kmvae.subsets import nonempty_subsets
 
 tfd = tfp.distributions
 EVALUATION_LABEL = "label"
@@ -53,13 +54,48 @@ class MultimodalVAE(keras.Model):
     on global batches: each replica's loss is its share of the global batch's objective, so
     the summed gradients are those of one device (see `kmvae.distribute`).
 
+    Extension points: a new model (a paper's objective) subclasses this class and overrides
+    public methods only, and calls `super()` where it adds to them:
+
+    - `compute_objective(x, mask, training)` and `term_names()`: the objective and the values
+      it reports (every subclass);
+    - `posterior_parameters(x, training)` and `posterior(locs, scales, mask)`: the inference
+      model, which `encode`, `translate`, `call`, `log_importance_weights` and the SavedModel
+      export use (default: the unimodal `experts`, fused by `fusion`; e.g. MMVAE's mixture,
+      MSNVI's integrated beliefs, `kmvae.models.SubsetVAE`'s one posterior per subset);
+    - `prior(batch_shape)` and `prior_from_standard_normal(noise)`: another prior (MMVAE);
+    - `invalid_rows(tensors, mask)`: a constraint on batches beyond the base's (a subset model
+      without some subsets' posteriors, MSNVI's information sources);
+    - `check_proposal(proposal_mask, proposal)` and `log_weights(...)`: the proposals a model
+      has, and its importance weights where `log p(X, z)` is not the base's (MSNVI);
+    - `conditioning_modalities`, `generated_modalities` and `conditioning_subsets()`: what
+      evaluations may condition on and generate (MSNVI's sources and observations).
+
+    A subclass that fixes one of these arguments (MVAE's product of experts with the prior
+    expert, MMVAE's mixture, ...) lists it in `FIXED_ARGUMENTS` and passes its keywords
+    through `fix_arguments`: giving such an argument is a ValueError, never silently ignored.
+
     Raises:
         ValueError / TypeError: on an empty or duplicated modality list, a non-positive
-            latent_dim, a negative beta or weight, or a weight for an unknown modality.
+            latent_dim, a negative beta or weight, or a weight for an unknown modality;
+            TypeError on an argument under a name of `RENAMED_ARGUMENTS`.
     """
+
+    #: The arguments of a parent's `__init__` that this class fixes: name -> (the value it
+    #: uses, what to do instead). Each class lists only its own; `fixed_arguments()` gathers
+    #: those of the class and its parents. `get_config` leaves them out and `from_config`
+    #: accepts them with exactly the fixed value (files saved before they were fixed).
+    FIXED_ARGUMENTS = {}
+    #: Constructor arguments that earlier kmvae versions named otherwise: old name -> name.
+    #: `from_config` reads saved configs under the old name; the constructor rejects it.
+    RENAMED_ARGUMENTS = {}
 
     def __init__(self, modalities, latent_dim, *, fusion="poe", prior_expert=True, beta=1.0,
                  likelihood_weights=None, rescale_likelihoods=False, seed=None, **kwargs):
+        for old, new in self.RENAMED_ARGUMENTS.items():
+            if old in kwargs:
+                raise TypeError(f"{type(self).__name__} takes {new}= (formerly {old}=); "
+                                f"received {old}={kwargs[old]!r}.")
         super().__init__(**kwargs)
         self.modalities = _check_modalities(modalities)
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
@@ -162,14 +198,42 @@ class MultimodalVAE(keras.Model):
             "latent_dim": self.latent_dim, "beta": self.beta,
             "likelihood_weights": dict(self.likelihood_weights),
             "rescale_likelihoods": self.rescale_likelihoods, "seed": self.seed})
-        return config
+        return self.without_fixed_arguments(config)
+
+    @classmethod
+    def without_fixed_arguments(cls, config):
+        """`config` without the arguments the class fixes: what `get_config` returns (a class
+        that fixes an argument its parent's `get_config` writes returns
+        `self.without_fixed_arguments(super().get_config())`)."""
+        fixed = cls.fixed_arguments()
+        return {name: value for name, value in config.items() if name not in fixed}
 
     @classmethod
     def from_config(cls, config):
+        """The model of `get_config`'s `config`. Configs saved by earlier kmvae versions load
+        too: an argument under its old name (`RENAMED_ARGUMENTS`) is renamed, and a fixed
+        argument (`FIXED_ARGUMENTS`) holding exactly the class's value is dropped (another
+        value raises the constructor's ValueError)."""
         config = dict(config)
+        for old, new in cls.RENAMED_ARGUMENTS.items():
+            if old in config and new not in config:
+                config[new] = config.pop(old)
+        for name, (value, _) in cls.fixed_arguments().items():
+            saved = list(value) if isinstance(value, tuple) else value     # as JSON holds it
+            if name in config and (config[name] == value or config[name] == saved):
+                del config[name]
         config["modalities"] = [keras.saving.deserialize_keras_object(m)
                                 for m in config["modalities"]]
         return cls(**config)
+
+    @classmethod
+    def fixed_arguments(cls):
+        """The arguments the class fixes, its own `FIXED_ARGUMENTS` and its parents': name ->
+        (value, what to do instead)."""
+        fixed = {}
+        for klass in reversed(cls.__mro__):
+            fixed.update(vars(klass).get("FIXED_ARGUMENTS", {}))
+        return fixed
 
     # ----------------------------------------------------------------------------- batches
     def prepare_batch(self, data, check=False):
@@ -214,7 +278,7 @@ class MultimodalVAE(keras.Model):
             f"{name!r} and {sizes[0][0]!r} have different batch sizes:", size, sizes[0][1]])
             for name, size in sizes[1:]]
         asserts += [tf.debugging.Assert(tf.size(rows) == 0, [message, rows], summarize=20)
-                    for message, rows in self._value_problems(tensors, mask)]
+                    for message, rows in self.invalid_rows(tensors, mask)]
         with tf.control_dependencies(asserts):
             return tf.nest.map_structure(tf.identity, data)
 
@@ -289,8 +353,21 @@ class MultimodalVAE(keras.Model):
                              f"{mask.dtype.name}.")
         return tf.cast(mask, tf.bool)
 
-    def _value_problems(self, tensors, mask):
-        """(message, offending rows) pairs for the value checks."""
+    def invalid_rows(self, tensors, mask):
+        """The value checks of a batch, as `(message, rows)` pairs: `rows` an int64 tensor
+        `(n,)` of the offending rows (empty when none), `message` what is wrong with them.
+        `check_batch` asserts in graph mode, and `prepare_batch(check=True)` raises a ValueError
+        on, every pair with rows. Extension point: a subclass with further constraints returns
+        `super().invalid_rows(tensors, mask) + [its pairs]`.
+
+        Args:
+            tensors: dict name -> tensor `(batch,) + shape` of the modalities the batch holds.
+            mask: `(batch, M)` bool, the presence mask in `modality_names` order.
+
+        Returns:
+            list of `(str, tensor)`: here rows with no modality present, NaN or infinite
+            values and class ids out of range in present entries.
+        """
         empty = tf.reshape(tf.where(tf.logical_not(tf.reduce_any(mask, axis=1))), [-1])
         problems = [("Example(s) with no modality present at rows:", empty)]
         for m, modality in enumerate(self.modalities):
@@ -311,7 +388,7 @@ class MultimodalVAE(keras.Model):
         return problems
 
     def _check_values(self, tensors, mask):
-        for message, rows in self._value_problems(tensors, mask):
+        for message, rows in self.invalid_rows(tensors, mask):
             rows = np.asarray(rows)
             if rows.size:
                 shown = rows[:20].tolist()
@@ -321,7 +398,9 @@ class MultimodalVAE(keras.Model):
 
     # ----------------------------------------------------------------------------- inference
     def experts(self, x, training=False):
-        """Unimodal posteriors' parameters `(locs, scales)`, each `(batch, M, D)` float32."""
+        """The unimodal posteriors' (experts') parameters `(locs, scales)`, each
+        `(batch, M, D)` float32: `q(z | x_m)` from each modality's encoder (the zero-filled
+        entries of missing modalities give values that `posterior` masks out)."""
         posteriors = [encoder(x_m, training=training) for encoder, x_m in zip(self.encoders, x)]
         locs = tf.stack([q.distribution.loc for q in posteriors], axis=1)
         scales = tf.stack([q.distribution.scale for q in posteriors], axis=1)
@@ -346,13 +425,27 @@ class MultimodalVAE(keras.Model):
             ValueError: on a malformed batch or a row with no modality present.
         """
         x, mask = self.prepare_batch(inputs, check=tf.executing_eagerly())
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.posterior_parameters(x, training=training)
         return self.posterior(locs, scales, mask)
 
+    def posterior_parameters(self, x, training=False):
+        """The parameters `(locs, scales)` that `posterior` turns into `q(z | X)`, computed once
+        per batch (for `log_importance_weights`, once for every proposal): here the
+        unimodal `experts`, `(batch, M, D)` each. Extension point, with `posterior`: a model
+        whose posterior is not fused from unimodal experts returns its own (e.g.
+        `kmvae.models.SubsetVAE`: every subset's posterior, `(batch, K, D)`).
+
+        Args:
+            x: the zero-filled batch of `prepare_batch`, M tensors `(batch,) + shape_m`.
+            training: passed to the encoders.
+        """
+        return self.experts(x, training=training)
+
     def posterior(self, locs, scales, mask):
-        """The joint posterior from the experts' parameters `(batch, M, D)` and the mask
-        `(batch, M)`: the fusion layer's (a subclass with another posterior family overrides
-        it)."""
+        """The joint posterior `q(z | X)` of the modalities `mask` marks, from
+        `posterior_parameters` and the mask `(batch, M)` bool: the fusion layer's (a subclass
+        with another posterior family overrides it). Batch shape `(batch,)`, event shape
+        `(D,)`."""
         return self.fusion(locs, scales, mask)
 
     def decode(self, z):
@@ -374,7 +467,7 @@ class MultimodalVAE(keras.Model):
         """
         q = self.encode(inputs)
         z = q.sample() if sample else q.mean()
-        return self._decoded_means(z, targets)
+        return self.decoded_means(z, targets)
 
     def generate(self, num_samples, seed=None, targets=None):
         """Joint generation: decoded means for `num_samples` draws `z ~ p(z)`.
@@ -382,7 +475,7 @@ class MultimodalVAE(keras.Model):
         Returns:
             dict name -> `(num_samples,) + shape` decoded mean (as `translate`).
         """
-        return self._decoded_means(self.sample_prior(int(num_samples), seed), targets)
+        return self.decoded_means(self.sample_prior(int(num_samples), seed), targets)
 
     def sample_prior(self, num_samples, seed=None):
         """`(num_samples, D)` draws from the prior (`seed`: an int, a `keras.random.SeedGenerator`
@@ -396,8 +489,15 @@ class MultimodalVAE(keras.Model):
         `generate` signatures use it, so they follow the model's prior."""
         return noise
 
-    def _decoded_means(self, z, targets=None):
-        targets = self.modality_names if targets is None else tuple(targets)
+    def decoded_means(self, z, targets=None):
+        """The decoders' means at `z` `(..., D)`: dict name -> `z.shape[:-1] + shape` (class
+        probabilities `z.shape[:-1] + shape + (num_classes,)`), for `targets` (modality names,
+        default `generated_modalities`).
+
+        Raises:
+            ValueError: a target that is no modality.
+        """
+        targets = self.generated_modalities if targets is None else tuple(targets)
         for name in targets:
             if name not in self.modality_names:
                 raise ValueError(f"Unknown target modality {name!r}; expected one of "
@@ -410,7 +510,7 @@ class MultimodalVAE(keras.Model):
         `z = loc`."""
         q = self.encode(inputs, training=training)
         loc = q.mean()
-        return {"loc": loc, "scale": q.stddev(), **self._decoded_means(loc)}
+        return {"loc": loc, "scale": q.stddev(), **self.decoded_means(loc)}
 
     # ----------------------------------------------------------------------------- estimators
     def log_importance_weights(self, batch, num_samples=1000, proposal=None, chunk_size=100):
@@ -440,10 +540,10 @@ class MultimodalVAE(keras.Model):
             if empty.size:
                 raise ValueError(f"Rows {empty[:20].tolist()} have none of the proposal's "
                                  f"modalities {tuple(proposal)} present.")
-            self._check_proposal(proposal_mask, proposal)
+            self.check_proposal(proposal_mask, proposal)
         if self._log_weights_fn is None:
-            self._log_weights_fn = tf.function(self._log_weights_chunk, reduce_retracing=True)
-        locs, scales = self.experts(x)          # once: the proposal is the same for every chunk
+            self._log_weights_fn = tf.function(self.log_weights, reduce_retracing=True)
+        locs, scales = self.posterior_parameters(x)    # once: the same for every chunk
         chunks = []
         for start in range(0, int(num_samples), int(chunk_size)):
             n = min(int(chunk_size), int(num_samples) - start)
@@ -451,12 +551,35 @@ class MultimodalVAE(keras.Model):
                                                tf.constant(n)))
         return tf.concat(chunks, axis=0)
 
-    def _check_proposal(self, proposal_mask, proposal):
-        """Raises ValueError when the model has no posterior for some row's proposal subset
-        (`proposal_mask`, bool `(batch, M)`). Every subset has one here; subset models
-        (`kmvae.models.SubsetVAE`) override it."""
+    def check_proposal(self, proposal_mask, proposal):
+        """Checks that the model has a posterior for every row's proposal subset, before
+        `log_importance_weights` samples from it. Every subset has one here. Extension point:
+        a model with posteriors for some subsets only (`kmvae.models.SubsetVAE`) overrides it.
 
-    def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
+        Args:
+            proposal_mask: `(batch, M)` bool, each row's proposal modalities (present and
+                named in `proposal`; at least one per row).
+            proposal: the modality names asked for.
+
+        Raises:
+            ValueError: naming the rows whose proposal subset has no posterior.
+        """
+
+    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
+        """One chunk of `log_importance_weights`: `num_samples` draws `z_k ~ q(z | X_proposal)`
+        and their log weights `log p(X, z_k) - log q(z_k | X_proposal)`, X the present
+        modalities (MVAE eq. 5-6). Traced once as a `tf.function`. Extension point: a model
+        whose joint `log p(X, z)` differs (MSNVI: observations only) overrides it.
+
+        Args:
+            x, mask: from `prepare_batch`.
+            locs, scales: from `posterior_parameters`.
+            proposal_mask: `(batch, M)` bool, the proposal's modalities.
+            num_samples: K, a scalar int32 tensor.
+
+        Returns:
+            `(num_samples, batch)` float32, nats.
+        """
         q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)
         log_w = self.prior().log_prob(z) - q.log_prob(z)
@@ -602,6 +725,27 @@ class MultimodalVAE(keras.Model):
             if not w >= 0:
                 raise ValueError(f"likelihood_weights[{name!r}] must be >= 0; received {w!r}.")
         return {name: float(weights.get(name, 1.0)) for name in self.modality_names}
+
+
+def fix_arguments(model, kwargs, fixed):
+    """`kwargs` with the arguments `fixed` set to their values, for a model's `__init__` to pass
+    on to its parent's.
+
+    Args:
+        model: the model being built (its class names the error).
+        kwargs: the keyword arguments it received.
+        fixed: its class's own `FIXED_ARGUMENTS`, name -> (value, what to do instead).
+
+    Raises:
+        ValueError: when `kwargs` gives one of them, naming the class, the argument, the value
+            received, the value the class uses and what to do instead.
+    """
+    cls = type(model).__name__
+    for name, (value, instead) in fixed.items():
+        if name in kwargs:
+            raise ValueError(f"{cls} does not take {name}=; received {name}={kwargs[name]!r}. "
+                             f"{cls} uses {name}={value!r}: {instead}")
+    return {**kwargs, **{name: value for name, (value, _) in fixed.items()}}
 
 
 def _check_modalities(modalities):

@@ -7,7 +7,20 @@ Shapes: K importance samples, B examples, S sample groups (one per present sourc
 
 import math
 
+import numpy as np
 import tensorflow as tf
+
+
+def check_num_samples(num_samples):
+    """`num_samples`, K, the number of importance samples of a training bound, as an int.
+
+    Raises:
+        ValueError: anything but an int >= 1 (a bool included).
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) \
+            or num_samples < 1:
+        raise ValueError(f"num_samples must be an int >= 1; received {num_samples!r}.")
+    return int(num_samples)
 
 
 def masked_log_mean_exp(values, valid, axis):

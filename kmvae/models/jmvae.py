@@ -53,12 +53,12 @@ class JMVAE(SubsetVAE):
         self.alpha = float(alpha)
         super().__init__(modalities, latent_dim, **kwargs)
 
-    def _create_networks(self):
+    def create_networks(self):
         M = self.num_modalities
         self.joint_encoders = [self.joint_encoder_for(s) for s in self.subsets
                                if len(s) == M or (len(s) == M - 1 and len(s) > 1)]
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.joint_encoders)
 
     def get_config(self):
@@ -91,7 +91,7 @@ class JMVAE(SubsetVAE):
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         full = self.num_subsets - 1
         value = (pieces["log_lik"][:, full] - self.kl_weight * pieces["kl_prior"][:, full]
@@ -105,11 +105,11 @@ class JMVAE(SubsetVAE):
 class _JointEncoderVAE(SubsetVAE):
     """A subset model with one joint encoder over all modalities (JMVAE-Zero, tVAE)."""
 
-    def _create_networks(self):
+    def create_networks(self):
         self.joint_encoder = self.joint_encoder_for(range(self.num_modalities),
                                                     name="joint_encoder")
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return [self.joint_encoder]
 
 
@@ -163,7 +163,7 @@ class JMVAEZero(_JointEncoderVAE):
         return q.loc, q.scale
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales, reconstruct="all")
         value = pieces["log_lik"] - self.kl_weight * pieces["kl_prior"]        # (B, K)
         weights = tf.one_hot(self.subset_index(mask), self.num_subsets)
@@ -257,7 +257,7 @@ class TVAE(_JointEncoderVAE):
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         value = pieces["log_lik"] - self.kl_weight * pieces["kl_prior"]        # (B, K)
         if self.stage == 1:

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from kmvae.distribute import batch_mean
 from kmvae.models.subsets import SubsetVAE, m2vae_coefficients
+from kmvae.subsets import nonempty_subsets, subset_label
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
@@ -33,8 +34,8 @@ class M2VAE(SubsetVAE):
         modalities, latent_dim, likelihood_weights, rescale_likelihoods, seed, joint_units: as
             `kmvae.models.SubsetVAE`.
         beta: the prior KL weight beta_S of every subset not in `betas`.
-        betas: dict subset -> beta_S, a subset named by its modalities joined with `"+"` in
-            model order, e.g. `{"a": 1.0, "a+b": 0.5}`.
+        betas: dict subset -> beta_S, a subset named by its `kmvae.subsets.subset_label`
+            (modality names joined by `","` in model order), e.g. `{"a": 1.0, "a,b": 0.5}`.
         beta_norm: if given, `beta_S = beta_norm * D_S / D_z` for subsets not in `betas`
             (section 3: "beta_norm = beta* D*/D_z"; D_S the data dimension of S, the sum of its
             modalities' `data_dimension`, D_z = latent_dim); the paper's best is 0.01.
@@ -70,24 +71,37 @@ class M2VAE(SubsetVAE):
         self.beta_norm = None if beta_norm is None else float(beta_norm)
         self.betas = {str(k): float(v) for k, v in dict(betas or {}).items()}
         super().__init__(modalities, latent_dim, **kwargs)
-        names = [self.subset_name(k) for k in range(self.num_subsets)]
+        labels = self.subset_labels
         for key, value in self.betas.items():
-            if key not in names:
+            if key not in labels:
                 raise ValueError(f"betas key {key!r} names no subset; expected keys among "
-                                 f"{names} (modality names joined by '+', in model order).")
+                                 f"{labels} (modality names joined by ',', in model order).")
             if not value >= 0:
                 raise ValueError(f"betas[{key!r}] must be >= 0; received {value!r}.")
         self._coefficients = m2vae_coefficients(self.num_modalities)
 
-    def _create_networks(self):
+    def create_networks(self):
         self.joint_encoders = [self.joint_encoder_for(s) for s in self.subsets if len(s) > 1]
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.joint_encoders)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "betas": dict(self.betas),
                 "beta_norm": self.beta_norm}
+
+    @classmethod
+    def from_config(cls, config):
+        """As `MultimodalVAE.from_config`; `betas` keys of files saved before kmvae had one
+        subset label, modality names joined by `"+"` (`"a+b"`), are read as the subset's
+        `kmvae.subsets.subset_label` (`"a,b"`)."""
+        config = dict(config)
+        if config.get("betas"):
+            names = [_modality_name(m) for m in config["modalities"]]
+            legacy = {"+".join(names[m] for m in s): subset_label([names[m] for m in s])
+                      for s in nonempty_subsets(len(names))}
+            config["betas"] = {legacy.get(k, k): v for k, v in config["betas"].items()}
+        return super().from_config(config)
 
     def term_names(self):
         return ("loss", "elbo", "mutual_kl", "m2vae")
@@ -96,10 +110,9 @@ class M2VAE(SubsetVAE):
     def subset_betas(self):
         """`(K,)` the beta_S of every subset, in `subsets` order."""
         values = []
-        for k, subset in enumerate(self.subsets):
-            name = self.subset_name(k)
-            if name in self.betas:
-                values.append(self.betas[name])
+        for subset, label in zip(self.subsets, self.subset_labels):
+            if label in self.betas:
+                values.append(self.betas[label])
             elif self.beta_norm is not None:
                 size = sum(self.modalities[m].data_dimension for m in subset)
                 values.append(self.beta_norm * size / self.latent_dim)
@@ -128,7 +141,7 @@ class M2VAE(SubsetVAE):
         return tf.where(self.contained(mask), weights, 0.0)
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         warm = self.kl_weight / self.beta if self.beta > 0 else 1.0
         betas = tf.constant(self.subset_betas) * warm
@@ -143,3 +156,8 @@ class M2VAE(SubsetVAE):
         return loss, {"elbo": (self.present_elbo(pieces, mask), ones),
                       "mutual_kl": (mutual, ones), "m2vae": (value, ones)}
 
+
+
+def _modality_name(modality):
+    """The name of a `kmvae.Modality` or of its serialised config."""
+    return modality["config"]["name"] if isinstance(modality, dict) else modality.name

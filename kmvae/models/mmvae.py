@@ -8,8 +8,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.distribute import batch_mean
-from kmvae.models.base import MultimodalVAE
-from kmvae.models.importance import (dreg_surrogate, masked_log_mean_exp,
+from kmvae.models.base import MultimodalVAE, fix_arguments
+from kmvae.models.importance import (check_num_samples, dreg_surrogate, masked_log_mean_exp,
                                      sample_log_likelihoods)
 
 tfd = tfp.distributions
@@ -44,12 +44,13 @@ class MMVAE(MultimodalVAE):
 
     Args:
         modalities, latent_dim, likelihood_weights, rescale_likelihoods, seed: as
-            `kmvae.models.MultimodalVAE` (beta is 1: an importance-weighted bound has no KL
-            term to weight).
+            `kmvae.models.MultimodalVAE` (`beta` is fixed to 1: an importance-weighted bound
+            has no KL term to weight; `fusion` and `prior_expert` too: the posterior is the
+            mixture of the unimodal posteriors).
         objective: one of `"iwae"`, `"dreg"`, `"iwae_looser"`, `"dreg_looser"` (the authors'
             default is `"dreg_looser"`).
-        num_importance_samples: K, the samples per present modality in training (default 30,
-            the authors' MNIST-SVHN setting).
+        num_samples: K, the importance samples per present modality in training (default
+            30, the authors' MNIST-SVHN setting).
         posterior: `"normal"` or `"laplace"` (the authors' choice): the family of the unimodal
             posteriors and of the prior. The encoders' scales are used as the Laplace scales.
         learn_prior_scale: learn the prior's per-dimension scale (the authors' `learn_prior`);
@@ -60,7 +61,9 @@ class MMVAE(MultimodalVAE):
     `log p(x_name | z)`.
 
     Raises:
-        ValueError: unknown objective or posterior, or num_importance_samples < 1.
+        ValueError: unknown objective or posterior, num_samples < 1, or a `fusion`,
+            `prior_expert` or `beta` argument.
+        TypeError: `num_importance_samples=`, `num_samples`' former name.
 
     Example:
         >>> model = kmvae.MMVAE([kmvae.Modality("image", shape=(784,)),
@@ -70,25 +73,27 @@ class MMVAE(MultimodalVAE):
         >>> model.fit(train, epochs=10)
     """
 
+    FIXED_ARGUMENTS = {
+        "fusion": ("moe", "its posterior is the mixture of the present unimodal posteriors; "
+                          "posterior='normal' or 'laplace' chooses their family."),
+        "prior_expert": (False, "a mixture of single experts has no product to add the prior "
+                                "expert to."),
+        "beta": (1.0, "an importance-weighted bound has no KL term to weight; MoEVAE(beta=...) "
+                      "trains the same posterior with a weighted ELBO.")}
+    RENAMED_ARGUMENTS = {"num_importance_samples": "num_samples"}
+
     def __init__(self, modalities, latent_dim, *, objective="dreg_looser",
-                 num_importance_samples=30, posterior="normal", learn_prior_scale=False,
-                 **kwargs):
+                 num_samples=30, posterior="normal", learn_prior_scale=False, **kwargs):
+        kwargs = fix_arguments(self, kwargs, MMVAE.FIXED_ARGUMENTS)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
         if posterior not in POSTERIORS:
             raise ValueError(f"posterior must be one of {POSTERIORS}; received {posterior!r}.")
-        if isinstance(num_importance_samples, bool) or not isinstance(
-                num_importance_samples, int) or num_importance_samples < 1:
-            raise ValueError(f"num_importance_samples must be an int >= 1; received "
-                             f"{num_importance_samples!r}.")
-        kwargs.pop("fusion", None)
-        kwargs.pop("prior_expert", None)
-        kwargs.pop("beta", None)
         self.objective = objective
-        self.num_importance_samples = int(num_importance_samples)
+        self.num_samples = check_num_samples(num_samples)
         self.posterior_family = posterior
         self.learn_prior_scale = bool(learn_prior_scale)
-        super().__init__(modalities, latent_dim, fusion="moe", prior_expert=False, **kwargs)
+        super().__init__(modalities, latent_dim, **kwargs)
 
     def build(self, input_shape=None):
         self.prior_raw_scale = self.add_weight(
@@ -98,7 +103,7 @@ class MMVAE(MultimodalVAE):
 
     def get_config(self):
         return {**super().get_config(), "objective": self.objective,
-                "num_importance_samples": self.num_importance_samples,
+                "num_samples": self.num_samples,
                 "posterior": self.posterior_family,
                 "learn_prior_scale": self.learn_prior_scale}
 
@@ -172,11 +177,11 @@ class MMVAE(MultimodalVAE):
             carrying the DReG gradient (zeros for the IWAE objectives, whose gradient is the
             bound's own); `log_lik` as `stratified_log_weights`.
         """
-        k = self.num_importance_samples if num_samples is None else int(num_samples)
+        num_samples = self.num_samples if num_samples is None else int(num_samples)
         looser = self.objective.endswith("looser")
         axis = 0 if looser else (0, 2)
         valid = mask[None]                                             # (1, B, M)
-        z = self._sample(locs, scales, k)
+        z = self._sample(locs, scales, num_samples)
         if not self.objective.startswith("dreg"):
             log_w, log_lik = self.stratified_log_weights(x, mask, locs, scales, z)
             surrogate = tf.zeros(tf.shape(mask)[:1])

@@ -6,7 +6,7 @@ import tensorflow_probability as tfp
 
 from kmvae.distribute import batch_mean
 from kmvae.layers.heads import diagonal_normal
-from kmvae.models.base import MultimodalVAE
+from kmvae.models.base import MultimodalVAE, fix_arguments
 
 tfd = tfp.distributions
 
@@ -90,19 +90,25 @@ class MoEVAE(MoPoEVAE):
 
     Args:
         modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed: as
-            `kmvae.models.MultimodalVAE`.
+            `kmvae.models.MultimodalVAE` (`fusion` is fixed to `"moe"`, and a mixture of
+            single experts has no product to add a prior expert to).
+
+    Raises:
+        ValueError: a `fusion` or `prior_expert` argument, or those of `MultimodalVAE`.
 
     Example:
         >>> model = kmvae.MoEVAE(modalities, latent_dim=16)
     """
 
+    FIXED_ARGUMENTS = {
+        "fusion": ("moe", "its posterior is the mixture of the unimodal experts (eq. 9-10); "
+                          "kmvae.MoPoEVAE(fusion=...) takes another fusion."),
+        "prior_expert": (False, "a mixture of single experts has no product to add the prior "
+                                "expert to; kmvae.MoPoEVAE(prior_expert=...) has products.")}
+
     def __init__(self, modalities, latent_dim, **kwargs):
-        kwargs.pop("fusion", None)
-        kwargs.pop("prior_expert", None)
-        super().__init__(modalities, latent_dim, fusion="moe", **kwargs)
+        super().__init__(modalities, latent_dim,
+                         **fix_arguments(self, kwargs, MoEVAE.FIXED_ARGUMENTS))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("fusion")
-        config.pop("prior_expert")
-        return config
+        return self.without_fixed_arguments(super().get_config())

@@ -10,8 +10,9 @@ import tensorflow_probability as tfp
 
 from kmvae.distribute import batch_mean
 from kmvae.layers.heads import diagonal_normal
-from kmvae.models.base import MultimodalVAE
-from kmvae.models.importance import masked_log_mean_exp, sample_log_likelihoods
+from kmvae.models.base import MultimodalVAE, fix_arguments
+from kmvae.models.importance import (check_num_samples, masked_log_mean_exp,
+                                     sample_log_likelihoods)
 
 tfd = tfp.distributions
 
@@ -90,7 +91,7 @@ class MSNVI(MultimodalVAE):
         modalities, latent_dim, likelihood_weights, rescale_likelihoods, seed: as
             `kmvae.models.MultimodalVAE`.
         objective: `"ind"`, `"moe"`, `"poe"` or `"hybrid"`.
-        num_importance_samples: K in training (the paper's 16).
+        num_samples: K, the importance samples in training (the paper's 16).
         sources: names of the information sources (default all modalities).
         observations: names of the observations (default all modalities).
         hybrid_weights: `(lambda_1, lambda_2)` of L(hybrid).
@@ -104,7 +105,9 @@ class MSNVI(MultimodalVAE):
 
     Raises:
         ValueError: unknown objective or integration, a name in sources / observations that is
-            no modality, an empty sources or observations list, K < 1, or negative weights.
+            no modality, an empty sources or observations list, K < 1, negative weights, or a
+            `fusion`, `prior_expert` or `beta` argument (fixed: see `FIXED_ARGUMENTS`).
+        TypeError: `num_importance_samples=`, `num_samples`' former name.
 
     Example:
         >>> names = [f"source_{i}" for i in range(4)]
@@ -113,7 +116,15 @@ class MSNVI(MultimodalVAE):
         ...                     objective="hybrid", sources=names, observations=["image"])
     """
 
-    def __init__(self, modalities, latent_dim, *, objective="ind", num_importance_samples=16,
+    FIXED_ARGUMENTS = {
+        "fusion": ("poe", "the sources' beliefs are integrated by integration='poe' (eq. 3) "
+                          "or 'moe'."),
+        "prior_expert": (False, "each belief already holds the prior (eq. 3); there is no "
+                                "prior expert to add."),
+        "beta": (1.0, "an importance-weighted bound has no KL term to weight.")}
+    RENAMED_ARGUMENTS = {"num_importance_samples": "num_samples"}
+
+    def __init__(self, modalities, latent_dim, *, objective="ind", num_samples=16,
                  sources=None, observations=None, hybrid_weights=(0.5, 0.5), integration="poe",
                  **kwargs):
         if objective not in OBJECTIVES:
@@ -121,21 +132,16 @@ class MSNVI(MultimodalVAE):
         if integration not in INTEGRATIONS:
             raise ValueError(f"integration must be one of {INTEGRATIONS}; received "
                              f"{integration!r}.")
-        if isinstance(num_importance_samples, bool) or not isinstance(
-                num_importance_samples, int) or num_importance_samples < 1:
-            raise ValueError(f"num_importance_samples must be an int >= 1; received "
-                             f"{num_importance_samples!r}.")
         hybrid_weights = tuple(float(w) for w in hybrid_weights)
         if len(hybrid_weights) != 2 or min(hybrid_weights) < 0:
             raise ValueError(f"hybrid_weights must be two numbers >= 0; received "
                              f"{hybrid_weights!r}.")
-        for key in ("fusion", "prior_expert", "beta"):
-            kwargs.pop(key, None)
         self.objective = objective
         self.integration = integration
-        self.num_importance_samples = int(num_importance_samples)
+        self.num_samples = check_num_samples(num_samples)
         self.hybrid_weights = hybrid_weights
-        super().__init__(modalities, latent_dim, fusion="poe", prior_expert=False, **kwargs)
+        super().__init__(modalities, latent_dim,
+                         **fix_arguments(self, kwargs, MSNVI.FIXED_ARGUMENTS))
         self.sources = self._check_names(sources, "sources")
         self.observations = self._check_names(observations, "observations")
         self._is_source = tf.constant([[n in self.sources for n in self.modality_names]])
@@ -154,7 +160,7 @@ class MSNVI(MultimodalVAE):
 
     def get_config(self):
         return {**super().get_config(), "objective": self.objective,
-                "num_importance_samples": self.num_importance_samples,
+                "num_samples": self.num_samples,
                 "sources": list(self.sources), "observations": list(self.observations),
                 "hybrid_weights": list(self.hybrid_weights), "integration": self.integration}
 
@@ -218,15 +224,14 @@ class MSNVI(MultimodalVAE):
                 raise ValueError(f"Rows {empty.numpy()[:20].tolist()} have no information "
                                  f"source present; the sources are {self.sources}.")
 
-    def _value_problems(self, tensors, mask):
+    def invalid_rows(self, tensors, mask):
+        """The base's checks, and rows without an information source."""
         empty = tf.reshape(tf.where(~tf.reduce_any(self.source_mask(mask), axis=1)), [-1])
-        return super()._value_problems(tensors, mask) + [
+        return super().invalid_rows(tensors, mask) + [
             (f"Example(s) with no information source {self.sources} present at rows:", empty)]
 
-    def _decoded_means(self, z, targets=None):
-        return super()._decoded_means(z, self.observations if targets is None else targets)
-
-    def _log_weights_chunk(self, x, mask, locs, scales, proposal_mask, num_samples):
+    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
+        """As `MultimodalVAE.log_weights`, `log p(X, z)` over the present observations."""
         q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)                                         # (K, B, D)
         return self._log_joint(x, mask, z[:, :, None])[..., 0] - q.log_prob(z)
@@ -351,5 +356,5 @@ class MSNVI(MultimodalVAE):
         """The objective's negated bound, averaged over the batch; reports `bound`."""
         locs, scales = self.experts(x, training=training)
         bound = self.objective_bound(x, mask, locs, scales, self.objective,
-                                     self.num_importance_samples)
+                                     self.num_samples)
         return -batch_mean(bound), {"bound": (bound, tf.ones_like(bound))}

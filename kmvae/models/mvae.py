@@ -6,9 +6,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.distribute import batch_mean
-from kmvae.layers.fusion import nonempty_subsets, product_of_experts, subset_matrix
+from kmvae.layers.fusion import product_of_experts
 from kmvae.layers.heads import diagonal_normal
-from kmvae.models.base import MultimodalVAE
+from kmvae.models.base import MultimodalVAE, fix_arguments
+from kmvae.subsets import draw_subsets, nonempty_subsets, subset_matrix
 
 tfd = tfp.distributions
 
@@ -31,9 +32,14 @@ class MVAE(MultimodalVAE):
 
     Args:
         modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed: as
-            `kmvae.models.MultimodalVAE`.
+            `kmvae.models.MultimodalVAE` (`fusion` and `prior_expert` are fixed: the product
+            of experts with the prior expert, eq. 3).
         num_random_subsets: k, the number of random subset ELBOs per step (section 2.4;
             the paper uses k = 1 for 19 modalities).
+
+    Raises:
+        ValueError: a negative num_random_subsets, a `fusion` or `prior_expert` argument, or
+            those of `MultimodalVAE`.
 
     Reported terms (nats, per example, lambda = beta = 1): `elbo` and `kl` of the full term (1),
     `elbo_<name>` of each single-modality term (over examples where it is present), and
@@ -47,9 +53,14 @@ class MVAE(MultimodalVAE):
         >>> model.fit(train, epochs=5)
     """
 
+    FIXED_ARGUMENTS = {
+        "fusion": ("poe", "its posterior is the product of the experts and the prior expert "
+                          "(eq. 3); kmvae.MoPoEVAE(fusion=...) takes another fusion."),
+        "prior_expert": (True, "eq. 3's product always includes the prior expert; "
+                               "kmvae.MoPoEVAE(fusion='poe', prior_expert=False) leaves it out.")}
+
     def __init__(self, modalities, latent_dim, *, num_random_subsets=1, **kwargs):
-        kwargs.pop("fusion", None)
-        kwargs.pop("prior_expert", None)
+        kwargs = fix_arguments(self, kwargs, MVAE.FIXED_ARGUMENTS)
         num_modalities = len(list(modalities or []))
         self.num_random_subsets = int(num_random_subsets)
         if self.num_random_subsets < 0:
@@ -57,7 +68,7 @@ class MVAE(MultimodalVAE):
         pool = nonempty_subsets(num_modalities, 2, num_modalities - 1)
         self._random_pool = subset_matrix(pool, num_modalities)
         self._num_random = self.num_random_subsets if pool else 0
-        super().__init__(modalities, latent_dim, fusion="poe", prior_expert=True, **kwargs)
+        super().__init__(modalities, latent_dim, **kwargs)
 
     def term_names(self):
         names = ["loss", "elbo", "kl"] + [f"elbo_{m.name}" for m in self.modalities]
@@ -71,10 +82,7 @@ class MVAE(MultimodalVAE):
         M = self.num_modalities
         rows = [tf.ones((1, M)), tf.eye(M)]
         if self._num_random:
-            pool = tf.constant(self._random_pool)
-            picks = keras.random.randint((self._num_random,), 0, pool.shape[0],
-                                         seed=self._seed_generator)
-            rows.append(tf.gather(pool, picks))
+            rows.append(draw_subsets(self._random_pool, self._num_random, self._seed_generator))
         return tf.concat(rows, axis=0)
 
     def compute_objective(self, x, mask, training=False):

@@ -2,7 +2,7 @@
 tVAE, M2VAE, VAEVAE, SVAE): the subset posteriors, per-example selection by the mask, and the
 ELBO pieces every subset contributes.
 
-Subsets are indexed as `kmvae.layers.nonempty_subsets(M)`: by size, then lexicographically, so
+Subsets are indexed as `kmvae.subsets.nonempty_subsets(M)`: by size, then lexicographically, so
 for modalities (a, b) the order is {a}, {b}, {a, b}. `K = 2^M - 1`.
 """
 
@@ -13,10 +13,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.distribute import global_sum
-from kmvae.layers.fusion import nonempty_subsets, subset_matrix
 from kmvae.layers.heads import diagonal_normal
 from kmvae.layers.subset import SubsetEncoder
-from kmvae.models.base import MultimodalVAE
+from kmvae.models.base import MultimodalVAE, fix_arguments
+from kmvae.subsets import (child_pairs, nonempty_subsets, subset_codes, subset_index_table,
+                           subset_label, subset_matrix)
 
 tfd = tfp.distributions
 
@@ -26,24 +27,36 @@ class SubsetVAE(MultimodalVAE):
     network of its own, a product of experts, ...), chosen per example by the subset of present
     modalities.
 
-    `experts(x)` returns the parameters of every subset's posterior, `(batch, K, D)`, and
-    `posterior(locs, scales, mask)` picks, per example, the one of its present subset; so
-    `encode`, `translate`, `call`, `log_likelihood` (with any `proposal`) and the SavedModel
-    export work unchanged. The unimodal posteriors `q(z | x_m)` are the base's `encoders`.
+    `subset_posteriors(x)` returns the parameters of every subset's posterior,
+    `(batch, K, D)` (the base's `posterior_parameters`), and `posterior(locs, scales, mask)`
+    picks, per example, the one of its present subset; so `encode`, `translate`, `call`,
+    `log_likelihood` (with any `proposal`) and the SavedModel export work unchanged. The
+    unimodal posteriors `q(z | x_m)` are the base's `encoders` (and `experts`).
+
+    Extension points, besides the base's: `subset_posteriors` (every subclass),
+    `create_networks` and `extra_networks` (the subclass's own networks), and `encodable`
+    (which subsets have a posterior).
 
     Args:
         modalities, latent_dim, beta, likelihood_weights, rescale_likelihoods, seed: as
-            `kmvae.models.MultimodalVAE` (at least two modalities).
+            `kmvae.models.MultimodalVAE` (at least two modalities; no `fusion` or
+            `prior_expert`: the posterior is chosen, not fused).
         joint_units: widths of the dense layers after the concatenation in each joint
             (`SubsetEncoder`) network; default none.
 
     Raises:
-        ValueError: fewer than two modalities, or those of `MultimodalVAE`.
+        ValueError: fewer than two modalities, a `fusion` or `prior_expert` argument, or those
+            of `MultimodalVAE`.
     """
 
+    FIXED_ARGUMENTS = {
+        "fusion": ("poe", "each example's posterior is the one of its subset of present "
+                          "modalities (`subset_posteriors`), not a fusion of experts."),
+        "prior_expert": (False, "the subset posteriors are the class's own (networks or "
+                                "products it defines); there is no fusion to add it to.")}
+
     def __init__(self, modalities, latent_dim, *, joint_units=(), **kwargs):
-        for key in ("fusion", "prior_expert"):
-            kwargs.pop(key, None)
+        kwargs = fix_arguments(self, kwargs, SubsetVAE.FIXED_ARGUMENTS)
         modalities = list(modalities or [])
         if len(modalities) < 2:
             raise ValueError(f"{type(self).__name__} needs at least two modalities; received "
@@ -53,30 +66,26 @@ class SubsetVAE(MultimodalVAE):
         self.subsets = nonempty_subsets(M)
         self._inclusion = subset_matrix(self.subsets, M)                         # (K, M)
         self._sizes = self._inclusion.sum(axis=1).astype(np.float32)             # (K,)
-        table = np.zeros(2 ** M, np.int32)
-        for k, subset in enumerate(self.subsets):
-            table[sum(1 << m for m in subset)] = k
-        self._index_table = table
-        pairs = [(k, self.subsets.index(tuple(i for i in subset if i != m)))
-                 for k, subset in enumerate(self.subsets) if len(subset) > 1 for m in subset]
-        self._child_pairs = np.array(pairs, np.int32).reshape(-1, 2)            # (P, 2)
+        self._index_table = subset_index_table(self.subsets, M)                   # (2^M,)
+        self._child_pairs = child_pairs(self.subsets)                            # (P, 2)
         self._networks_created = False
-        super().__init__(modalities, latent_dim, fusion="poe", prior_expert=False, **kwargs)
+        super().__init__(modalities, latent_dim, **kwargs)
 
     # ----------------------------------------------------------------------------- structure
-    def _create_networks(self):
-        """Creates the subclass's networks (called once, from `build`, so that Keras tracks
-        them). Subclasses override it."""
+    def create_networks(self):
+        """Creates the subclass's own networks (joint encoders, replacement experts) as
+        attributes, so that Keras tracks them. Called once, from `build`. Extension point."""
 
-    def _extra_layers(self):
-        """The subclass's networks, built with the model."""
+    def extra_networks(self):
+        """The networks `create_networks` made, a list of layers built with the model.
+        Extension point (default none)."""
         return []
 
     def build(self, input_shape=None):
         if not self._networks_created:
             self._networks_created = True
-            self._create_networks()
-        for layer in self._extra_layers():
+            self.create_networks()
+        for layer in self.extra_networks():
             layer.build()
         super().build(input_shape)
 
@@ -88,9 +97,11 @@ class SubsetVAE(MultimodalVAE):
         """K = 2^M - 1."""
         return len(self.subsets)
 
-    def subset_name(self, k):
-        """`"a+b"` for the subset of modalities a and b."""
-        return "+".join(self.modality_names[m] for m in self.subsets[k])
+    @property
+    def subset_labels(self):
+        """The `kmvae.subsets.subset_label` of every subset, in `subsets` order: `["a", "b",
+        "a,b"]` for modalities (a, b)."""
+        return [subset_label([self.modality_names[m] for m in s]) for s in self.subsets]
 
     def encodable(self):
         """(K,) bools: which subsets have a posterior (all, except in JMVAE with M > 2)."""
@@ -103,7 +114,8 @@ class SubsetVAE(MultimodalVAE):
         return [[self.modality_names[m] for m in s]
                 for s, ok in zip(self.subsets, encodable) if ok]
 
-    def _check_proposal(self, proposal_mask, proposal):
+    def check_proposal(self, proposal_mask, proposal):
+        """Raises ValueError when a row's proposal subset has no posterior (`encodable`)."""
         encodable = self.encodable()
         if encodable.all():
             return
@@ -124,19 +136,18 @@ class SubsetVAE(MultimodalVAE):
     # ----------------------------------------------------------------------------- posteriors
     def subset_posteriors(self, x, training=False):
         """`(locs, scales)`, each `(batch, K, D)` float32: every subset's posterior computed from
-        the (zero-filled) batch. Subclasses implement it."""
+        the (zero-filled) batch, in `subsets` order (entries of subsets without a posterior,
+        `encodable` False, hold placeholders never used). Subclasses implement it."""
         raise NotImplementedError
 
-    def experts(self, x, training=False):
-        """The subset posteriors' parameters, `(batch, K, D)` (not one expert per modality as in
+    def posterior_parameters(self, x, training=False):
+        """Every subset's posterior, `subset_posteriors` (not one expert per modality as in
         the base: these models pick a posterior rather than fuse experts)."""
         return self.subset_posteriors(x, training=training)
 
     def subset_index(self, mask):
         """`(batch,)` int32: index of the subset of present modalities of each example."""
-        code = tf.reduce_sum(tf.cast(mask, tf.int32) * (2 ** tf.range(self.num_modalities)),
-                             axis=1)
-        return tf.gather(tf.constant(self._index_table), code)
+        return tf.gather(tf.constant(self._index_table), subset_codes(mask))
 
     def contained(self, mask):
         """`(batch, K)` bool: subset S lies within the example's present modalities."""
@@ -151,8 +162,9 @@ class SubsetVAE(MultimodalVAE):
         return diagonal_normal(tf.gather(locs, index, axis=1, batch_dims=1),
                                tf.gather(scales, index, axis=1, batch_dims=1))
 
-    def _value_problems(self, tensors, mask):
-        problems = super()._value_problems(tensors, mask)
+    def invalid_rows(self, tensors, mask):
+        """The base's checks, and rows whose subset of present modalities has no posterior."""
+        problems = super().invalid_rows(tensors, mask)
         encodable = self.encodable()
         if encodable.all():
             return problems
@@ -263,7 +275,7 @@ class SubsetVAE(MultimodalVAE):
     def decoded_inputs(self, z, names=None):
         """A batch dict of the decoded means of `names` at `z`, as inputs (most likely class for
         categorical modalities)."""
-        means = self._decoded_means(z, names)
+        means = self.decoded_means(z, names)
         batch = {}
         for name, mean in means.items():
             modality = self.modalities[self.modality_names.index(name)]

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from kmvae.layers.fusion import product_of_experts
 from kmvae.layers.modality import ModalityEncoder
+from kmvae.models.base import fix_arguments
 from kmvae.models.subsets import SubsetVAE
 
 OBJECTIVES = ("elbo", "comb")
@@ -62,7 +63,7 @@ class PairedUnpairedVAE(SubsetVAE):
         return tf.reduce_sum(tf.where(self.contained(mask), terms, 0.0), axis=1)
 
     def compute_objective(self, x, mask, training=False):
-        locs, scales = self.experts(x, training=training)
+        locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         value = self.per_example(pieces, mask)
         loss = -self.pattern_means(value, mask)
@@ -113,7 +114,8 @@ class SVAE(PairedUnpairedVAE):
     lambda = beta = 1) and `bound` (the objective's value).
 
     Raises:
-        ValueError: fewer than two modalities, an unknown objective.
+        ValueError: fewer than two modalities, an unknown objective, or a `joint_units`,
+            `fusion` or `prior_expert` argument.
 
     Example:
         >>> model = kmvae.SVAE([kmvae.Modality("top", shape=(392,)),
@@ -122,14 +124,16 @@ class SVAE(PairedUnpairedVAE):
         >>> model.compile(keras.optimizers.Adam(2e-4)); model.fit(train, epochs=200)
     """
 
+    FIXED_ARGUMENTS = {
+        "joint_units": ((), "SVAE has no joint networks: its posteriors are products of "
+                            "experts (eq. 3-6); VAEVAE(variant='b', joint_units=...) has them.")}
+
     def __init__(self, modalities, latent_dim, *, objective="comb", **kwargs):
-        kwargs.pop("joint_units", None)
-        super().__init__(modalities, latent_dim, objective=objective, **kwargs)
+        super().__init__(modalities, latent_dim, objective=objective,
+                         **fix_arguments(self, kwargs, SVAE.FIXED_ARGUMENTS))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("joint_units")
-        return config
+        return self.without_fixed_arguments(super().get_config())
 
     @property
     def replacement_pairs(self):
@@ -137,14 +141,14 @@ class SVAE(PairedUnpairedVAE):
         M = self.num_modalities
         return [(k, j) for k in range(M) for j in range(M) if k != j]
 
-    def _create_networks(self):
+    def create_networks(self):
         names = self.modality_names
         self.replacement_encoders = [
             ModalityEncoder(self.modalities[j], self.latent_dim, dtype=self.dtype_policy,
                             name=f"{names[k]}_from_{names[j]}_encoder")
             for k, j in self.replacement_pairs]
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.replacement_encoders)
 
     def expert_weights(self):
@@ -212,11 +216,11 @@ class VAEVAE(PairedUnpairedVAE):
     def get_config(self):
         return {**super().get_config(), "variant": self.variant}
 
-    def _create_networks(self):
+    def create_networks(self):
         self.joint_encoders = [self.joint_encoder_for(s) for s in self.subsets
                                if len(s) > 1] if self.variant == "b" else []
 
-    def _extra_layers(self):
+    def extra_networks(self):
         return list(self.joint_encoders)
 
     def subset_posteriors(self, x, training=False):
@@ -246,15 +250,20 @@ class VAEVAEStar(VAEVAE):
         modalities, latent_dim, variant, beta, likelihood_weights, rescale_likelihoods, seed,
             joint_units: as `VAEVAE`.
 
+    Raises:
+        ValueError: an `objective` argument, or those of `VAEVAE`.
+
     Example:
         >>> model = kmvae.VAEVAEStar(modalities, latent_dim=64)
     """
 
+    FIXED_ARGUMENTS = {
+        "objective": ("comb", "VAEVAE* is VAEVAE trained with L_comb; VAEVAE(objective=...) "
+                              "chooses the objective.")}
+
     def __init__(self, modalities, latent_dim, **kwargs):
-        kwargs.pop("objective", None)
-        super().__init__(modalities, latent_dim, objective="comb", **kwargs)
+        super().__init__(modalities, latent_dim,
+                         **fix_arguments(self, kwargs, VAEVAEStar.FIXED_ARGUMENTS))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("objective")
-        return config
+        return self.without_fixed_arguments(super().get_config())

@@ -175,7 +175,7 @@ def test_generate_is_seeded_and_matches_keras(exported, key):
     # z ~ N(0, I) from stateless_normal with seed [seed, 0], decoded as the Keras model does.
     z = tf.random.stateless_normal((5, LATENT), seed=[7, 0])
     np.testing.assert_allclose(out["a"]["z"], z, atol=1e-6)
-    for name, value in models[key]._decoded_means(z).items():
+    for name, value in models[key].decoded_means(z).items():
         np.testing.assert_allclose(out["a"][name], value, atol=1e-5)
 
 

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, special, stats
 
-from kmvae.layers import PosteriorFusion, nonempty_subsets, product_of_experts, subset_matrix
+from kmvae.layers import PosteriorFusion, product_of_experts
 
 # ----------------------------------------------------------------------------- numpy references
 
@@ -187,13 +187,6 @@ def test_component_counts(num_modalities):
                 for s in itertools.combinations(range(num_modalities), r)}
     assert {frozenset(s) for s in mopoe.subsets} == expected
     assert len(set(mopoe.subsets)) == mopoe.num_components
-
-
-def test_nonempty_subsets_and_subset_matrix():
-    assert nonempty_subsets(3) == [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)]
-    assert nonempty_subsets(4, 2, 3)[0] == (0, 1) and len(nonempty_subsets(4, 2, 3)) == 6 + 4
-    matrix = subset_matrix([(0, 2), (1,)], 3)
-    np.testing.assert_array_equal(matrix, [[1, 0, 1], [0, 1, 0]])
 
 
 def valid_subsets(method, present):

@@ -16,7 +16,7 @@ from kmvae.metrics import plots
 def tiny_msnvi(names, observations=None, latent_dim=2):
     mods = [kmvae.Modality(n, shape=(s,), likelihood="normal") for n, s in names]
     sources = [n for n, _ in names if observations is None or n not in observations]
-    return kmvae.MSNVI(mods, latent_dim, num_importance_samples=2, sources=sources,
+    return kmvae.MSNVI(mods, latent_dim, num_samples=2, sources=sources,
                        observations=observations, seed=0)
 
 

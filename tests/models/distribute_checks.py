@@ -62,8 +62,8 @@ MASKS = {
 }
 MODELS = {
     "MVAE": (TRI, {}), "MoPoEVAE": (TRI, {}), "MoEVAE": (TRI, {}),
-    "MMVAE": (TRI, {"num_importance_samples": 3}),
-    "MSNVI": (TRI, {"num_importance_samples": 3, "objective": "hybrid"}),
+    "MMVAE": (TRI, {"num_samples": 3}),
+    "MSNVI": (TRI, {"num_samples": 3, "objective": "hybrid"}),
     "JMVAE": (BI, {}), "JMVAEZero": (BI, {}), "TVAE": (BI, {}), "M2VAE": (BI, {}),
     "SVAE": (BI, {}), "VAEVAE": (BI, {}), "VAEVAEStar": (BI, {}),
 }

@@ -174,6 +174,6 @@ def assert_export_round_trip(model, batch, tmp_path):
     np.testing.assert_allclose(served["encode/scale"], q.stddev(), atol=1e-5)
     z = tf.random.stateless_normal((3, model.latent_dim), seed=[7, 0])
     np.testing.assert_allclose(served["generate/z"], z, atol=1e-6)
-    for key, value in model._decoded_means(z).items():
+    for key, value in model.decoded_means(z).items():
         np.testing.assert_allclose(served[f"generate/{key}"], value, atol=1e-5, err_msg=key)
     json.dumps(sorted(served))                      # names are plain strings

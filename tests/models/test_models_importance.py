@@ -159,7 +159,7 @@ def test_mmvae_missing_entries_never_change_bounds_or_gradients(tiny, objective)
     results = []
     for data in (batch, garbage):
         model = kmvae.MMVAE(tiny.modalities(("bernoulli", "normal", "categorical")), 2,
-                            objective=objective, num_importance_samples=3, seed=11)
+                            objective=objective, num_samples=3, seed=11)
         keras.utils.set_random_seed(5)
         model.set_weights([np.full(w.shape, 0.1, w.dtype) for w in model.get_weights()])
         x, m = model.prepare_batch({**data, "mask": mask})
@@ -178,7 +178,7 @@ def test_mmvae_missing_entries_never_change_bounds_or_gradients(tiny, objective)
 @pytest.mark.parametrize("posterior", ["normal", "laplace"])
 def test_mmvae_trains_saves_and_reloads(tiny, tmp_path, posterior):
     mods = tiny.modalities(("bernoulli", "categorical"))
-    model = kmvae.MMVAE(mods, 2, objective="dreg_looser", num_importance_samples=2,
+    model = kmvae.MMVAE(mods, 2, objective="dreg_looser", num_samples=2,
                         posterior=posterior, learn_prior_scale=True, seed=0)
     data = tf.data.Dataset.from_tensor_slices(tiny.batch(mods, 32)).batch(8)
     model.compile(keras.optimizers.Adam(1e-2), jit_compile=False)  # XLA compiles slowly
@@ -202,7 +202,7 @@ def test_mmvae_trains_saves_and_reloads(tiny, tmp_path, posterior):
 @pytest.mark.parametrize("kwargs, words", [
     (dict(objective="elbo"), ["'elbo'", "dreg_looser"]),
     (dict(posterior="student"), ["'student'", "laplace"]),
-    (dict(num_importance_samples=0), ["num_importance_samples", "0"]),
+    (dict(num_samples=0), ["num_samples", "0"]),
 ])
 def test_mmvae_rejects_bad_options(tiny, kwargs, words):
     with pytest.raises(ValueError) as error:
@@ -359,7 +359,7 @@ def test_sources_and_observations_and_their_errors(tiny):
     mods = [kmvae.Modality(n, shape=(4,), encoder=tiny.dense_backbone(),
                            decoder=tiny.dense_backbone()) for n in ("s0", "s1", "image")]
     model = kmvae.MSNVI(mods, 2, objective="hybrid", sources=["s0", "s1"],
-                        observations=["image"], num_importance_samples=2, seed=0)
+                        observations=["image"], num_samples=2, seed=0)
     rng = np.random.default_rng(0)
     batch = {n: rng.uniform(size=(8, 4)).astype("float32") for n in ("s0", "s1", "image")}
     x, mask = model.prepare_batch(batch)
@@ -395,7 +395,7 @@ def test_msnvi_masks_trains_and_round_trips(tiny, tmp_path, objective):
     values = []
     for data in (batch, garbage):
         model = kmvae.MSNVI(tiny.modalities(("bernoulli", "normal", "categorical")), 2,
-                            objective=objective, num_importance_samples=3, seed=2)
+                            objective=objective, num_samples=3, seed=2)
         model.set_weights([np.full(w.shape, 0.1, w.dtype) for w in model.get_weights()])
         values.append(model.bound({**data, "mask": mask}, num_samples=3).numpy())
     np.testing.assert_array_equal(values[0], values[1])

@@ -89,7 +89,7 @@ def test_jmvae_three_modalities_has_the_joint_and_the_bimodal_encoders(tiny):
                                             ["a", "b", "c"]]
     # The objective (eq. 15-18): KLs from the joint to the three bimodal encoders.
     x, mask = model.prepare_batch(batch)
-    locs, scales = model.experts(x)
+    locs, scales = model.subset_posteriors(x)
     full = [gaussian(e([batch[n.name] for n in e.member_modalities]))
             for e in model.joint_encoders]
     expected = sum(kl(full[3], q) for q in full[:3])       # ab, ac, bc, then abc

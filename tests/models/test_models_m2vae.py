@@ -3,12 +3,14 @@ beta_S / beta_norm, masks, re-encoding, saving, export, fit."""
 
 import itertools
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import kmvae
 from kmvae.models.subsets import m2vae_coefficients
+from saved_files import rewrite_config
 from subset_helpers import (assert_export_round_trip, assert_keras_round_trip,
                             assert_masked_entries_change_nothing, fit_one_epoch, gaussian,
                             inject_noise, kl, log_lik, objective, standard)
@@ -25,7 +27,7 @@ def test_one_encoder_per_nonempty_subset(tiny, num_modalities):
     names = model.modality_names
     assert members == sorted(tuple(names[i] for i in s) for s in model.subsets if len(s) > 1)
     batch = tiny.batch(model.modalities, 3)
-    locs, scales = model.experts(model.prepare_batch(batch)[0])
+    locs, scales = model.subset_posteriors(model.prepare_batch(batch)[0])
     assert locs.shape == scales.shape == (3, expected, 2)
     # Every encoder is its own network: no two subsets share a posterior.
     flat = np.asarray(locs).transpose(1, 0, 2).reshape(expected, -1)
@@ -35,7 +37,7 @@ def test_one_encoder_per_nonempty_subset(tiny, num_modalities):
 def test_two_modalities_objective_is_the_sum_of_eq_6_terms(tiny):
     """2 L_M2 = L_a + L_b + L_M (eq. 6-10), with beta_a, beta_b, beta_ab, alpha and lambdas."""
     model = kmvae.M2VAE(tiny.modalities(("bernoulli", "categorical")), 2, seed=1, alpha=0.3,
-                        betas={"a": 0.5, "b": 2.0, "a+b": 0.7},
+                        betas={"a": 0.5, "b": 2.0, "a,b": 0.7},
                         likelihood_weights={"a": 1.5})
     batch = tiny.batch(model.modalities, 6, seed=2)
     eps = np.random.default_rng(0).normal(size=(6, 3, 2))
@@ -68,7 +70,7 @@ def test_three_modalities_follow_the_recursion_of_eq_11(tiny):
     batch["mask"] = mask
     inject_noise(model, np.random.default_rng(1).normal(size=(len(mask), 7, 2)))
     x, m = model.prepare_batch(batch)
-    locs, scales = model.experts(x)
+    locs, scales = model.subset_posteriors(x)
     pieces = {k: np.asarray(v, np.float64)
               for k, v in model.subset_terms(x, m, locs, scales).items()}
     local = pieces["log_lik"] - 0.9 * pieces["kl_prior"] - 0.2 * pieces["kl_children"]
@@ -108,8 +110,10 @@ def test_beta_norm_and_betas(tiny):
     np.testing.assert_allclose(model.subset_betas, [0.01 * 5 / 4, 3.0, 0.01 * 8 / 4],
                                rtol=1e-6)
     np.testing.assert_allclose(kmvae.M2VAE(mods, 4, beta=0.2).subset_betas, [0.2] * 3)
-    with pytest.raises(ValueError, match="'a\\+c'.*names no subset.*'a\\+b'"):
-        kmvae.M2VAE(mods, 4, betas={"a+c": 1.0})
+    with pytest.raises(ValueError, match="'a,c'.*names no subset.*'a,b'"):
+        kmvae.M2VAE(mods, 4, betas={"a,c": 1.0})
+    with pytest.raises(ValueError, match="'a\\+b'.*names no subset.*'a,b'"):
+        kmvae.M2VAE(mods, 4, betas={"a+b": 1.0})      # the one label format only
     with pytest.raises(ValueError, match="alpha must be >= 0; received -1"):
         kmvae.M2VAE(mods, 4, alpha=-1)
     with pytest.raises(ValueError, match="at least two modalities; received 1"):
@@ -123,7 +127,7 @@ def test_kl_warmup_scales_every_beta(tiny):
     eps = np.zeros((4, 3, 2))
     inject_noise(model, eps)
     x, m = model.prepare_batch(batch)
-    pieces = {k: np.asarray(v) for k, v in model.subset_terms(x, m, *model.experts(x)).items()}
+    pieces = {k: np.asarray(v) for k, v in model.subset_terms(x, m, *model.subset_posteriors(x)).items()}
     model.kl_weight.assign(0.5)                          # a quarter of beta = 2
     _, terms = objective(model, batch)
     local = pieces["log_lik"] - np.array([1.0, 2.0, 2.0]) / 4 * pieces["kl_prior"]
@@ -178,10 +182,26 @@ def test_reencode_trajectory(tiny):
 
 def test_keras_round_trip_export_and_fit(tiny, tmp_path):
     model = kmvae.M2VAE(tiny.modalities(("bernoulli", "categorical")), 3, seed=1, alpha=0.1,
-                        betas={"a+b": 0.3}, beta_norm=0.02, joint_units=(8,))
+                        betas={"a,b": 0.3}, beta_norm=0.02, joint_units=(8,))
     batch = tiny.batch(model.modalities, 6)
     batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
     fit_one_epoch(model, batch, batch_size=3)
     loaded = assert_keras_round_trip(model, batch, str(tmp_path / "m.keras"))
     assert loaded.subset_betas.tolist() == model.subset_betas.tolist()
     assert_export_round_trip(model, batch, tmp_path)
+
+
+def test_files_with_betas_keyed_the_old_way_load(tiny, tmp_path):
+    """Before kmvae.subsets, `betas` named a subset "a+b": such files load, the key read as
+    the subset's label "a,b"."""
+    model = kmvae.M2VAE(tiny.modalities(("bernoulli", "normal", "categorical")), 2, seed=1,
+                        betas={"a,b": 0.3, "c": 2.0, "a,b,c": 0.1})
+    path = tmp_path / "old.keras"
+    model.save(path)
+    legacy = {"a,b": "a+b", "c": "c", "a,b,c": "a+b+c"}
+    rewrite_config(path, lambda c: {**c, "betas": {legacy[k]: v for k, v in c["betas"].items()}})
+    loaded = keras.saving.load_model(path)
+    assert loaded.betas == {"a,b": 0.3, "c": 2.0, "a,b,c": 0.1}
+    np.testing.assert_array_equal(loaded.subset_betas, model.subset_betas)
+    batch = tiny.batch(model.modalities, 4)
+    np.testing.assert_array_equal(loaded.encode(batch).mean(), model.encode(batch).mean())

@@ -131,7 +131,7 @@ def test_vaevae_three_modalities_comb_sums_every_subset(tiny):
     inject_noise(model, np.random.default_rng(2).normal(size=(2, 7, 2)))
     x, mask = model.prepare_batch(batch)
     pieces = {k: np.asarray(v) for k, v in
-              model.subset_terms(x, mask, *model.experts(x)).items()}
+              model.subset_terms(x, mask, *model.subset_posteriors(x)).items()}
     sizes = np.array([len(s) for s in model.subsets])
     u = pieces["log_lik"] - np.where(sizes == 1, pieces["kl_prior"], pieces["kl_children"])
     _, terms = objective(model, batch)

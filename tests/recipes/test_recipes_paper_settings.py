@@ -115,7 +115,7 @@ SETTINGS = [
      lambda r: _model(r).variant, "b"),
     ("MMVAE on MNIST-Split, the authors' code: Laplace posteriors, fixed prior, ELBO",
      MMVAE_SPLIT, lambda r: (_model(r).posterior_family, _model(r).learn_prior_scale,
-                             _model(r).objective, _model(r).num_importance_samples),
+                             _model(r).objective, _model(r).num_samples),
      ("laplace", False, "iwae_looser", 1)),
     ("SVAE App. F.1 / F.4: selection by validation top-half accuracy",
      SVAE_FAMILY, lambda r: (r.selection, r.selection_mode, r.dataset_options["validation"]),
@@ -149,9 +149,9 @@ SETTINGS = [
     # Kurle et al. (MSNVI), section 5.1-5.3, Table 1, eq. 5.
     ("MSNVI 5.2 / Table 1: K = 16 in training", [n for n in MSNVI_FAMILY
                                                   if not n.endswith("_k1")],
-     lambda r: _model(r).num_importance_samples, 16),
+     lambda r: _model(r).num_samples, 16),
     ("MSNVI Table 1: L(hybrid) with K = 1", [n for n in MSNVI_TABLE1 if n.endswith("_k1")],
-     lambda r: (_model(r).objective, _model(r).num_importance_samples), ("hybrid", 1)),
+     lambda r: (_model(r).objective, _model(r).num_samples), ("hybrid", 1)),
     ("MSNVI 5.2: test ELBOs with K = 16", MSNVI_FAMILY, lambda r: r.eval_num_samples, 16),
     ("MSNVI eq. 5: lambda_1 = lambda_2 = 1/2", MSNVI_TABLE1,
      lambda r: _model(r).hybrid_weights, (0.5, 0.5)),
