@@ -229,7 +229,8 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
     other["dataset_options"] = {"supervision": 0.1, "paired_per_batch": 10}
     tmp_path.joinpath("svae_mnist_split_10.json").write_text(json.dumps(other))
     current = json.loads(split_metrics("vaevae_mnist_split_1", 8, accuracy))
-    current["dataset_options"] = {"supervision": 0.01, "paired_per_batch": 100}
+    current["dataset_options"] = {"supervision": 0.01, "validation": 1 / 6,
+                                  "paired_per_batch": 100}
     current["batch_size"] = 300
     tmp_path.joinpath("vaevae_mnist_split_1.json").write_text(json.dumps(current))
     lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
@@ -238,7 +239,7 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
                for line in lines)
     assert ("- `svae_mnist_split_10` was trained with data-set options {'supervision': 0.1, "
             "'paired_per_batch': 10}; the recipe now has {'supervision': 0.1, "
-            "'paired_per_batch': 100}.") in lines
+            "'validation': 0.16666666666666666, 'paired_per_batch': 100}.") in lines
     assert "- `svae_mnist_split_10` was trained on batches of 100; the recipe now has 300." \
         in lines
     assert not any(line.startswith("- `vaevae_mnist_split_1` was trained") for line in lines)
