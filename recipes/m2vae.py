@@ -1,7 +1,10 @@
-"""What the M2VAE-paper recipes share (Korthals et al., ICLR 2019 submission): the networks of
-Table 2 (section 6.1.4) for the bi-modal mixture of Gaussians (section 4.2, 5.1, Fig. 4-6) and
-for e-MNIST (section 4.1, 5.3, Table 1), a 2-dimensional latent space, beta_norm = 0.01 and
-alpha = 0.01 (section 5.1.1), for M2VAE and its baselines JMVAE-Zero and tVAE.
+"""The M2VAE paper's recipes (Korthals et al., ICLR 2019 submission, "Multi-Modal Generative
+Models for Learning Epistemic Active Sensing"): M2VAE and its baselines JMVAE-Zero and tVAE on the
+bi-modal mixture of Gaussians (section 4.2, 5.1, Fig. 4-6) and on e-MNIST (section 4.1, 5.3,
+Table 1), with the networks of Table 2 (section 6.1.4), a 2-dimensional latent space,
+beta_norm = 0.01 and alpha = 0.01 (section 5.1.1).
+
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
 
 Table 2, read as: encoders ReLU, decoders tanh, "2x" one copy per modality.
 - MoG: unimodal encoder fc 2-128-2; joint encoder fc 2x2-2x128-concat-64-2; decoder fc
@@ -131,3 +134,7 @@ def emnist_recipe(model):
               "first use (cached), from MNIST and Fashion-MNIST as this machine has them (MNIST "
               "the 10,000-digit subset without TFDS); Table 1's L_a,b, L_a, L_b are the ELBOs "
               "of each subset's encoder (eq. 12)." + _stage_notes(model, epochs))
+
+
+RECIPES = {recipe.name: recipe for recipe in [
+    *(mog_recipe(model) for model in NAMES), *(emnist_recipe(model) for model in NAMES)]}

@@ -1,7 +1,9 @@
-"""What the SVAE-paper recipes share (Kutuzova, Krause & Igel, ICLR 2021 submission, "Multimodal
-VAEs for Semi-Supervised Learning: In Defense of Product-of-Experts"): MNIST-Split (section 4,
-Table 1, Figure 4; Appendix F.1, Table F.2) at supervision levels 100%, 10%, 1% and 0.1%, and
+"""The SVAE paper's recipes (Kutuzova, Krause & Igel, ICLR 2021 submission, "Multimodal VAEs for
+Semi-Supervised Learning: In Defense of Product-of-Experts"): MNIST-Split (section 4, Table 1,
+Figure 4; Appendix F.1, Table F.2) at supervision levels 100%, 10%, 1% and 0.1%, and
 MNIST-Split-3 (Figure 6; Appendix F.4, Table F.7), for SVAE, VAEVAE (b), VAEVAE* and MMVAE.
+
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
 
 From the paper (Appendix F): Adam for every model; MNIST-Split 200 epochs at learning rate
 2e-4 (F.1), MNIST-Split-3 50 epochs at 2e-4 (F.4); latent size L = 64; per image part the
@@ -190,3 +192,8 @@ def mnist_split3_recipe(method, supervision=1.0):
               "here; `recipe.load_data(supervision=f, paired_per_batch=...)` trains at another "
               "level. " + _NOTES +
               (_JOINT_NOTES if method == "vaevae" else ""))
+
+
+RECIPES = {recipe.name: recipe for recipe in [
+    *(mnist_split_recipe(method, level) for method in METHODS for level in LEVELS),
+    mnist_split3_recipe("svae"), mnist_split3_recipe("vaevae")]}
