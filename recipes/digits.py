@@ -1,6 +1,6 @@
 """The demo: an MVAE on scikit-learn's bundled 8x8 digits and their labels (no download).
 
-`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`; `TARGETS` is empty (a demo, no paper numbers).
 """
 
 from kmvae.recipes import Recipe
@@ -22,3 +22,5 @@ RECIPES = {"digits": Recipe(
     notes="A demo, not a paper table: 8x8 grey digits with a Bernoulli likelihood on grey values, "
           "latent 16, 40 epochs with a 10-epoch warm-up.",
 )}
+
+TARGETS = {}

@@ -4,7 +4,8 @@ bi-modal mixture of Gaussians (section 4.2, 5.1, Fig. 4-6) and on e-MNIST (secti
 Table 1), with the networks of Table 2 (section 6.1.4), a 2-dimensional latent space,
 beta_norm = 0.01 and alpha = 0.01 (section 5.1.1).
 
-`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`; `TARGETS`: recipe name -> what the
+paper reports for it (Table 1 and Figures 4-7, at the end of this module).
 
 Table 2, read as: encoders ReLU, decoders tanh, "2x" one copy per modality.
 - MoG: unimodal encoder fc 2-128-2; joint encoder fc 2x2-2x128-concat-64-2; decoder fc

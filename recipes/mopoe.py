@@ -6,7 +6,8 @@
 - MoPoE-VAE and its MoE special case on MVAE's MNIST image + label setting (the paper has no
   such experiment: kmvae's comparison with `mvae.py`'s `mvae_mnist`).
 
-`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`; `TARGETS`: recipe name -> what the
+paper reports for it (Figure 3's legend, at the end of this module).
 """
 
 from kmvae import Modality

@@ -2,7 +2,8 @@
 Variational Inference"): MNIST-TB / QU / NO (section 5.2, Table 1) with their IWAE baselines, the
 2-D mixture of Gaussians (section 5.1, Figure 2) and the pendulum (section 5.3, Figure 5).
 
-`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`; `TARGETS`: recipe name -> what the
+paper reports for it (Table 1 and Figures 2 and 5, at the end of this module).
 
 Table 1 (section 5.2), from the paper: MNIST-TB / QU / NO (MNIST-NO's bit flips p = 0.05),
 randomly binarised (Table 1's caption), five models per variant trained with L(ind), L(MoE),

@@ -2,8 +2,10 @@
 Weakly-Supervised Learning", sections 4.1-4.2, Tables 2-5): MNIST, binarised MNIST and
 Fashion-MNIST, each image with its label as a second modality.
 
-`RECIPES`: recipe name -> `kmvae.recipes.Recipe`. The networks and training settings here are
-also those of the MoPoE-VAE / MoE-VAE comparison on MNIST (`mopoe.py`) and of the digits demo.
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`; `TARGETS`: recipe name -> what the
+paper reports for it (Tables 2-5, at the end of this module). The networks and training
+settings here are also those of the MoPoE-VAE / MoE-VAE comparison on MNIST (`mopoe.py`) and of
+the digits demo.
 """
 
 from kmvae import Modality

@@ -3,7 +3,8 @@ Semi-Supervised Learning: In Defense of Product-of-Experts"): MNIST-Split (secti
 Figure 4; Appendix F.1, Table F.2) at supervision levels 100%, 10%, 1% and 0.1%, and
 MNIST-Split-3 (Figure 6; Appendix F.4, Table F.7), for SVAE, VAEVAE (b), VAEVAE* and MMVAE.
 
-`RECIPES`: recipe name -> `kmvae.recipes.Recipe`.
+`RECIPES`: recipe name -> `kmvae.recipes.Recipe`; `TARGETS`: recipe name -> what the
+paper reports for it (Table 1 and the epochs of Appendix F, at the end of this module).
 
 From the paper (Appendix F): Adam for every model; MNIST-Split 200 epochs at learning rate
 2e-4 (F.1), MNIST-Split-3 50 epochs at 2e-4 (F.4); latent size L = 64; per image part the

@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from pathlib import Path
 from typing import Callable, Optional
 
 import keras
@@ -171,7 +170,7 @@ class Recipe:
         in_order = tuple(name for name in expected_names if name in names)
         if names != in_order:
             raise ValueError(f"Recipe {self.name!r}: modalities {names} are not in the order "
-                             f"of data set {self.dataset!r}'s mask columns {in_order}.")
+                             f"of data set {self.dataset!r}'s mask columns {expected_names}.")
         masked = [key for key in ("supervision", "keep_probability")
                   if self.dataset_options.get(key) is not None]
         if masked and names != expected_names:
