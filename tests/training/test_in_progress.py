@@ -40,7 +40,8 @@ def stopped(tmp_path_factory):
     callbacks = recipes.Recipe.callbacks
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(recipes.Recipe, "callbacks",
-                      lambda self, epochs=None: callbacks(self, epochs) + [_StopAfter(2)])
+                      lambda self, epochs=None, validation=None:
+                      callbacks(self, epochs, validation) + [_StopAfter(2)])
         with pytest.raises(_Stop):
             run(recipe, out=out, seed=1, evaluate=False, verbose=0, log=lambda *a: None)
     return out, recipe
