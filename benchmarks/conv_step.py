@@ -9,7 +9,6 @@ Run it alone on the machine; it prints one JSON line per network and convolution
 """
 
 import argparse
-import importlib
 import json
 import os
 import time
@@ -26,11 +25,10 @@ CONVOLUTIONS = {"keras": keras.layers.Conv2D, "kmvae": Conv2D}
 
 
 def svae_recipes():
-    """The catalog's recipes/_svae.py, whose `part_encoder` and `image_parts` take the
+    """The catalog's recipes/svae.py, whose `part_encoder` and `image_parts` take the
     convolution layer."""
     import kmvae
-    kmvae.recipes.load("svae_mnist_split_100")              # puts the catalog in sys.modules
-    return importlib.import_module(f"{kmvae.recipes._CATALOG}._svae")
+    return kmvae.recipes.paper("svae")
 
 
 def svae_part_encoder(conv):

@@ -116,7 +116,8 @@ def _parser():
 
     reproduce = commands.add_parser(
         "reproduce", help="train (or resume), evaluate and archive recipes at the papers' "
-                          "settings, then regenerate REPRODUCTION.md")
+                          "settings, then regenerate REPRODUCTION.md (in a source checkout "
+                          "only)")
     reproduce.add_argument("names", nargs="*", metavar="NAME", help="recipe names")
     reproduce.add_argument("--all", action="store_true",
                            help="every recipe behind REPRODUCTION.md")
@@ -159,9 +160,9 @@ def _run(args):
         print(fetch(args.name, data_dir=args.data_dir))
         return 0
     if args.command == "reproduce":
-        from kmvae import recipes
+        from kmvae import recipes, reproduction
         from kmvae.errors import UsageError
-        from kmvae.reproduction import reproduce
+        reproduce = reproduction.load().reproduce       # only in a source checkout
         if bool(args.names) == args.all:
             raise UsageError("name recipes to reproduce, or pass --all (not both).")
         names = recipes.list() if args.all else args.names

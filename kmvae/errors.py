@@ -18,3 +18,8 @@ class RunNotFoundError(UsageError, FileNotFoundError):
 
 class RunConflictError(UsageError, ValueError):
     """An unfinished run exists with other settings than those asked for."""
+
+
+class CheckoutRequiredError(UsageError, FileNotFoundError):
+    """A command that works only in a source checkout of kmvae (the report generator
+    `reproduction/`, the archive `docs/reproduction/`) was run from an installed wheel."""

@@ -2,7 +2,9 @@
 
 import json
 
-from kmvae import reproduction
+from kmvae.reproduction import load
+
+reproduction = load()       # the checkout's reproduction/report.py
 
 
 def test_report_puts_paper_and_kmvae_numbers_side_by_side(tmp_path):
@@ -350,3 +352,51 @@ def test_an_interim_run_is_archived_until_a_finished_one_exists(tmp_path):
         {**finished, "recipe": "mvae_fashion_mnist", "saved_model": "s"}))
     reproduction.archive_runs(tmp_path / "runs-paper", archive)
     assert "Interim numbers" not in reproduction.build(archive, runs="runs-paper")
+
+
+def test_the_generator_is_the_checkouts_and_the_package_ships_no_paper_table():
+    """The report generator is reproduction/report.py of this checkout; the kmvae package holds
+    only its entry point, and no paper's number (those are the recipes' targets)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert Path(reproduction.__file__) == root / "reproduction" / "report.py"
+    package = "\n".join(p.read_text() for p in (root / "kmvae").rglob("*.py"))
+    for number in ("-90.619", "265.59", "-131.05", "0.872", "0.121"):
+        assert number not in package
+        assert number in (root / "recipes").joinpath(
+            {"-90.619": "mvae.py", "265.59": "msnvi.py", "-131.05": "m2vae.py",
+             "0.872": "svae.py", "0.121": "mopoe.py"}[number]).read_text()
+
+
+def test_the_papers_numbers_are_the_recipes_targets(tmp_path, monkeypatch):
+    from kmvae import recipes
+
+    text = reproduction.build(tmp_path, runs="runs-x")
+    for name in ("m2vae_emnist", "tvae_emnist", "jmvae_zero_emnist"):
+        elbos = recipes.targets(name)["subset_elbo"]
+        assert " | ".join(f"{elbos[k]:.3f} / (not run)" for k in ("a,b", "a", "b")) in text
+    for method in ("mmvae", "svae", "vaevae", "vaevae_star"):
+        accuracy = recipes.targets(f"{method}_mnist_split_100")["split_accuracy"]
+        assert f"`{method}_mnist_split_100` |  | {accuracy['top,bottom']:.3f} / (not run)" in text
+    # The MVAE tables read the targets as the report is built: a changed target shows.
+    table = recipes.paper("mvae").TARGETS["mvae_mnist"]["log_likelihood"]
+    monkeypatch.setitem(table, "log p(image) | q(z|image)", -12.5)
+    assert "| Table 2 | log p(x), proposal q(z\\|x) | -12.500 | (not run) |" in \
+        reproduction.build(tmp_path, runs="runs-x")
+
+
+def test_outside_a_checkout_the_report_commands_say_so(monkeypatch, capsys):
+    import pytest
+
+    import kmvae
+    from kmvae import cli
+    from kmvae.errors import CheckoutRequiredError
+
+    monkeypatch.setattr(kmvae.checkout, "root", lambda: None)       # as installed from a wheel
+    with pytest.raises(CheckoutRequiredError, match="part of kmvae's source checkout"):
+        load()
+    assert kmvae.reproduction.main(["--runs", "runs-x"]) == 2
+    assert cli.main(["reproduce", "digits"]) == 2
+    for line in capsys.readouterr().err.splitlines():
+        assert "source checkout" in line and "kmvae train RECIPE" in line

@@ -1,8 +1,11 @@
 """Recipes: each paper experiment as a ready model, data set and fit settings, loadable by name.
 
-The recipes themselves live in the top-level `recipes/` folder of the repository, one file per
-experiment, each defining `RECIPE`; installed, that folder is the package
-`kmvae.recipes.catalog`. `kmvae.recipes.load(name)` works from a checkout and from a wheel.
+The recipes are data kept in the top-level `recipes/` folder of the repository, one module per
+paper (`mvae.py`, `mopoe.py`, `msnvi.py`, `m2vae.py`, `svae.py`, and the `digits.py` demo), each
+holding `RECIPES`, a dict recipe name -> `Recipe`, and `TARGETS`, a dict recipe name -> the
+numbers the paper reports for it (the report `python -m kmvae.reproduction` compares them with
+the runs). Installed, that folder is the package `kmvae.recipes.catalog`; run from a source
+checkout, the checkout's own folder is used. `kmvae.recipes.load(name)` works from both.
 
 Example:
     >>> recipe = kmvae.recipes.load("digits")
@@ -11,22 +14,22 @@ Example:
     >>> model.fit(train, epochs=recipe.epochs, callbacks=recipe.callbacks())
 """
 
+import copy
 import dataclasses
 import difflib
 import importlib
 import importlib.util
 import pkgutil
 import sys
-from pathlib import Path
 from typing import Callable, Optional
 
 import keras
 
+from kmvae import checkout
 from kmvae.errors import UnknownRecipeError
 
 _CATALOG = "kmvae.recipes.catalog"
-MODELS = ("MVAE", "MoPoEVAE", "MoEVAE", "MMVAE", "MSNVI", "JMVAE", "JMVAEZero", "TVAE", "M2VAE",
-          "SVAE", "VAEVAE", "VAEVAEStar")
+PACKAGE = "kmvae"       # the Keras registration package of a model named without one
 
 # SVAE's model selection (Appendix F.1, F.4): the top part's reconstruction accuracy on validation
 SPLIT_SELECTION = "val_top_accuracy"
@@ -41,7 +44,10 @@ class Recipe:
         name: the name `load` takes.
         description: one line.
         paper: the paper, section and table or figure the recipe follows.
-        model: a model class name in `MODELS` (`"MVAE"`, `"MoPoEVAE"`, `"M2VAE"`, `"SVAE"`, ...).
+        model: the name of a model class registered with Keras
+            (`keras.saving.register_keras_serializable`): kmvae's by their class name
+            (`"MVAE"`, `"MoPoEVAE"`, `"M2VAE"`, `"SVAE"`, ...), another package's as
+            `"package>Name"` (see `model_class`).
         modalities: a function returning fresh `kmvae.Modality` objects (networks included).
         dataset: a `kmvae.datasets` name; `dataset_options` are passed to `kmvae.datasets.load`.
         latent_dim, model_options: passed to the model (`beta`, `num_random_subsets`, ...).
@@ -100,17 +106,17 @@ class Recipe:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Recipe {self.name!r}: unknown optimizer {self.optimizer!r}; "
                              f"expected one of {tuple(OPTIMIZERS)}.")
-        if self.model not in MODELS:
-            raise ValueError(f"Recipe {self.name!r}: unknown model {self.model!r}; expected one "
-                             f"of {MODELS}.")
+        try:
+            model_class(self.model)
+        except ValueError as error:
+            raise ValueError(f"Recipe {self.name!r}: {error}") from None
 
     def build_model(self, compile=True, seed=None):
         """The recipe's model, compiled with its optimizer (Adam by default) at `learning_rate`
         unless `compile=False`; `seed` (an int) seeds its training noise.
         Built under the current Keras dtype policy (set a mixed policy first for mixed
         precision) and distribution strategy scope."""
-        import kmvae
-        cls = getattr(kmvae, self.model)
+        cls = model_class(self.model)
         options = dict(self.model_options)
         if seed is not None:
             options["seed"] = int(seed)
@@ -118,6 +124,60 @@ class Recipe:
         if compile:
             model.compile(optimizer=self.make_optimizer())
         return model
+
+    def check_modalities(self):
+        """Checks the recipe's modalities against its data set's spec (`kmvae.datasets.spec`
+        under the data set's own options among `dataset_options`).
+
+        Each modality must be one of the data set's, with the same shape, likelihood and
+        number of classes, and the modalities must come in the order of the data set's
+        `"mask"` columns. A data set may hold modalities the recipe leaves out (an IWAE on the
+        image of `mnist_label`), unless the recipe masks examples (`supervision` or
+        `keep_probability` in `dataset_options`): the mask has a column per data-set modality,
+        so then the modalities must be exactly the data set's.
+
+        Raises:
+            ValueError: naming the recipe, the modality and the mismatch (or an unknown data
+                set or option).
+        """
+        from kmvae.datasets import registry
+        try:
+            entry = registry.entry(self.dataset)
+            spec = registry.spec(self.dataset, **{key: value for key, value in
+                                                  self.dataset_options.items()
+                                                  if key in entry.options})
+        except ValueError as error:
+            raise ValueError(f"Recipe {self.name!r}: {error}") from None
+        where = f"Recipe {self.name!r}: modality"
+        expected_names = tuple(spec)
+        names = []
+        for modality in self.modalities():
+            names.append(modality.name)
+            if modality.name not in spec:
+                raise ValueError(f"{where} {modality.name!r} is not in data set "
+                                 f"{self.dataset!r}, whose modalities are {expected_names}.")
+            expected = spec[modality.name]
+            for key, value in (("shape", tuple(modality.shape)),
+                               ("likelihood", modality.likelihood),
+                               ("num_classes", modality.num_classes)):
+                wanted = expected.get(key)
+                wanted = tuple(wanted) if key == "shape" else wanted
+                if value != wanted:
+                    raise ValueError(f"{where} {modality.name!r} has {key} {value!r} but data "
+                                     f"set {self.dataset!r} gives {key} {wanted!r}; make the "
+                                     f"modality match the data.")
+        names = tuple(names)
+        in_order = tuple(name for name in expected_names if name in names)
+        if names != in_order:
+            raise ValueError(f"Recipe {self.name!r}: modalities {names} are not in the order "
+                             f"of data set {self.dataset!r}'s mask columns {expected_names}.")
+        masked = [key for key in ("supervision", "keep_probability")
+                  if self.dataset_options.get(key) is not None]
+        if masked and names != expected_names:
+            missing = tuple(name for name in expected_names if name not in names)
+            raise ValueError(f"Recipe {self.name!r}: modalities {names} leave out {missing} of "
+                             f"data set {self.dataset!r}, but {masked[0]} masks examples with "
+                             f"one column per data-set modality {expected_names}.")
 
     def make_optimizer(self):
         """A fresh `keras.optimizers.Adam` or `RMSprop` at `learning_rate`."""
@@ -214,45 +274,141 @@ def split_epochs(epochs, shares):
     return [b - a for a, b in zip(bounds, bounds[1:])]
 
 
+def model_class(name):
+    """The model class a recipe's `model` names, from Keras's serialisation registry.
+
+    Args:
+        name: a class name registered under the package `"kmvae"` (`"MVAE"` is the class
+            registered as `"kmvae>MVAE"`), or a full registered name `"package>Name"` (a model
+            of another package, registered with
+            `keras.saving.register_keras_serializable(package=...)`).
+
+    Returns:
+        A subclass of `kmvae.models.MultimodalVAE`.
+
+    Raises:
+        ValueError: when no model class is registered under that name; the message lists the
+            registered ones.
+    """
+    from kmvae.models import MultimodalVAE
+
+    def is_model(value):
+        return isinstance(value, type) and issubclass(value, MultimodalVAE)
+
+    registered = name if isinstance(name, str) and ">" in name else f"{PACKAGE}>{name}"
+    cls = keras.saving.get_registered_object(registered)
+    if not is_model(cls):
+        known = sorted(key.split(">", 1)[1] if key.startswith(f"{PACKAGE}>") else key
+                       for key, value in keras.saving.get_custom_objects().items()
+                       if ">" in key and is_model(value))
+        raise ValueError(f"unknown model {name!r}; expected a model class registered with "
+                         f"keras.saving.register_keras_serializable: one of {tuple(known)}.")
+    return cls
+
+
 def _catalog():
-    """The catalog package: installed, or the checkout's `recipes/` folder."""
+    """The catalog package `kmvae.recipes.catalog`: the `recipes/` folder of the checkout kmvae
+    is imported from (`kmvae.checkout.root()`), else the installed package."""
     if _CATALOG in sys.modules:
         return sys.modules[_CATALOG]
-    try:
-        return importlib.import_module(_CATALOG)
-    except ImportError:
-        folder = Path(__file__).resolve().parents[2] / "recipes"
-        spec = importlib.util.spec_from_file_location(
-            _CATALOG, folder / "__init__.py", submodule_search_locations=[str(folder)])
-        if spec is None:
-            raise ImportError(f"kmvae's recipes are neither installed nor in {folder}.") from None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_CATALOG] = module
-        spec.loader.exec_module(module)
-        return module
+    root = checkout.root()
+    if root is None:
+        try:
+            return importlib.import_module(_CATALOG)
+        except ImportError:
+            raise ImportError("kmvae's recipe catalog is neither installed "
+                              f"({_CATALOG}) nor in a source checkout.") from None
+    folder = root / "recipes"
+    spec = importlib.util.spec_from_file_location(
+        _CATALOG, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_CATALOG] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def papers():
+    """The catalog's paper modules: a dict module name (`"mvae"`, `"mopoe"`, `"msnvi"`,
+    `"m2vae"`, `"svae"`, `"digits"`) -> the imported module, each with `RECIPES` (recipe name
+    -> `Recipe`) and `TARGETS` (recipe name -> the paper's numbers)."""
+    catalog = _catalog()
+    return {info.name: importlib.import_module(f"{catalog.__name__}.{info.name}")
+            for info in sorted(pkgutil.iter_modules(catalog.__path__), key=lambda i: i.name)
+            if not info.name.startswith("_")}
+
+
+def paper(name):
+    """The catalog module of paper `name` (a key of `papers()`).
+
+    Raises:
+        ValueError: for an unknown paper, naming the catalog's.
+    """
+    modules = papers()
+    if name not in modules:
+        raise ValueError(f"Unknown recipe module {name!r}; the catalog has {tuple(modules)}.")
+    return modules[name]
+
+
+def _recipes():
+    """Every recipe of the catalog: name -> `Recipe`.
+
+    Raises:
+        ValueError: a paper module without `RECIPES`, a key that is not its recipe's name, or a
+            name defined in two modules.
+    """
+    found, where = {}, {}
+    for module_name, module in papers().items():
+        table = getattr(module, "RECIPES", None)
+        if not isinstance(table, dict):
+            raise ValueError(f"Recipe module {module_name}.py defines no RECIPES dict.")
+        for name, recipe in table.items():
+            if recipe.name != name:
+                raise ValueError(f"Recipe module {module_name}.py lists recipe "
+                                 f"{recipe.name!r} under the name {name!r}.")
+            if name in found:
+                raise ValueError(f"Recipe {name!r} is defined in both {where[name]}.py and "
+                                 f"{module_name}.py.")
+            found[name], where[name] = recipe, module_name
+    return found
 
 
 def list():  # noqa: A001  (the public name the workflow uses: kmvae.recipes.list())
     """Names of the available recipes, sorted."""
-    catalog = _catalog()
-    return sorted(m.name for m in pkgutil.iter_modules(catalog.__path__)
-                  if not m.name.startswith("_"))
+    return sorted(_recipes())
 
 
 def load(name):
-    """The `Recipe` called `name`.
+    """The `Recipe` called `name`, its modalities checked against its data set
+    (`Recipe.check_modalities`).
 
     Raises:
         UnknownRecipeError (a ValueError): for an unknown name, naming the closest ones.
+        ValueError: the recipe's modalities do not match its data set's (see
+            `Recipe.check_modalities`).
     """
-    names = list()
-    if name not in names:
+    found = _recipes()
+    if name not in found:
+        names = sorted(found)
         close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.6)
         hint = (f"did you mean {' or '.join(close)}?" if close
                 else f"available: {', '.join(names)}.")
         raise UnknownRecipeError(f"Unknown recipe {name!r}; {hint} (`kmvae recipes` lists "
                                  f"them all)")
-    recipe = importlib.import_module(f"{_CATALOG}.{name}").RECIPE
-    if recipe.name != name:
-        raise ValueError(f"Recipe file {name}.py defines a recipe named {recipe.name!r}.")
+    recipe = found[name]
+    recipe.check_modalities()
     return recipe
+
+
+def targets(name):
+    """The numbers the paper reports for recipe `name`, as its catalog module's `TARGETS` has
+    them (a deep copy): keys of `metrics.json` with the paper's values, and what the paper
+    did (e.g. `epochs`); `{}` for a recipe without paper numbers.
+
+    Raises:
+        UnknownRecipeError (a ValueError): for an unknown name.
+    """
+    for module in papers().values():
+        if name in getattr(module, "RECIPES", {}):
+            return copy.deepcopy(getattr(module, "TARGETS", {}).get(name, {}))
+    load(name)          # raises UnknownRecipeError
+    return {}

@@ -114,23 +114,11 @@ def test_recipe_optimizer_choice():
 def test_polymnist_recipes_follow_mopoe_appendix_d():
     """MoPoE App. D.2: latent 512 and beta = 2.5 for every model, the authors' networks (from
     their code); App. B.1: the MMVAE is compared without importance samples (the mixture of
-    experts with the ELBO, kmvae.MoEVAE); App. B: K = 15; no (source, target) pair. Read from
-    this checkout's recipes/ folder."""
-    import importlib
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parents[2] / "recipes"
-    spec = importlib.util.spec_from_file_location(
-        "_checkout_recipes", folder / "__init__.py", submodule_search_locations=[str(folder)])
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["_checkout_recipes"] = package
-    spec.loader.exec_module(package)
+    experts with the ELBO, kmvae.MoEVAE); App. B: K = 15; no (source, target) pair."""
     expected = {"mvae_polymnist": ("MVAE", "poe"), "mmvae_polymnist": ("MoEVAE", "moe"),
                 "mopoe_polymnist": ("MoPoEVAE", "mopoe")}
     for name, (model_class, fusion) in expected.items():
-        recipe = importlib.import_module(f"_checkout_recipes.{name}").RECIPE
+        recipe = recipes.load(name)
         model = recipe.build_model(compile=False)
         assert (recipe.name, type(model).__name__, model.fusion.method) == \
             (name, model_class, fusion)

@@ -217,7 +217,7 @@ def test_recipe_has_the_papers_setting(name, read, expected):
 def test_svae_part_networks_have_table_f2_parameter_counts():
     """Table F.2 with biases: three 4x4 convolutions (1 -> 64 -> 128 -> 256), 768 -> 786, the
     Gaussian head 786 -> 2 x 64; decoder 64 -> 64 -> 512 -> 112 and the Bernoulli head 112 ->
-    392 (for the transposed convolutions, see recipes/_svae.py)."""
+    392 (for the transposed convolutions, see recipes/svae.py)."""
     convs = sum(16 * c_in * c_out + c_out for c_in, c_out in ((1, 64), (64, 128), (128, 256)))
     encoder = convs + 768 * 786 + 786 + 786 * 128 + 128
     decoder = sum(a * b + b for a, b in ((64, 64), (64, 512), (512, 112), (112, 392)))

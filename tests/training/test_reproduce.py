@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from kmvae import cli, recipes, reproduction
+from kmvae import cli, recipes
+from kmvae.reproduction import load
+
+reproduction = load()       # the checkout's reproduction/report.py
 
 
 @pytest.fixture

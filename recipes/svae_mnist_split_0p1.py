@@ -1,5 +1,0 @@
-"""SVAE on MNIST-Split, 0.1% paired (Kutuzova et al. 2021, SVAE, Table 1, Figure 4)."""
-
-from ._svae import mnist_split_recipe
-
-RECIPE = mnist_split_recipe("svae", "0p1")

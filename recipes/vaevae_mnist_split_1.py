@@ -1,5 +1,0 @@
-"""VAEVAE (b) on MNIST-Split, 1% paired (Kutuzova et al. 2021, SVAE, Table 1, Figure 4)."""
-
-from ._svae import mnist_split_recipe
-
-RECIPE = mnist_split_recipe("vaevae", "1")
