@@ -316,6 +316,10 @@ def test_a_model_saved_without_decoder_output_loads_with_the_same_numbers(tmp_pa
                 assert '"decoder_output"' not in data
             old.writestr(item, data)
     loaded = keras.saving.load_model(tmp_path / "old.keras")
+    assert isinstance(loaded.encoders[0].backbone, ConvEncoder)
+    assert isinstance(loaded.decoders[0].backbone, ConvDecoder)
+    assert loaded.encoders[0].backbone.filters == (4, 8)
+    assert loaded.decoders[0].backbone.get_config() == model.decoders[0].backbone.get_config()
     assert [m.decoder_output for m in loaded.modalities] == ["parameters", "features"]
     assert loaded.decoders[0].head.dense is None and loaded.decoders[1].head.dense is not None
     batch = {"image": RNG.uniform(size=(3, 64)).astype("float32"),
