@@ -10,6 +10,7 @@ import math
 import keras
 
 LIKELIHOODS = ("bernoulli", "categorical", "normal", "laplace")
+DECODER_OUTPUTS = ("features", "parameters")
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
@@ -28,22 +29,46 @@ class Modality:
             4.1: two hidden layers of 512 units with Swish, the first an embedding of the classes
             for categorical modalities). The layer is cloned from its config by each model that uses
             the modality, so pass an unbuilt layer whose class Keras can deserialise.
-        decoder: a Keras layer mapping latent codes of shape `(batch, latent_dim)` to features of
-            shape `(batch, features)`; `None` takes the default network (as `encoder`).
+        decoder: a Keras layer mapping latent codes of shape `(batch, latent_dim)` to what
+            `decoder_output` says; `None` takes the default network (as `encoder`, returning
+            features). Cloned from its config, as `encoder`.
         scale: the scale of a `"normal"` or `"laplace"` likelihood: a positive float (fixed, as
             MMVAE's 0.75) or `"learned"` (one trainable scale per dimension).
+        decoder_output: what the decoder returns, and so whether the likelihood head projects it:
+            - `"features"`: `(batch, features)`, any width; the head maps them to the
+              likelihood's parameters with a dense layer (`features x parameter_size` weights);
+            - `"parameters"`: the likelihood's parameters themselves, `(batch,) +
+              parameter_shape` or flattened row-major to `(batch, parameter_size)`: Bernoulli
+              logits or Normal / Laplace locations of shape `shape`, or categorical logits of
+              shape `shape + (num_classes,)`; the head adds no weight (a learned scale is
+              still the head's). E.g. a `keras.Sequential` ending in `Conv2DTranspose` and
+              `Flatten` that returns one logit per pixel and channel.
+            `None` (default) takes the decoder's own declaration: `"parameters"` when its class
+            sets `returns_parameters = True` (kmvae's `ConvDecoder`, `PolyMNISTDecoder`), else
+            `"features"`. The resolved value is kept in `get_config`. The models check the
+            decoder's output when they are built (see `ModalityDecoder`).
 
     Raises:
         ValueError: on an unknown likelihood, a missing or invalid shape or number of classes,
-            or a scale that is neither positive nor `"learned"`.
+            a scale that is neither positive nor `"learned"`, a `decoder_output` other than
+            `"features"`, `"parameters"` or None, or `decoder_output="parameters"` without a
+            `decoder` (the default decoder returns 512 features).
 
     Example:
         >>> image = Modality("image", shape=(784,), likelihood="bernoulli")
         >>> label = Modality("label", num_classes=10, likelihood="categorical")
+        >>> pixels = keras.Sequential([                   # 28x28x3 logits, no dense projection
+        ...     keras.layers.Dense(7 * 7 * 32, activation="relu"),
+        ...     keras.layers.Reshape((7, 7, 32)),
+        ...     keras.layers.Conv2DTranspose(16, 4, strides=2, padding="same", activation="relu"),
+        ...     keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same"),
+        ...     keras.layers.Flatten()])
+        >>> colour = Modality("colour", shape=(2352,), decoder=pixels,
+        ...                   decoder_output="parameters")
     """
 
     def __init__(self, name, shape=None, likelihood="bernoulli", num_classes=None,
-                 encoder=None, decoder=None, scale=0.75):
+                 encoder=None, decoder=None, scale=0.75, decoder_output=None):
         if not isinstance(name, str) or not name or name == "mask":
             raise ValueError(f"A modality name must be a non-empty string other than 'mask'; "
                              f"received {name!r}.")
@@ -75,6 +100,7 @@ class Modality:
         self.scale = scale
         self._encoder_config = _layer_config(encoder)
         self._decoder_config = _layer_config(decoder)
+        self.decoder_output = _decoder_output(name, decoder_output, decoder)
 
     @property
     def is_categorical(self):
@@ -89,6 +115,18 @@ class Modality:
     def event_size(self):
         """Number of scalar values in one example (the product of `shape`)."""
         return math.prod(self.shape)
+
+    @property
+    def parameter_shape(self):
+        """Shape of the likelihood's parameters for one example: `shape + (num_classes,)`
+        (logits) for categorical, else `shape` (logits or locations)."""
+        return self.shape + ((self.num_classes,) if self.is_categorical else ())
+
+    @property
+    def parameter_size(self):
+        """Number of the likelihood's parameters for one example (the product of
+        `parameter_shape`)."""
+        return math.prod(self.parameter_shape)
 
     @property
     def data_dimension(self):
@@ -114,20 +152,45 @@ class Modality:
     def get_config(self):
         return {"name": self.name, "shape": list(self.shape), "likelihood": self.likelihood,
                 "num_classes": self.num_classes, "encoder": self._encoder_config,
-                "decoder": self._decoder_config, "scale": self.scale}
+                "decoder": self._decoder_config, "scale": self.scale,
+                "decoder_output": self.decoder_output}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        modality = cls(**{**config, "encoder": None, "decoder": None})
-        modality._encoder_config = config.get("encoder")
-        modality._decoder_config = config.get("decoder")
+        encoder, decoder = config.pop("encoder", None), config.pop("decoder", None)
+        # Configs written before `decoder_output` existed resolve it from the decoder's class,
+        # as they did when they were saved.
+        decoder_output = config.pop("decoder_output", None)
+        modality = cls(**config)
+        modality._encoder_config = encoder
+        modality._decoder_config = decoder
+        modality.decoder_output = _decoder_output(modality.name, decoder_output, decoder)
         return modality
 
     def __repr__(self):
         extra = f", num_classes={self.num_classes}" if self.is_categorical else ""
         return (f"Modality({self.name!r}, shape={self.shape}, "
                 f"likelihood={self.likelihood!r}{extra})")
+
+
+def _decoder_output(name, decoder_output, decoder):
+    """`decoder_output` checked, or resolved from `decoder` (a layer, its serialised config, or
+    None for the default network) when None."""
+    if decoder_output is None:
+        if decoder is None:
+            return "features"
+        if isinstance(decoder, dict):
+            decoder = keras.saving.deserialize_keras_object(decoder)
+        return "parameters" if getattr(decoder, "returns_parameters", False) else "features"
+    if decoder_output not in DECODER_OUTPUTS:
+        raise ValueError(f"Modality {name!r}: decoder_output must be one of {DECODER_OUTPUTS} "
+                         f"or None; received {decoder_output!r}.")
+    if decoder_output == "parameters" and decoder is None:
+        raise ValueError(f"Modality {name!r}: decoder_output='parameters' needs a decoder that "
+                         f"returns the likelihood's parameters; the default decoder returns 512 "
+                         f"features (leave decoder_output unset, or pass decoder=).")
+    return decoder_output
 
 
 def _layer_config(layer):

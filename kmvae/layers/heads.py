@@ -66,8 +66,9 @@ class LikelihoodHead(keras.layers.Layer):
         likelihood: `"bernoulli"`, `"categorical"`, `"normal"` or `"laplace"`.
         num_classes: classes of a categorical likelihood.
         scale: fixed positive scale, or `"learned"`, for normal / laplace.
-        project: apply a dense layer to the features (False when the decoder backbone already
-            returns one parameter per value, e.g. `ConvDecoder`).
+        project: apply a dense layer to the features (False when the decoder backbone returns
+            the parameters themselves: `Modality(decoder_output="parameters")`, e.g.
+            `ConvDecoder`).
 
     Input `(n, features)`; output a distribution with batch shape `(n,)`, or `lead_shape` when
     given, and event shape `shape` (all of the modality's values are one event).

@@ -90,9 +90,10 @@ class ConvDecoder(keras.layers.Layer):
     layer to a `(h/4, w/4, filters[0])` map, and two strided 4x4 transposed convolutions, the
     last producing one parameter (e.g. a Bernoulli logit) per pixel and channel.
 
-    It returns the likelihood's parameters directly (`returns_parameters = True`), flattened to
-    `(batch, h*w*c)`, so the likelihood head adds no dense layer after it. Batch normalisation
-    is left out, as in `ConvEncoder`.
+    It returns the likelihood's parameters directly, flattened to `(batch, h*w*c)`: its class
+    declares `returns_parameters = True`, which a `Modality` takes as its default
+    `decoder_output="parameters"`, so the likelihood head adds no dense layer after it. Batch
+    normalisation is left out, as in `ConvEncoder`.
 
     Args:
         image_shape: `(height, width, channels)`; height and width divisible by 4.
@@ -205,8 +206,9 @@ class PolyMNISTDecoder(keras.layers.Layer):
 
     The last convolution gives the location of the Laplace likelihood (scale 0.75 in the
     authors' code) per pixel and channel, flattened row-major to `(batch, 2352)`: the decoder
-    returns the likelihood's parameters (`returns_parameters = True`), so the likelihood head
-    adds no dense layer after it.
+    returns the likelihood's parameters (its class declares `returns_parameters = True`, a
+    `Modality`'s default `decoder_output="parameters"`), so the likelihood head adds no dense
+    layer after it.
 
     The map is channels-last where PyTorch's is channels-first: the dense layer's outputs are
     the authors' in another order, the same network up to a permutation of its weights.

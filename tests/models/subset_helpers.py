@@ -1,11 +1,6 @@
 """Helpers of the subset-model tests (JMVAE, JMVAE-Zero, tVAE, M2VAE, SVAE, VAEVAE): injected
-training noise, closed-form Gaussian KLs in numpy, garbage in masked entries, and the checks
-every family shares (masks, `.keras` and SavedModel round trips, one epoch of `fit`)."""
-
-import json
-import os
-import subprocess
-import sys
+training noise, closed-form Gaussian KLs in numpy, garbage in masked entries, one epoch of
+`fit`. The checks every model class shares are tests/models/test_models_contract.py."""
 
 import keras
 import numpy as np
@@ -109,22 +104,6 @@ def assert_masked_entries_change_nothing(model, batch, mask):
         np.testing.assert_array_equal(other[6], first[6])
 
 
-def assert_keras_round_trip(model, batch, path):
-    model.kl_weight.assign(0.25)
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    assert type(loaded) is type(model)
-    assert loaded.get_config() == model.get_config()
-    assert float(loaded.kl_weight.numpy()) == 0.25
-    assert len(loaded.weights) == len(model.weights)
-    for w, w_loaded in zip(model.get_weights(), loaded.get_weights()):
-        np.testing.assert_array_equal(w, w_loaded)
-    out, out_loaded = model(batch), loaded(batch)
-    for key in out:
-        np.testing.assert_array_equal(out[key], out_loaded[key], err_msg=key)
-    return loaded
-
-
 def fit_one_epoch(model, batch, batch_size=4):
     """One epoch of `fit` on a tf.data.Dataset: finite metrics, weights that moved."""
     model.compile(keras.optimizers.Adam(1e-2))
@@ -134,46 +113,3 @@ def fit_one_epoch(model, batch, batch_size=4):
     assert history and all(np.isfinite(v[0]) for v in history.values()), history
     assert any(not np.array_equal(b, w) for b, w in zip(before, model.get_weights()))
     return history
-
-
-SERVE = r"""
-import json, sys
-import numpy as np
-import tensorflow as tf
-path, inputs_path, outputs_path = sys.argv[1:4]
-loaded = tf.saved_model.load(path)
-feed = {k: tf.constant(v) for k, v in np.load(inputs_path).items()}
-out = {f"serve/{k}": v.numpy() for k, v in loaded.signatures["serving_default"](**feed).items()}
-out.update({f"encode/{k}": v.numpy() for k, v in loaded.signatures["encode"](**feed).items()})
-gen = loaded.signatures["generate"](num_samples=tf.constant(3), seed=tf.constant(7))
-out.update({f"generate/{k}": v.numpy() for k, v in gen.items()})
-assert "kmvae" not in sys.modules
-np.savez(outputs_path, **out)
-"""
-
-
-def assert_export_round_trip(model, batch, tmp_path):
-    """Exports `model`, serves `batch` (with NaN in masked entries) from a fresh TensorFlow-only
-    process and compares with the Keras model."""
-    import kmvae
-    path = kmvae.export_saved_model(model, str(tmp_path / "export"))
-    mask = batch["mask"]
-    nan = filled({k: v for k, v in batch.items() if k != "mask"}, mask, "nan")
-    np.savez(tmp_path / "inputs.npz", **nan)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    run = subprocess.run([sys.executable, "-c", SERVE, path, str(tmp_path / "inputs.npz"),
-                          str(tmp_path / "outputs.npz")], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    served = dict(np.load(tmp_path / "outputs.npz"))
-    expected = model(filled({k: v for k, v in batch.items() if k != "mask"}, mask, "zeros"))
-    for key, value in expected.items():
-        np.testing.assert_allclose(served[f"serve/{key}"], value, atol=1e-5, err_msg=key)
-    q = model.encode(nan)
-    np.testing.assert_allclose(served["encode/loc"], q.mean(), atol=1e-5)
-    np.testing.assert_allclose(served["encode/scale"], q.stddev(), atol=1e-5)
-    z = tf.random.stateless_normal((3, model.latent_dim), seed=[7, 0])
-    np.testing.assert_allclose(served["generate/z"], z, atol=1e-6)
-    for key, value in model.decoded_means(z).items():
-        np.testing.assert_allclose(served[f"generate/{key}"], value, atol=1e-5, err_msg=key)
-    json.dumps(sorted(served))                      # names are plain strings

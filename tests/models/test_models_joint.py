@@ -1,6 +1,7 @@
 """JMVAE, JMVAE-Zero and tVAE: objectives by hand, encoders per subset, zero mutual KL when the
 unimodal encoders copy the joint one, augmentation through masks, tVAE's frozen second stage,
-masks, saving, export, fit."""
+JMVAE's masks with two modalities (the contract, tests/models/test_models_contract.py, has
+three)."""
 
 import keras
 import numpy as np
@@ -8,8 +9,7 @@ import pytest
 import tensorflow as tf
 
 import kmvae
-from subset_helpers import (assert_export_round_trip, assert_keras_round_trip,
-                            assert_masked_entries_change_nothing, fit_one_epoch, gaussian,
+from subset_helpers import (assert_masked_entries_change_nothing, fit_one_epoch, gaussian,
                             inject_noise, kl, log_lik, objective, product, standard)
 
 TWO = ("bernoulli", "categorical")
@@ -130,15 +130,6 @@ def test_jmvae_zero_augments_complete_examples_with_single_modality_copies(tiny)
     np.testing.assert_allclose(objective(plain, batch)[0], -original.mean(), rtol=1e-5)
 
 
-def test_jmvae_zero_single_encoder_ignores_missing_inputs(tiny):
-    model = kmvae.JMVAEZero(tiny.modalities(THREE), 2, seed=1)
-    assert model.num_subsets == 7
-    mask = np.concatenate([tiny.every_mask(3), np.ones((1, 3), bool)])
-    assert_masked_entries_change_nothing(model, tiny.batch(model.modalities, len(mask), 3),
-                                         mask)
-
-
-# ------------------------------------------------------------------------------------ tVAE
 def test_tvae_two_stages(tiny):
     model = kmvae.TVAE(tiny.modalities(TWO), 2, seed=1)
     batch = tiny.batch(model.modalities, 8, seed=2)
@@ -198,36 +189,9 @@ def test_tvae_encodes_intermediate_subsets_with_a_product_of_experts(tiny):
     np.testing.assert_allclose(q.mean()[2], experts[2][0][2], rtol=1e-5, atol=1e-6)
 
 
-# ------------------------------------------------------------------------------------ all three
-FAMILY = {
-    "JMVAE": lambda mods: kmvae.JMVAE(mods, 3, seed=1, alpha=0.5, joint_units=(8,)),
-    "JMVAEZero": lambda mods: kmvae.JMVAEZero(mods, 3, seed=1, augment=False, beta=0.7),
-    "TVAE": lambda mods: kmvae.TVAE(mods, 3, seed=1, stage=2),
-}
-
-
-@pytest.mark.parametrize("name", ["JMVAE", "TVAE"])
-def test_masked_entries_change_nothing(tiny, name):
-    model = FAMILY[name](tiny.modalities(TWO))
+def test_jmvae_with_two_modalities_ignores_missing_entries(tiny):
+    """With two modalities JMVAE encodes single modalities with its unimodal encoders."""
+    model = kmvae.JMVAE(tiny.modalities(TWO), 3, seed=1, alpha=0.5, joint_units=(8,))
     mask = np.array([[1, 1], [1, 0], [0, 1], [1, 1]] * 2, bool)
     assert_masked_entries_change_nothing(model, tiny.batch(model.modalities, len(mask), 3),
                                          mask)
-
-
-@pytest.mark.parametrize("name", list(FAMILY))
-def test_keras_round_trip_and_fit(tiny, tmp_path, name):
-    model = FAMILY[name](tiny.modalities(TWO))
-    batch = tiny.batch(model.modalities, 6)
-    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
-    fit_one_epoch(model, batch, batch_size=3)
-    loaded = assert_keras_round_trip(model, batch, str(tmp_path / "m.keras"))
-    if name == "TVAE":
-        assert loaded.stage == 2 and not loaded.decoders[0].trainable
-        assert len(loaded.trainable_variables) == len(model.trainable_variables)
-
-
-def test_export_round_trip(tiny, tmp_path):
-    model = FAMILY["JMVAE"](tiny.modalities(TWO))
-    batch = tiny.batch(model.modalities, 6)
-    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
-    assert_export_round_trip(model, batch, tmp_path)

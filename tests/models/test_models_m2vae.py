@@ -1,5 +1,6 @@
 """M2VAE: 2^M - 1 encoders, eq. 6-10 by hand for two modalities, the eq. 11 recursion for three,
-beta_S / beta_norm, masks, re-encoding, saving, export, fit."""
+beta_S / beta_norm, re-encoding. Masks, saving, export and fit: the contract
+(tests/models/test_models_contract.py)."""
 
 import itertools
 
@@ -11,9 +12,7 @@ import tensorflow as tf
 import kmvae
 from kmvae.models.subsets import m2vae_coefficients
 from saved_files import rewrite_config
-from subset_helpers import (assert_export_round_trip, assert_keras_round_trip,
-                            assert_masked_entries_change_nothing, fit_one_epoch, gaussian,
-                            inject_noise, kl, log_lik, objective, standard)
+from subset_helpers import gaussian, inject_noise, kl, log_lik, objective, standard
 
 KINDS = ("bernoulli", "normal", "categorical", "laplace")
 
@@ -109,6 +108,8 @@ def test_beta_norm_and_betas(tiny):
     model = kmvae.M2VAE(mods, 4, beta_norm=0.01, betas={"b": 3.0})
     np.testing.assert_allclose(model.subset_betas, [0.01 * 5 / 4, 3.0, 0.01 * 8 / 4],
                                rtol=1e-6)
+    clone = kmvae.M2VAE.from_config(model.get_config())         # as a .keras file reloads it
+    assert clone.subset_betas.tolist() == model.subset_betas.tolist()
     np.testing.assert_allclose(kmvae.M2VAE(mods, 4, beta=0.2).subset_betas, [0.2] * 3)
     with pytest.raises(ValueError, match="'a,c'.*names no subset.*'a,b'"):
         kmvae.M2VAE(mods, 4, betas={"a,c": 1.0})
@@ -152,13 +153,6 @@ def test_encode_picks_the_encoder_of_the_present_subset(tiny):
         np.testing.assert_allclose(q.stddev()[row], scale[row], rtol=1e-5, atol=1e-6)
 
 
-def test_masked_entries_change_nothing(tiny):
-    model = kmvae.M2VAE(tiny.modalities(KINDS[:3]), 3, seed=1)
-    mask = np.concatenate([tiny.every_mask(3), np.ones((1, 3), bool)])
-    assert_masked_entries_change_nothing(model, tiny.batch(model.modalities, len(mask), 3),
-                                         mask)
-
-
 def test_reencode_trajectory(tiny):
     model = kmvae.M2VAE(tiny.modalities(("bernoulli", "categorical")), 2, seed=1)
     batch = tiny.batch(model.modalities, 5)
@@ -178,17 +172,6 @@ def test_reencode_trajectory(tiny):
         model.reencode(z, modalities=["c"])
     with pytest.raises(ValueError, match="z of shape \\(batch, 2\\); received \\(5, 3\\)"):
         model.reencode(np.zeros((5, 3), np.float32))
-
-
-def test_keras_round_trip_export_and_fit(tiny, tmp_path):
-    model = kmvae.M2VAE(tiny.modalities(("bernoulli", "categorical")), 3, seed=1, alpha=0.1,
-                        betas={"a,b": 0.3}, beta_norm=0.02, joint_units=(8,))
-    batch = tiny.batch(model.modalities, 6)
-    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
-    fit_one_epoch(model, batch, batch_size=3)
-    loaded = assert_keras_round_trip(model, batch, str(tmp_path / "m.keras"))
-    assert loaded.subset_betas.tolist() == model.subset_betas.tolist()
-    assert_export_round_trip(model, batch, tmp_path)
 
 
 def test_files_with_betas_keyed_the_old_way_load(tiny, tmp_path):

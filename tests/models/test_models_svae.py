@@ -1,14 +1,13 @@
 """SVAE and VAEVAE (a)/(b), VAEVAE*: posteriors (eq. 3-6, Appendix D), the unpaired loss as a
 plain VAE ELBO, L_comb (eq. 7-10) and VAEVAE's ELBO by hand, masks selecting the paired or
-unpaired term per example, network counts, saving, export, fit."""
+unpaired term per example, network counts. Masks, saving, export and fit: the contract
+(tests/models/test_models_contract.py)."""
 
 import numpy as np
 import pytest
 
 import kmvae
-from subset_helpers import (assert_export_round_trip, assert_keras_round_trip,
-                            assert_masked_entries_change_nothing, fit_one_epoch, gaussian,
-                            inject_noise, kl, log_lik, objective, product, standard)
+from subset_helpers import gaussian, inject_noise, kl, log_lik, objective, product, standard
 
 TWO = ("bernoulli", "categorical")
 THREE = ("bernoulli", "normal", "categorical")
@@ -138,36 +137,3 @@ def test_vaevae_three_modalities_comb_sums_every_subset(tiny):
     # Row 0: all 7 subsets (D.28-D.31); row 1: {b}, {c}, {b, c}.
     inside = [k for k, s in enumerate(model.subsets) if 0 not in s]
     np.testing.assert_allclose(terms["bound"][0], [u[0].sum(), u[1, inside].sum()], rtol=1e-5)
-
-
-@pytest.mark.parametrize("kind", ["SVAE", "VAEVAE"])
-def test_masked_entries_change_nothing(tiny, kind):
-    cls = getattr(kmvae, kind)
-    model = cls(tiny.modalities(THREE), 3, seed=1)
-    mask = np.concatenate([tiny.every_mask(3), np.ones((1, 3), bool)])
-    assert_masked_entries_change_nothing(model, tiny.batch(model.modalities, len(mask), 3),
-                                         mask)
-
-
-MODELS = {
-    "SVAE": lambda mods: kmvae.SVAE(mods, 3, seed=1, objective="elbo", beta=0.5),
-    "VAEVAE-a": lambda mods: kmvae.VAEVAE(mods, 3, variant="a", objective="comb"),
-    "VAEVAE-b": lambda mods: kmvae.VAEVAE(mods, 3, joint_units=(8,)),
-    "VAEVAEStar": lambda mods: kmvae.VAEVAEStar(mods, 3, variant="a"),
-}
-
-
-@pytest.mark.parametrize("name", list(MODELS))
-def test_keras_round_trip_and_fit(tiny, tmp_path, name):
-    model = MODELS[name](tiny.modalities(TWO))
-    batch = tiny.batch(model.modalities, 6)
-    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
-    fit_one_epoch(model, batch, batch_size=3)
-    assert_keras_round_trip(model, batch, str(tmp_path / "m.keras"))
-
-
-def test_export_round_trip(tiny, tmp_path):
-    model = MODELS["SVAE"](tiny.modalities(TWO))
-    batch = tiny.batch(model.modalities, 6)
-    batch["mask"] = np.array([[1, 1], [1, 0], [0, 1]] * 2, bool)
-    assert_export_round_trip(model, batch, tmp_path)
