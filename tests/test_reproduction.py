@@ -148,7 +148,9 @@ def test_m2vae_table_1_cells_pair_paper_and_kmvae_subset_elbos(tmp_path):
     assert "kmvae train tvae_emnist --epochs 12 --out runs-x --num-samples 50\n" in section
     assert "jmvae_zero_emnist --epochs" not in section
     assert "12 epochs" in section and "10,000-digit MNIST subset" in section
-    assert "K = 50, 1000 samples" in section and "first 500 test examples" in section
+    assert "K = 1000 (`m2vae_emnist`), 50 (`tvae_emnist`) samples" in section
+    assert ("first 500 test examples only for `m2vae_emnist` (the whole test set for "
+            "`tvae_emnist`)") in section
 
 
 def test_m2vae_table_1_orderings_once_all_three_ran(tmp_path):
