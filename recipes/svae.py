@@ -24,9 +24,9 @@ triple, 100 of each).
 Deviations kept here (each in the recipes' notes):
 - the decoders' transposed convolutions (Table F.2; the code: 112 -> 56 -> 28 -> 1 channels,
   kernels (3, 5), (3, 5), (2, 4), stride 2, from a 1x1 map to 14x28) are replaced by the
-  Bernoulli head's dense projection from the 112 units: a decoder backbone that returns the
-  likelihood's parameters needs a registered layer (`returns_parameters`), which recipes
-  cannot add;
+  Bernoulli head's dense projection from the 112 units (still open: since
+  `Modality(decoder_output="parameters")` a recipe can give the transposed convolutions; the
+  runs made so far have the projection);
 - the encoders' dense layer has the table's 786 units, the decoders' first layer the table's L
   units; the authors' code has 512 units after the 768 flattened convolution features (and
   convolutions without bias), and goes from z to 512 directly;
@@ -105,8 +105,8 @@ _NOTES = ("Paper left open, chosen from the authors' code: grey values under a B
           f"{BATCH_SIZE} (the code takes 100 paired examples and 100 of each single part per "
           "step). "
           "Deviations: the decoders' two transposed convolutions are replaced by the "
-          "Bernoulli head's dense projection from the 112 units (a decoder returning the "
-          "likelihood's parameters needs a new layer); the encoders keep the tables' dense "
+          "Bernoulli head's dense projection from the 112 units (still open: "
+          "Modality(decoder_output='parameters') now allows them); the encoders keep the tables' dense "
           "layer of 786 (the code has 512, and convolutions without bias). Model selection "
           "as F.1 / F.4: the epoch of the highest accuracy of the whole image reconstructed "
           "from the top part (posterior means, the oracle of the evaluation) on a validation "
