@@ -265,6 +265,7 @@ def _msnvi_section(archive, runs):
                              f"{_fmt(paper) if paper is not None else '-'} / {_fmt(ours)}")
             lines.append(f"| L({bound}) | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _selection_summary({recipe_of[o]: m for o, m in runs_of.items()})
         commands = [_train_command(recipe_of[o], m, runs) for o, m in runs_of.items()]
         lines += ["```bash", *commands, "```", ""]
         epochs = sorted({m.get("epochs") for m in runs_of.values()})
@@ -285,6 +286,19 @@ def _msnvi_section(archive, runs):
         lines += [f"- {', '.join(names)}: numbers {source}." for source, names in carried.items()]
         lines.append("")
     return lines
+
+
+def _selection_summary(runs_of):
+    """One line, for the runs of `runs_of` (recipe name -> archived metrics or None) made with
+    model selection: each run's selected epoch against its last, and the criterion; nothing when
+    none of them was."""
+    chosen = {name: m["selection"] for name, m in runs_of.items() if m and m.get("selection")}
+    if not chosen:
+        return []
+    return ["Model selection on a validation split held out of the training data: " + "; ".join(
+        f"`{name}` epoch {c['selected_epoch']} of {c['last_epoch']} ({c['criterion']} "
+        f"{c['selected_value']:.3f}, last epoch {c['last_value']:.3f})"
+        for name, c in chosen.items()) + ".", ""]
 
 
 def _train_command(name, metrics, runs):
@@ -691,6 +705,9 @@ def _svae_section(archive, runs):
         epochs = "" if m is None else str(m.get("epochs"))
         lines.append(f"| {title} | `{method}_mnist_split_100` | {epochs} | "
                      + " | ".join(cells) + " |")
+    selected = _selection_summary({f"{method}_mnist_split_100": split[method, "100"]
+                                   for method, _ in SVAE_METHODS})
+    lines += [""] + selected[:-1] if selected else []
     lines += ["", "### Figure 4 (kmvae; the paper's figure gives no numbers in its text)", "",
               "The paper: all PoE models (SVAE, VAEVAE, VAEVAE*) clearly above MMVAE at every "
               "supervision level, and the L_comb models (SVAE, VAEVAE*) best at very low "

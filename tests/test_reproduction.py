@@ -402,3 +402,31 @@ def test_outside_a_checkout_the_report_commands_say_so(monkeypatch, capsys):
     assert cli.main(["reproduce", "digits"]) == 2
     for line in capsys.readouterr().err.splitlines():
         assert "source checkout" in line and "kmvae train RECIPE" in line
+
+
+def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
+    """Runs made with model selection (SVAE App. F.1's top-half accuracy, MSNVI's validation
+    bound) show their selected epoch against the last, with the criterion; runs without
+    selection add no line."""
+    def selection(criterion, selected, last, value, final):
+        return {"criterion": criterion, "validation_split": 1 / 6, "selected_epoch": selected,
+                "last_epoch": last, "selected_value": value, "last_value": final}
+
+    accuracy = {"top": 0.8, "bottom": 0.7, "top,bottom": 0.9}
+    svae = json.loads(split_metrics("svae_mnist_split_100", 200, accuracy))
+    svae["selection"] = selection("highest val_top_accuracy", 150, 200, 0.912, 0.905)
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(svae))
+    tmp_path.joinpath("vaevae_mnist_split_100.json").write_text(
+        split_metrics("vaevae_mnist_split_100", 200, accuracy))
+    tmp_path.joinpath("msnvi_mnist_tb_poe.json").write_text(json.dumps({
+        "recipe": "msnvi_mnist_tb_poe", "epochs": 100,
+        "msnvi_bounds": {"-L(ind)": 101.0, "-L(moe)": 100.0, "-L(poe)": 95.0},
+        "selection": selection("highest val_bound", 87, 100, -96.5, -97.25)}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("Model selection on a validation split held out of the training data: "
+            "`svae_mnist_split_100` epoch 150 of 200 (highest val_top_accuracy 0.912, last "
+            "epoch 0.905).") in text
+    assert ("Model selection on a validation split held out of the training data: "
+            "`msnvi_mnist_tb_poe` epoch 87 of 100 (highest val_bound -96.500, last epoch "
+            "-97.250).") in text
+    assert "`vaevae_mnist_split_100` epoch" not in text
