@@ -110,3 +110,23 @@ def test_an_interrupted_evaluation_resumes_with_the_parts_it_finished(tmp_path, 
     calls.clear()
     compute_metrics(model, _recipe(), data, data, **{**kwargs, "eval_examples": 40})
     assert "importance_sampling" in calls and "conditional_coherence" in calls
+
+
+def test_every_key_of_the_result_is_owned_by_one_metric(tmp_path):
+    """`compute_metrics` is a loop over `kmvae.metrics.suite.default_metrics()`: each key of
+    its result is documented, owned by one metric (or by `compute_metrics` itself), and each
+    part of `"eval_seconds_parts"` is a metric's name."""
+    from kmvae.metrics import suite
+
+    model, data = _tiny()
+    result = compute_metrics(model, _recipe("a", "b"), data, data, eval_examples=50,
+                             coherence_examples=80, plots_dir=tmp_path)
+    owners = {key.replace("<source>", "a").replace("<target>", "b").replace("<source>,", "a,"):
+              owner for key, owner in suite.metrics_json_keys().items()}
+    assert set(result) <= set(owners), set(result) - set(owners)
+    all_keys = [key for metric in suite.default_metrics() for key in metric.keys]
+    assert len(all_keys) == len(set(all_keys))              # one owner per key
+    names = {metric.name for metric in suite.default_metrics()}
+    assert set(result["eval_seconds_parts"]) <= names
+    assert "cross_modal_accuracy(a->b)" in result and "plots" in result
+    assert all(isinstance(m, kmvae.metrics.Metric) for m in suite.default_metrics())

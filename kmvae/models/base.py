@@ -81,6 +81,8 @@ class MultimodalVAE(keras.Model):
             TypeError on an argument under a name of `RENAMED_ARGUMENTS`.
     """
 
+    is_subset_model = False   # True for a SubsetVAE: one posterior per subset of modalities
+
     #: The arguments of a parent's `__init__` that this class fixes: name -> (the value it
     #: uses, what to do instead). Each class lists only its own; `fixed_arguments()` gathers
     #: those of the class and its parents. `get_config` leaves them out and `from_config`
