@@ -18,8 +18,11 @@ from kmvae.errors import RunNotFoundError
 from kmvae.metrics.base import Context
 from kmvae.metrics.suite import (  # noqa: F401  (re-exported: the metrics' own helpers)
     JOINT_SAMPLES, LATENT_ELBO_SAMPLES, MSNVI_SAMPLES, ORACLE_EPOCHS, PRIOR_SAMPLES,
-    PROBE_EXAMPLES, SPLIT_DATASETS, default_metrics, likelihood_key, make_plots,
+    PROBE_EXAMPLES, default_metrics, likelihood_key, make_plots,
     msnvi_bounds, msnvi_figures, mvae_likelihoods, sensor_failure_conflict, split_accuracy)
+
+# SVAE section 4's whole-image accuracy: the data sets whose `evaluation` has "whole_image".
+SPLIT_DATASETS = ("mnist_split", "mnist_split3")
 
 
 def resolve_run(run, out="."):

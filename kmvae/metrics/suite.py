@@ -20,7 +20,6 @@ ORACLE_EPOCHS = 10
 JOINT_SAMPLES = 1000
 PROBE_EXAMPLES = 500        # MoPoE App. B
 MSNVI_SAMPLES = 16          # MSNVI Table 1
-SPLIT_DATASETS = ("mnist_split", "mnist_split3")   # SVAE section 4: whole-image accuracy
 LATENT_ELBO_SAMPLES = 10    # M2VAE Fig. 4-5: the per-example ELBO colouring the embeddings
 
 
@@ -93,19 +92,20 @@ def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=
 
 
 def msnvi_figures(model, test, plots_dir, recipe):
-    """MSNVI Figure 2 (beliefs on the 2-D mixture) and Figure 5 (pendulum predictions and the
-    conflict of camera 0 with camera 1 along the test sweep)."""
-    from kmvae.datasets import mog, pendulum
-
+    """MSNVI Figure 2 (beliefs at the data set's `belief_points`, the 2-D mixture's) and
+    Figure 5 (on a data set with `sweep_angles`, the pendulum: predictions and the conflict of
+    camera 0 with camera 1 along the test sweep); see `kmvae.datasets.registry.Entry`'s
+    `evaluation`."""
+    evaluation = dataset_evaluation(recipe)
     paths = {}
-    if recipe.dataset == "mog2d_sources" and model.latent_dim == 2:
-        points = mog.paper_test_points()
+    if "belief_points" in evaluation and model.latent_dim == 2:
+        points = evaluation["belief_points"]()
         inputs = {"x1": points[:, :1], "x2": points[:, 1:], "x": points}
         inputs = {n: v for n, v in inputs.items() if n in model.modality_names}
         paths["beliefs"] = metrics.plots.belief_ellipses(model, inputs,
                                                          plots_dir / "beliefs.png")
-    if recipe.dataset == "pendulum":
-        angles = pendulum.angles("test", **recipe.dataset_options)
+    if "sweep_angles" in evaluation:
+        angles = evaluation["sweep_angles"]("test", **recipe.dataset_options)
         paths["conflict"] = metrics.plots.conflict_over_sweep(
             model, recipe.load_data("test"), angles, plots_dir / "conflict.png", "camera_0",
             "camera_1")
@@ -114,10 +114,9 @@ def msnvi_figures(model, test, plots_dir, recipe):
 
 def sensor_failure_conflict(model, recipe, m="camera_0", m_prime="camera_1"):
     """MSNVI section 5.3: the median conflict c(m || m') (eq. 2) over the pendulum's test sweep
-    before and after camera 0 fails (`failure_angle`)."""
-    from kmvae.datasets import pendulum
-
-    angles = pendulum.angles("test", **recipe.dataset_options)
+    before and after camera 0 fails (`failure_angle`), the test angles from the data set's
+    `sweep_angles`."""
+    angles = dataset_evaluation(recipe)["sweep_angles"]("test", **recipe.dataset_options)
     values = np.concatenate([np.asarray(model.conflict(batch, m, m_prime))
                              for batch in recipe.load_data("test")])
     failed = angles >= recipe.dataset_options["failure_angle"]
@@ -149,8 +148,8 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
     with a 2-D latent space also gets M2VAE Fig. 6 (`reencoding.png`, auto re-encoding of the
     first test batch) and, with image modalities, Fig. 7's decoded latent grid
     (`manifold.png`). Reconstructions and generations are drawn for modalities that are
-    images (not for MoG's 2-D points). With an MSNVI model on `mog2d_sources` also MSNVI
-    Figure 2 (`beliefs.png`), on `pendulum` Figure 5 (`conflict.png`)."""
+    images (not for MoG's 2-D points). With an MSNVI model also `msnvi_figures`: on
+    `mog2d_sources` Figure 2 (`beliefs.png`), on `pendulum` Figure 5 (`conflict.png`)."""
     plots, paths = metrics.plots, {}
     plots_dir = Path(plots_dir)
     if has_bounds(model) and recipe is not None:
@@ -186,6 +185,14 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
     return paths
 
 
+
+
+def dataset_evaluation(recipe):
+    """What the recipe's data set offers the metrics (`kmvae.datasets.registry.Entry`'s
+    `evaluation`; `{}` for a data set that is not registered)."""
+    from kmvae.datasets.registry import evaluation
+
+    return evaluation(recipe.dataset)
 
 
 def has_bounds(model):
@@ -226,7 +233,8 @@ class MSNVIBounds(Metric):
         recipe = context.recipe
         context.say(f"  MSNVI bounds, K = {MSNVI_SAMPLES}")
         result = {"msnvi_bounds": msnvi_bounds(model, context.test, context.eval_examples)}
-        if recipe.dataset == "pendulum" and recipe.dataset_options.get("failure_angle"):
+        if "sweep_angles" in dataset_evaluation(recipe) and \
+                recipe.dataset_options.get("failure_angle"):
             result["sensor_failure_conflict"] = sensor_failure_conflict(model, recipe)
         return result
 
@@ -368,7 +376,8 @@ class LatentProbe(Metric):
 
 class SplitAccuracy(Metric):
     """SVAE section 4: the whole-image accuracy given each subset of the parts
-    (`split_accuracy`); on MNIST-Split and MNIST-Split-3 (`SPLIT_DATASETS`).
+    (`split_accuracy`); on a data set whose `evaluation` has `"whole_image"` (MNIST-Split and
+    MNIST-Split-3).
 
     Keys: `"split_accuracy"` (subset label -> accuracy), `"split_oracle_accuracy"`."""
 
@@ -376,7 +385,7 @@ class SplitAccuracy(Metric):
     keys = ("split_accuracy", "split_oracle_accuracy")
 
     def applies(self, model, context):
-        return context.has_label and context.recipe.dataset in SPLIT_DATASETS
+        return context.has_label and dataset_evaluation(context.recipe).get("whole_image", False)
 
     def compute(self, model, context):
         context.say("  whole-image oracle, split accuracy")

@@ -151,6 +151,13 @@ class MultimodalVAE(keras.Model):
         names = self.conditioning_modalities
         return [[names[i] for i in s] for s in nonempty_subsets(len(names))]
 
+    def subset_evaluation_model(self):
+        """The model whose `encode(X_k)` is the posterior of a conditioning subset X_k as the
+        model's paper evaluates it (the MoPoE-protocol metrics, `kmvae.metrics.subsets.
+        paper_subset_model`): the model itself, unless a subclass says otherwise
+        (`MoPoEVAE`: the product of X_k's experts)."""
+        return self
+
     @property
     def loss_weights(self):
         """The effective lambda_m, one float per modality (after rescaling)."""
