@@ -18,7 +18,7 @@ from kmvae.errors import RunNotFoundError
 from kmvae.metrics.base import Context
 from kmvae.metrics.suite import (  # noqa: F401  (re-exported: the metrics' own helpers)
     JOINT_SAMPLES, LATENT_ELBO_SAMPLES, MSNVI_SAMPLES, ORACLE_EPOCHS, PRIOR_SAMPLES,
-    PROBE_EXAMPLES, default_metrics, likelihood_key, make_plots,
+    PROBE_EXAMPLES, default_metrics, metrics_of, likelihood_key, make_plots,
     msnvi_bounds, msnvi_figures, mvae_likelihoods, sensor_failure_conflict, split_accuracy)
 
 # SVAE section 4's whole-image accuracy: the data sets whose `evaluation` has "whole_image".
@@ -99,8 +99,8 @@ class PartCache:
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
                     plots_dir=None, verbose=False, coherence_examples=None, cache_path=None):
-    """Every metric that applies to `recipe`'s model: a loop over
-    `kmvae.metrics.suite.default_metrics()`, each a `kmvae.metrics.Metric` that decides whether
+    """Every metric that applies to `recipe`'s model: a loop over the recipe's metrics
+    (`kmvae.metrics.suite.metrics_of`: by default `default_metrics()`), each a `kmvae.metrics.Metric` that decides whether
     it `applies` and owns its keys of `metrics.json` (all of them: `kmvae.metrics.suite.
     metrics_json_keys()`); each metric is one part of the `PartCache` and of
     `"eval_seconds_parts"`. In order:
@@ -187,7 +187,7 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                       prior_samples=prior_samples, coherence_examples=coherence_examples,
                       oracle_epochs=oracle_epochs, oracle_dir=oracle_dir, result=result,
                       estimate=estimate, say=say)
-    for metric in default_metrics():
+    for metric in metrics_of(recipe):
         if not metric.applies(model, context):
             continue
         if metric.cached and metric.name is not None and cache.restore(metric.name, result):

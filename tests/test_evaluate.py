@@ -130,3 +130,20 @@ def test_every_key_of_the_result_is_owned_by_one_metric(tmp_path):
     assert set(result["eval_seconds_parts"]) <= names
     assert "cross_modal_accuracy(a->b)" in result and "plots" in result
     assert all(isinstance(m, kmvae.metrics.Metric) for m in suite.default_metrics())
+
+
+def test_a_recipe_lists_its_metrics():
+    """A recipe's `metrics` (names of `kmvae.metrics.suite.METRICS`) replaces the defaults; an
+    unknown name is an error naming the known ones."""
+    from kmvae.recipes import Recipe
+
+    model, data = _tiny()
+    recipe = types.SimpleNamespace(**vars(_recipe("a", "b")), metrics=("CrossModalAccuracy",
+                                                                        "Conflict"))
+    result = compute_metrics(model, recipe, data, data, eval_examples=50)
+    assert "cross_modal_accuracy(a->b)" in result and "conflict" in result
+    assert not {"subset_log_likelihood", "coherence", "log_likelihood"} & set(result)
+    assert list(result["eval_seconds_parts"]) == ["conflict"]
+    with pytest.raises(ValueError, match="unknown metrics \\['FID'\\].*CrossModalAccuracy"):
+        Recipe(name="r", description="", paper="", model="MVAE", modalities=lambda: [],
+               dataset="digits_label", latent_dim=2, epochs=1, metrics=("FID",))

@@ -434,10 +434,29 @@ class Figures(Metric):
                                     context.recipe)}
 
 
+METRICS = {cls.__name__: cls for cls in (
+    MSNVIBounds, MVAELikelihoods, SubsetLikelihoods, CrossModalAccuracy, Coherence,
+    LatentProbe, SplitAccuracy, Conflict, Figures)}
+"""Metric class name -> class: the names a recipe's `metrics` lists, in the default order."""
+
+
 def default_metrics():
-    """The metrics `compute_metrics` runs, in order; each computes only where it `applies`."""
-    return [MSNVIBounds(), MVAELikelihoods(), SubsetLikelihoods(), CrossModalAccuracy(),
-            Coherence(), LatentProbe(), SplitAccuracy(), Conflict(), Figures()]
+    """The metrics `compute_metrics` runs for a recipe that does not list its own, in order;
+    each computes only where it `applies` (which is how the defaults differ per kind of
+    model)."""
+    return [cls() for cls in METRICS.values()]
+
+
+def metrics_of(recipe):
+    """The metrics of `recipe`: those its `metrics` names, in its order, or `default_metrics()`
+    (a recipe without a `metrics` attribute, or None)."""
+    names = getattr(recipe, "metrics", None)
+    if names is None:
+        return default_metrics()
+    unknown = [name for name in names if name not in METRICS]
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; expected names of {tuple(METRICS)}.")
+    return [METRICS[name]() for name in names]
 
 
 EVALUATION_KEYS = {
