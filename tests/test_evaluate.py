@@ -147,3 +147,25 @@ def test_a_recipe_lists_its_metrics():
     with pytest.raises(ValueError, match="unknown metrics \\['FID'\\].*CrossModalAccuracy"):
         Recipe(name="r", description="", paper="", model="MVAE", modalities=lambda: [],
                dataset="digits_label", latent_dim=2, epochs=1, metrics=("FID",))
+
+
+def test_every_key_of_the_archived_metrics_is_documented():
+    """`kmvae.metrics.suite.metrics_json_keys()` documents every key of the archived
+    `metrics.json` files the report reads (`docs/reproduction/*.json`)."""
+    from pathlib import Path
+
+    from kmvae.metrics import suite
+
+    documented = suite.metrics_json_keys()
+
+    def generic(key):
+        if key.startswith("cross_modal_accuracy("):
+            return "cross_modal_accuracy(<source>-><target>)"
+        if key.startswith("test_log_p("):
+            return "test_log_p(<source>,<target>)" if "," in key else "test_log_p(<source>)"
+        return key
+
+    files = sorted((Path(__file__).parents[1] / "docs" / "reproduction").glob("*.json"))
+    undocumented = {key: path.name for path in files
+                    for key in json.loads(path.read_text()) if generic(key) not in documented}
+    assert files and undocumented == {}

@@ -474,11 +474,39 @@ EVALUATION_KEYS = {
 """The keys `compute_metrics` writes itself, besides the metrics' own."""
 
 
+RUN_KEYS = {
+    "recipe": "the recipe's name (kmvae.train.training_record; kmvae evaluate keeps it)",
+    "epochs": "the epochs the run was started for",
+    "mixed_precision": "None, 'float16' or 'bfloat16'",
+    "seed": "the run's seed",
+    "batch_size": "the recipe's batch size",
+    "learning_rate": "the recipe's learning rate",
+    "dataset_options": "the recipe's data-set options",
+    "train_seconds": "seconds of training",
+    "test": "the compiled objective on the test split (model.evaluate): name -> value",
+    "final_train": "the last epoch's logs (history.csv): name -> value",
+    "selection": "for a recipe with model selection: criterion, validation_split, "
+                 "selected_epoch, last_epoch, selected_value, last_value",
+    "run_dir": "the run directory (kmvae.train.run; kmvae.evaluate.evaluate_in_progress)",
+    "model": "the saved model.keras (kmvae.train.run)",
+    "saved_model": "the exported SavedModel; its presence marks the run finished",
+    "interim": "true in interim/metrics.json (kmvae.evaluate.evaluate_in_progress)",
+    "epochs_planned": "interim: the epochs the run was started for ('epochs': trained so far)",
+    "kl_weight": "interim: the KL warm-up's beta at the last trained epoch",
+    "archived_from": "an archived copy (docs/reproduction/) only: where its numbers come from, "
+                     "written by hand; the report shows it",
+    "note": "an archived copy only: a remark the report prints under the run's table",
+}
+"""The keys of `metrics.json` written by the training run, not by a metric."""
+
+
 def metrics_json_keys(metric_list=None):
-    """Every key `compute_metrics` can write to `metrics.json`: key -> the metric class that
-    owns it (or `"compute_metrics"` for `EVALUATION_KEYS`). `kmvae train` adds its training
-    record (`kmvae.train.training_record`)."""
-    keys = dict.fromkeys(EVALUATION_KEYS, "compute_metrics")
+    """Every key of `metrics.json`, the one place they are documented: key -> who writes it,
+    the `Metric` class that owns it, `"compute_metrics"` (`EVALUATION_KEYS`) or `"run"`
+    (`RUN_KEYS`: `kmvae.train.run`'s training record and paths). A `<source>` / `<target>` in
+    a key stands for the recipe's modality names."""
+    keys = dict.fromkeys(RUN_KEYS, "run")
+    keys.update(dict.fromkeys(EVALUATION_KEYS, "compute_metrics"))
     for metric in default_metrics() if metric_list is None else metric_list:
         keys.update(dict.fromkeys(metric.keys, type(metric).__name__))
     return keys
