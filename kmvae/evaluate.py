@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from kmvae import metrics, recipes, runs
 from kmvae.errors import RunNotFoundError
@@ -100,10 +99,10 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
                     plots_dir=None, verbose=False, coherence_examples=None, cache_path=None):
     """Every metric that applies to `recipe`'s model: a loop over the recipe's metrics
-    (`kmvae.metrics.suite.metrics_of`: by default `default_metrics()`), each a `kmvae.metrics.Metric` that decides whether
-    it `applies` and owns its keys of `metrics.json` (all of them: `kmvae.metrics.suite.
-    metrics_json_keys()`); each metric is one part of the `PartCache` and of
-    `"eval_seconds_parts"`. In order:
+    (`kmvae.metrics.suite.metrics_of`: by default `default_metrics()`), each a
+    `kmvae.metrics.Metric` that decides whether it `applies` and owns its keys of
+    `metrics.json` (all of them: `kmvae.metrics.suite.metrics_json_keys()`); each metric is one
+    part of the `PartCache` and of `"eval_seconds_parts"`. The default metrics:
 
     - log-likelihoods (MVAE Tables 2-3, eq. 5-7), K = `num_samples` importance samples over at
       most `eval_examples` test examples, with `q(z | source)` and `q(z | all)` as proposals:
