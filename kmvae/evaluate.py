@@ -11,34 +11,17 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from kmvae import metrics, recipes, runs
 from kmvae.errors import RunNotFoundError
-from kmvae.models.msnvi import MSNVI
-from kmvae.models.subsets import SubsetVAE
-from kmvae.subsets import subset_label
+from kmvae.metrics.base import Context
+from kmvae.metrics.suite import (  # noqa: F401  (re-exported: the metrics' own helpers)
+    JOINT_SAMPLES, LATENT_ELBO_SAMPLES, MSNVI_SAMPLES, ORACLE_EPOCHS, PRIOR_SAMPLES,
+    PROBE_EXAMPLES, default_metrics, metrics_of, likelihood_key, make_plots,
+    msnvi_bounds, msnvi_figures, mvae_likelihoods, sensor_failure_conflict, split_accuracy)
 
-PRIOR_SAMPLES = 5000        # MVAE section 5: 5000 prior draws for the second term of eq. 7
-ORACLE_EPOCHS = 10
-JOINT_SAMPLES = 1000
-PROBE_EXAMPLES = 500        # MoPoE App. B
-MSNVI_SAMPLES = 16          # MSNVI Table 1
-SPLIT_DATASETS = ("mnist_split", "mnist_split3")   # SVAE section 4: whole-image accuracy
-LATENT_ELBO_SAMPLES = 10    # M2VAE Fig. 4-5: the per-example ELBO colouring the embeddings
-
-
-def likelihood_key(modalities, proposal, given=None):
-    """The key of an importance-sampled estimate in `metrics.json`: `log p(modalities | given)`
-    with `q(z | proposal)` as proposal, each set of modalities written as its
-    `kmvae.subsets.subset_label`, e.g. `"log p(image|label) | q(z|image,label)"`. Archived
-    `metrics.json` files (`docs/reproduction/`) are read by these keys: keep the format.
-
-    Raises:
-        ValueError: an empty `modalities` or `proposal` (see `kmvae.subsets.subset_label`).
-    """
-    what = subset_label(modalities) + ("" if not given else "|" + subset_label(given))
-    return f"log p({what}) | q(z|{subset_label(proposal)})"
+# SVAE section 4's whole-image accuracy: the data sets whose `evaluation` has "whole_image".
+SPLIT_DATASETS = ("mnist_split", "mnist_split3")
 
 
 def resolve_run(run, out="."):
@@ -115,7 +98,11 @@ class PartCache:
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
                     plots_dir=None, verbose=False, coherence_examples=None, cache_path=None):
-    """Every metric that applies to `recipe`'s model.
+    """Every metric that applies to `recipe`'s model: a loop over the recipe's metrics
+    (`kmvae.metrics.suite.metrics_of`: by default `default_metrics()`), each a
+    `kmvae.metrics.Metric` that decides whether it `applies` and owns its keys of
+    `metrics.json` (all of them: `kmvae.metrics.suite.metrics_json_keys()`); each metric is one
+    part of the `PartCache` and of `"eval_seconds_parts"`. The default metrics:
 
     - log-likelihoods (MVAE Tables 2-3, eq. 5-7), K = `num_samples` importance samples over at
       most `eval_examples` test examples, with `q(z | source)` and `q(z | all)` as proposals:
@@ -160,8 +147,6 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     """
     started = time.time()
     num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
-    names = list(model.modality_names)
-    source, target = recipe.source, recipe.target
     say = print if verbose else (lambda *a, **kw: None)
     result = {"num_samples": num_samples, "eval_examples": eval_examples,
               "prior_samples": prior_samples, "coherence_examples": coherence_examples}
@@ -185,18 +170,6 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                    "prior_samples": prior_samples,
                                    "coherence_examples": coherence_examples,
                                    "oracle_epochs": oracle_epochs})
-
-    def cached(part, compute):
-        """Runs `compute()` (which fills `result`) unless the cache has `part`."""
-        if cache.restore(part, result):
-            say(f"  ({part}: restored from {cache.path})")
-            return
-        before = {key: id(value) for key, value in result.items()}
-        compute()
-        cache.save(part, result, [key for key, value in result.items()
-                                  if before.get(key) != id(value)])
-        lap(part)
-
     estimates = {}
 
     def estimate(modalities, proposal, of=model):
@@ -207,244 +180,27 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                                                  num_samples, eval_examples)
         return estimates[key, id(of)]
 
-    def bounds():
-        say(f"  MSNVI bounds, K = {MSNVI_SAMPLES}")
-        result["msnvi_bounds"] = msnvi_bounds(model, test, eval_examples)
-        if recipe.dataset == "pendulum" and recipe.dataset_options.get("failure_angle"):
-            result["sensor_failure_conflict"] = sensor_failure_conflict(model, recipe)
-
-    def subset_likelihoods():
-        subsets = model.conditioning_subsets()
-        result["subset_log_likelihood"] = {
-            subset_label(s): float(np.mean(estimate(names, s, evaluated).log_likelihood))
-            for s in subsets}
-        result["subset_log_likelihood_by_size"] = metrics.subsets.by_size(
-            result["subset_log_likelihood"])
-        result["subset_elbo"] = {subset_label(s): float(np.mean(estimate(names, s,
-                                                                         evaluated).elbo))
-                                 for s in subsets}
-
-    if isinstance(model, MSNVI):
-        cached("msnvi_bounds", bounds)
-    else:
-        if source is not None and target is not None:
-            cached("mvae_likelihoods", lambda: result.update(mvae_likelihoods(
-                model, test, source, target, estimate, prior_samples, eval_examples)))
-        cached("subset_log_likelihood", subset_likelihoods)
-
-    categorical = {m.name for m in model.modalities if m.is_categorical}
-    if target is not None and target in categorical:
-        result[f"cross_modal_accuracy({source}->{target})"] = metrics.cross_modal_accuracy(
-            model, test, source, target)
-    has_label = "label" in test.element_spec
-
-    def coherences():
-        oracles = {}
-        num_classes = None
-        for name in names:
-            if name in categorical:
-                continue
-            say(f"  oracle for {name!r}")
-            architecture = None
-            if isinstance(model.encoders[names.index(name)].backbone,
-                          metrics.coherence.copyable_encoders()):
-                if num_classes is None:
-                    num_classes = 1 + max(int(np.max(b["label"])) for b in test)
-                architecture = metrics.coherence.encoder_oracle(model, name, num_classes)
-            oracles[name] = metrics.train_oracle(recipe.dataset, name, architecture,
-                                                 epochs=oracle_epochs, cache_dir=oracle_dir)
-        result["oracle_accuracy"] = {n: metrics.oracle_accuracy(o, test, n)
-                                     for n, o in oracles.items()}
-        say("  coherence")
-        conditional = metrics.conditional_coherence(evaluated, test, oracles,
-                                                    max_examples=coherence_examples)
-        result["coherence"] = {**conditional, "joint": metrics.joint_coherence(
-            model, oracles, JOINT_SAMPLES)}
-
-    def probe():
-        say("  linear probe")
-        result["latent_probe"] = metrics.latent_probe(
-            evaluated, train, test, num_train=PROBE_EXAMPLES,
-            representation=result["subset_posterior"]["probe_codes"])
-        result["latent_probe_by_size"] = metrics.subsets.by_size(result["latent_probe"])
-
-    coherence = None
-    if has_label:
-        cached("coherence", coherences)
-        coherence = result["coherence"]
-        cached("latent_probe", probe)
-        if recipe.dataset in SPLIT_DATASETS:
-            def split():
-                say("  whole-image oracle, split accuracy")
-                result.update(split_accuracy(model, recipe, test, oracle_epochs, oracle_dir))
-            cached("split_accuracy", split)
-    believers = list(model.sources) if isinstance(model, MSNVI) else names
-
-    def conflict():
-        conflicts = {}
-        for batch in metrics.likelihoods.iterate_batches(test, believers, eval_examples):
-            for key, value in metrics.pairwise_conflicts(model, batch).items():
-                conflicts.setdefault(key, []).append(np.asarray(value))
-        result["conflict"] = {key: float(np.mean(np.concatenate(v)))
-                              for key, v in conflicts.items()}
-
-    if len(believers) > 1:
-        cached("conflict", conflict)
-    if plots_dir is not None:
-        result["plots"] = make_plots(model, test, plots_dir, coherence, has_label, recipe)
-        lap("plots")
+    context = Context(recipe=recipe, train=train, test=test, evaluated=evaluated,
+                      has_label="label" in test.element_spec, plots_dir=plots_dir,
+                      num_samples=num_samples, eval_examples=eval_examples,
+                      prior_samples=prior_samples, coherence_examples=coherence_examples,
+                      oracle_epochs=oracle_epochs, oracle_dir=oracle_dir, result=result,
+                      estimate=estimate, say=say)
+    for metric in metrics_of(recipe):
+        if not metric.applies(model, context):
+            continue
+        if metric.cached and metric.name is not None and cache.restore(metric.name, result):
+            say(f"  ({metric.name}: restored from {cache.path})")
+            continue
+        entries = metric.compute(model, context)
+        result.update(entries)
+        if metric.cached and metric.name is not None:
+            cache.save(metric.name, result, list(entries))
+        if metric.name is not None:
+            lap(metric.name)
     result["eval_seconds_parts"] = parts
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
-
-
-def mvae_likelihoods(model, test, source, target, estimate, prior_samples, eval_examples):
-    """MVAE Tables 2-5 for the pair (source, target): `log p(source)`, `log p(source, target)`
-    and `log p(source | target)` with `q(z | source)` and `q(z | source, target)` as proposals
-    (`estimate(modalities, proposal)` returns the `ImportanceEstimate`), and the variances of
-    their log importance weights; nats (nats^2) per example.
-
-    Returns:
-        dict with `"log_likelihood"`, `"log_weight_variance"` and the keys `kmvae train` always
-        wrote, `"test_log_p(<source>)"` and `"test_log_p(<source>,<target>)"`.
-    """
-    names = list(model.modality_names)
-    lls, variances = {}, {}
-    pair = [source, target]
-    log_py = None
-    if target in names and source != target:
-        log_py = np.concatenate([
-            metrics.log_prior_predictive(model, b, [target], prior_samples).numpy()
-            for b in metrics.likelihoods.iterate_batches(test, [target], eval_examples)])
-    for proposal in ([source], pair):
-        for modalities in ([source], pair):
-            e = estimate(modalities, proposal)
-            key = likelihood_key(modalities, proposal)
-            lls[key], variances[key] = float(np.mean(e.log_likelihood)), \
-                float(np.mean(e.log_weight_variance))
-        if log_py is not None:
-            joint = estimate(pair, proposal)
-            key = likelihood_key([source], proposal, given=[target])
-            lls[key] = float(np.mean(joint.log_likelihood - log_py))
-            variances[key] = float(np.mean(joint.log_weight_variance))
-    return {"log_likelihood": lls, "log_weight_variance": variances,
-            f"test_log_p({source})": lls[likelihood_key([source], [source])],
-            f"test_log_p({subset_label(pair)})": lls[likelihood_key(pair, [source])]}
-
-
-def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None):
-    """SVAE (Kutuzova et al. 2021) section 4, Table 1 and Figures 4 and 6: the oracle accuracy
-    of the whole image reassembled from all parts generated given each subset of the parts
-    (`kmvae.metrics.split_reconstruction_accuracy`, posterior samples), with the oracle trained
-    (and cached) on the data set's reassembled real training images
-    (`kmvae.metrics.train_whole_image_oracle`, `oracle_epochs` epochs).
-
-    Returns:
-        dict with `"split_accuracy"`: subset label (`"top"`, `"bottom"`, `"top,bottom"`, ...)
-        -> accuracy, and `"split_oracle_accuracy"`: the oracle's accuracy on the real
-        reassembled test images (it bounds the former). Floats in [0, 1].
-    """
-    parts, options = metrics.split.split_parts_of(recipe.dataset, recipe.dataset_options)
-    oracle = metrics.train_whole_image_oracle(recipe.dataset, parts, epochs=oracle_epochs,
-                                              cache_dir=oracle_dir, **options)
-    real = metrics.whole_images(test, parts)
-    return {"split_oracle_accuracy": metrics.oracle_accuracy(oracle, real,
-                                                             metrics.split.WHOLE_IMAGE),
-            "split_accuracy": metrics.split_reconstruction_accuracy(model, test, oracle, parts)}
-
-
-def msnvi_figures(model, test, plots_dir, recipe):
-    """MSNVI Figure 2 (beliefs on the 2-D mixture) and Figure 5 (pendulum predictions and the
-    conflict of camera 0 with camera 1 along the test sweep)."""
-    from kmvae.datasets import mog, pendulum
-
-    paths = {}
-    if recipe.dataset == "mog2d_sources" and model.latent_dim == 2:
-        points = mog.paper_test_points()
-        inputs = {"x1": points[:, :1], "x2": points[:, 1:], "x": points}
-        inputs = {n: v for n, v in inputs.items() if n in model.modality_names}
-        paths["beliefs"] = metrics.plots.belief_ellipses(model, inputs,
-                                                         plots_dir / "beliefs.png")
-    if recipe.dataset == "pendulum":
-        angles = pendulum.angles("test", **recipe.dataset_options)
-        paths["conflict"] = metrics.plots.conflict_over_sweep(
-            model, recipe.load_data("test"), angles, plots_dir / "conflict.png", "camera_0",
-            "camera_1")
-    return paths
-
-
-def sensor_failure_conflict(model, recipe, m="camera_0", m_prime="camera_1"):
-    """MSNVI section 5.3: the median conflict c(m || m') (eq. 2) over the pendulum's test sweep
-    before and after camera 0 fails (`failure_angle`)."""
-    from kmvae.datasets import pendulum
-
-    angles = pendulum.angles("test", **recipe.dataset_options)
-    values = np.concatenate([np.asarray(model.conflict(batch, m, m_prime))
-                             for batch in recipe.load_data("test")])
-    failed = angles >= recipe.dataset_options["failure_angle"]
-    return {"pair": f"{m}||{m_prime}", "median_before": float(np.median(values[~failed])),
-            "median_after": float(np.median(values[failed]))}
-
-
-def msnvi_bounds(model, test, eval_examples=None, num_samples=None):
-    """MSNVI Table 1: the model's negative bounds L(ind), L(MoE), L(PoE) on the test set with
-    K = 16 importance samples, nats per example (lower is better), over at most
-    `eval_examples` examples."""
-    num_samples = MSNVI_SAMPLES if num_samples is None else int(num_samples)
-    values = {objective: [] for objective in ("ind", "moe", "poe")}
-    for batch in metrics.likelihoods.iterate_batches(test, model.modality_names, eval_examples):
-        for objective, parts in values.items():
-            parts.append(-model.bound(batch, objective, num_samples=num_samples).numpy())
-    return {f"-L({objective})": float(np.mean(np.concatenate(parts)))
-            for objective, parts in values.items()}
-
-
-def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=None):
-    """The PNG figures that apply; returns dict figure name -> path.
-
-    `latent.png` (with class labels) has one panel per conditioning subset, each the posterior
-    means of that subset's own posterior: for a subset model (M2VAE, JMVAE, JMVAE-Zero, tVAE)
-    the embedding of every encoder coloured by class and by the ELBO (eq. 12, K =
-    `LATENT_ELBO_SAMPLES`), M2VAE Fig. 4-5; with more than three conditioning
-    modalities each modality alone and all of them together, not every subset. A subset model
-    with a 2-D latent space also gets M2VAE Fig. 6 (`reencoding.png`, auto re-encoding of the
-    first test batch) and, with image modalities, Fig. 7's decoded latent grid
-    (`manifold.png`). Reconstructions and generations are drawn for modalities that are
-    images (not for MoG's 2-D points). With an MSNVI model on `mog2d_sources` also MSNVI
-    Figure 2 (`beliefs.png`), on `pendulum` Figure 5 (`conflict.png`)."""
-    plots, paths = metrics.plots, {}
-    plots_dir = Path(plots_dir)
-    if isinstance(model, MSNVI) and recipe is not None:
-        paths.update(msnvi_figures(model, test, plots_dir, recipe))
-    images = plots.image_modalities(model)
-    labels = [m.name for m in model.modalities if m.is_categorical]
-    if has_label:
-        subsets = model.conditioning_subsets()
-        width = len(model.conditioning_modalities)
-        if width > 3:         # PolyMNIST's 31 subsets: each modality alone and all of them
-            subsets = [s for s in subsets if len(s) in (1, width)]
-        elbo_samples = LATENT_ELBO_SAMPLES if isinstance(model, SubsetVAE) else None
-        paths["latent"] = plots.latent_scatter(model, test, plots_dir / "latent.png",
-                                               subsets=subsets, elbo_samples=elbo_samples)
-    if isinstance(model, SubsetVAE) and model.latent_dim == 2:
-        paths["reencoding"] = plots.reencoding(model, next(iter(test)),
-                                               plots_dir / "reencoding.png")
-        if images:
-            paths["manifold"] = plots.latent_manifold(model, plots_dir / "manifold.png", images)
-    if images:
-        batch = next(iter(test))
-        paths["reconstructions"] = plots.reconstructions(model, batch, plots_dir /
-                                                         "reconstructions.png", images[0])
-        paths["joint_generations"] = plots.joint_generations(
-            model, plots_dir / "joint_generations.png", images[0],
-            labels[0] if labels else None)
-        if labels:
-            paths["cross_modal"] = plots.cross_modal_generations(
-                model, plots_dir / "cross_modal.png", labels[0], images[0])
-    if coherence is not None:
-        paths["coherence"] = plots.coherence_by_size({"kmvae": coherence["by_size"]},
-                                                     plots_dir / "coherence.png")
-    return paths
 
 
 def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,

@@ -110,3 +110,62 @@ def test_an_interrupted_evaluation_resumes_with_the_parts_it_finished(tmp_path, 
     calls.clear()
     compute_metrics(model, _recipe(), data, data, **{**kwargs, "eval_examples": 40})
     assert "importance_sampling" in calls and "conditional_coherence" in calls
+
+
+def test_every_key_of_the_result_is_owned_by_one_metric(tmp_path):
+    """`compute_metrics` is a loop over `kmvae.metrics.suite.default_metrics()`: each key of
+    its result is documented, owned by one metric (or by `compute_metrics` itself), and each
+    part of `"eval_seconds_parts"` is a metric's name."""
+    from kmvae.metrics import suite
+
+    model, data = _tiny()
+    result = compute_metrics(model, _recipe("a", "b"), data, data, eval_examples=50,
+                             coherence_examples=80, plots_dir=tmp_path)
+    owners = {key.replace("<source>", "a").replace("<target>", "b").replace("<source>,", "a,"):
+              owner for key, owner in suite.metrics_json_keys().items()}
+    assert set(result) <= set(owners), set(result) - set(owners)
+    all_keys = [key for metric in suite.default_metrics() for key in metric.keys]
+    assert len(all_keys) == len(set(all_keys))              # one owner per key
+    names = {metric.name for metric in suite.default_metrics()}
+    assert set(result["eval_seconds_parts"]) <= names
+    assert "cross_modal_accuracy(a->b)" in result and "plots" in result
+    assert all(isinstance(m, kmvae.metrics.Metric) for m in suite.default_metrics())
+
+
+def test_a_recipe_lists_its_metrics():
+    """A recipe's `metrics` (names of `kmvae.metrics.suite.METRICS`) replaces the defaults; an
+    unknown name is an error naming the known ones."""
+    from kmvae.recipes import Recipe
+
+    model, data = _tiny()
+    recipe = types.SimpleNamespace(**vars(_recipe("a", "b")), metrics=("CrossModalAccuracy",
+                                                                        "Conflict"))
+    result = compute_metrics(model, recipe, data, data, eval_examples=50)
+    assert "cross_modal_accuracy(a->b)" in result and "conflict" in result
+    assert not {"subset_log_likelihood", "coherence", "log_likelihood"} & set(result)
+    assert list(result["eval_seconds_parts"]) == ["conflict"]
+    with pytest.raises(ValueError, match="unknown metrics \\['FID'\\].*CrossModalAccuracy"):
+        Recipe(name="r", description="", paper="", model="MVAE", modalities=lambda: [],
+               dataset="digits_label", latent_dim=2, epochs=1, metrics=("FID",))
+
+
+def test_every_key_of_the_archived_metrics_is_documented():
+    """`kmvae.metrics.suite.metrics_json_keys()` documents every key of the archived
+    `metrics.json` files the report reads (`docs/reproduction/*.json`)."""
+    from pathlib import Path
+
+    from kmvae.metrics import suite
+
+    documented = suite.metrics_json_keys()
+
+    def generic(key):
+        if key.startswith("cross_modal_accuracy("):
+            return "cross_modal_accuracy(<source>-><target>)"
+        if key.startswith("test_log_p("):
+            return "test_log_p(<source>,<target>)" if "," in key else "test_log_p(<source>)"
+        return key
+
+    files = sorted((Path(__file__).parents[1] / "docs" / "reproduction").glob("*.json"))
+    undocumented = {key: path.name for path in files
+                    for key in json.loads(path.read_text()) if generic(key) not in documented}
+    assert files and undocumented == {}

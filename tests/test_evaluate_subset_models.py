@@ -126,7 +126,7 @@ def test_make_plots_draws_every_encoder_and_the_reencoding(drawn, tmp_path, monk
     model.build()
     separate_encoders(model)
     batch = data(model)
-    monkeypatch.setattr(evaluate, "LATENT_ELBO_SAMPLES", 4000)
+    monkeypatch.setattr(kmvae.metrics.suite, "LATENT_ELBO_SAMPLES", 4000)
     paths = evaluate.make_plots(model, tf.data.Dataset.from_tensor_slices(batch).batch(8),
                                 tmp_path)
     assert set(paths) == {"latent", "reencoding", "manifold", "reconstructions",

@@ -257,7 +257,8 @@ def _parts_entry(name):
         modalities=functools.partial(_parts_spec, name), arrays=arrays, count=_count,
         resolve=functools.partial(mnist.resolve_source, "mnist"), options=dict(options),
         binarizable=tuple(LAYOUTS[_parts_layout(name, {**options})]), size=_MNIST_SIZE,
-        source_text=_MNIST_SOURCE)
+        source_text=_MNIST_SOURCE,
+        evaluation={"whole_image": True} if name in ("mnist_split", "mnist_split3") else {})
 
 
 # MNIST-NO -----------------------------------------------------------------------------------

@@ -222,7 +222,8 @@ registry.register(registry.Entry(
     options={**_COUNT_OPTIONS, "observation": True},
     always_present=("x",),
     size="10,000 / 2,000 (options)",
-    source_text="generated (numpy, `data_seed`)"))
+    source_text="generated (numpy, `data_seed`)",
+    evaluation={"belief_points": paper_test_points}))
 
 registry.register(registry.Entry(
     name="mog_bimodal",

@@ -255,4 +255,5 @@ registry.register(registry.Entry(
              "noise_std": NOISE_STD, "data_seed": 0},
     always_present=("position",),
     size="10,000 / 600 (options)",
-    source_text="generated (numpy, `data_seed`)"))
+    source_text="generated (numpy, `data_seed`)",
+    evaluation={"sweep_angles": angles}))

@@ -55,6 +55,12 @@ class Entry:
             applied after binarisation (see `pipeline.make_dataset`).
         size: train / test sizes for the README table, e.g. `"60,000 / 10,000"`.
         source_text: where the data comes from, for the README table.
+        evaluation: what the data set offers the metrics of `kmvae.metrics.suite` beyond its
+            modalities (they never test a data set's name), e.g. `{"whole_image": True}` (its
+            modalities are the rows of one image: SVAE's split accuracy),
+            `{"belief_points": f}` (`f() -> (n, 2)` points whose beliefs MSNVI Figure 2
+            draws), `{"sweep_angles": f}` (`f(split, **options) -> angles` of a test sweep,
+            MSNVI Figure 5 and section 5.3).
     """
 
     name: str
@@ -70,6 +76,7 @@ class Entry:
     transform: Callable = None
     size: str = ""
     source_text: str = ""
+    evaluation: dict = dataclasses.field(default_factory=dict)
 
     def spec(self, options=None):
         """The modality spec under `options` (a fresh dict)."""
@@ -149,6 +156,13 @@ def entry(name):
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"Unknown data set {name!r}; expected one of {names()}.")
     return _REGISTRY[name]
+
+
+def evaluation(name):
+    """`entry(name).evaluation` (see `Entry`), or `{}` for a name that is not registered (a
+    data set built by hand)."""
+    _import_builders()
+    return dict(_REGISTRY[name].evaluation) if name in _REGISTRY else {}
 
 
 def modality_names(name, **options):

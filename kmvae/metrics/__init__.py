@@ -10,6 +10,11 @@
 - `conflict`: MSNVI's conflict measure c(m || m') (Kurle et al. 2019, eq. 2).
 - `plots`: latent scatter, reconstructions, cross-modal and joint generations, coherence curves.
 
+- `base`: `Metric`, the interface of every metric (`applies`, `compute`, the `metrics.json`
+  keys it owns), and the `Context` it is computed in.
+- `suite`: one `Metric` per family, in the order `kmvae.evaluate.compute_metrics` runs them
+  (`suite.default_metrics`), and every key of `metrics.json` (`suite.metrics_json_keys`).
+
 `kmvae.evaluate.evaluate` runs what applies to a trained recipe; `kmvae evaluate` on the command
 line.
 """
@@ -18,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from kmvae.metrics import plots, subsets
+from kmvae.metrics.base import Context, Metric
 from kmvae.metrics.coherence import (classify, coherence_score, conditional_coherence,
                                      default_oracle, joint_coherence, oracle_accuracy,
                                      train_oracle)
@@ -30,6 +36,7 @@ from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
                                  train_whole_image_oracle, whole_images)
 
 __all__ = [
+    "Metric", "Context",
     "cross_modal_accuracy", "test_log_likelihood", "log_weight_variance", "importance_sampling",
     "ImportanceEstimate", "log_prior_predictive", "conditional_log_likelihood",
     "subset_log_likelihoods", "train_oracle", "default_oracle",

@@ -12,7 +12,6 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kmvae.layers.heads import diagonal_normal
-from kmvae.models.subsets import SubsetVAE
 
 tfd = tfp.distributions
 
@@ -57,7 +56,7 @@ def beliefs(model, inputs):
         dict name -> `tfd.Independent(tfd.Normal)`.
     """
     names = [n for n in model.modality_names if n in inputs]
-    if isinstance(model, SubsetVAE):       # one posterior per subset, not one expert per modality
+    if getattr(model, "is_subset_model", False):   # one posterior per subset, not per modality
         return {name: model.encode({name: inputs[name]}) for name in names}
     x, _ = model.prepare_batch({n: inputs[n] for n in names}, check=True)
     locs, scales = model.experts(x)

@@ -46,17 +46,14 @@ def paper_subset_model(model):
     model (MVAE: the product with the prior expert, MVAE eq. 3; MMVAE and MoEVAE: the mixture of
     X_k's experts) is returned as it is.
 
+    The model says which (`model.subset_evaluation_model()`); an object without that method
+    (duck-typed) is returned as it is.
+
     Returns:
         a `kmvae.models.MultimodalVAE` (or `model` itself).
     """
-    from kmvae.models.mopoe import MoPoEVAE
-
-    if type(model) is not MoPoEVAE or model.fusion.method != "mopoe":
-        return model
-    config = {**model.get_config(), "fusion": "poe", "prior_expert": model.prior_expert}
-    product = MoPoEVAE.from_config(config)
-    product.set_weights(model.get_weights())
-    return product
+    method = getattr(model, "subset_evaluation_model", None)
+    return model if method is None else method()
 
 
 def subset_posteriors(model, batch, subsets):

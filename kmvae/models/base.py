@@ -81,6 +81,8 @@ class MultimodalVAE(keras.Model):
             TypeError on an argument under a name of `RENAMED_ARGUMENTS`.
     """
 
+    is_subset_model = False   # True for a SubsetVAE: one posterior per subset of modalities
+
     #: The arguments of a parent's `__init__` that this class fixes: name -> (the value it
     #: uses, what to do instead). Each class lists only its own; `fixed_arguments()` gathers
     #: those of the class and its parents. `get_config` leaves them out and `from_config`
@@ -148,6 +150,13 @@ class MultimodalVAE(keras.Model):
         first (the subsets evaluations condition on)."""
         names = self.conditioning_modalities
         return [[names[i] for i in s] for s in nonempty_subsets(len(names))]
+
+    def subset_evaluation_model(self):
+        """The model whose `encode(X_k)` is the posterior of a conditioning subset X_k as the
+        model's paper evaluates it (the MoPoE-protocol metrics, `kmvae.metrics.subsets.
+        paper_subset_model`): the model itself, unless a subclass says otherwise
+        (`MoPoEVAE`: the product of X_k's experts)."""
+        return self
 
     @property
     def loss_weights(self):

@@ -81,6 +81,19 @@ class MoPoEVAE(MultimodalVAE):
             terms[f"log_likelihood_{modality.name}"] = (log_lik[m], present[:, m])
         return loss, terms
 
+    def subset_evaluation_model(self):
+        """MoPoE-VAE (Definition 1) evaluates a subset X_k with `q~(z | X_k) = prod_{x_j in X_k}
+        q(z | x_j)`, the product of the subset's experts (Figure 3, Tables 2 and 4), whereas
+        `encode(X_k)` is the mixture over all non-empty subsets of X_k: with `fusion="mopoe"`,
+        a `MoPoEVAE(fusion="poe")` with this model's `prior_expert` holding copies of its
+        weights; with another fusion (`MoEVAE`'s mixture), the model itself."""
+        if self.fusion.method != "mopoe":
+            return self
+        config = {**self.get_config(), "fusion": "poe", "prior_expert": self.prior_expert}
+        product = MoPoEVAE.from_config(config)
+        product.set_weights(self.get_weights())
+        return product
+
 
 @keras.saving.register_keras_serializable(package="kmvae")
 class MoEVAE(MoPoEVAE):

@@ -49,6 +49,8 @@ class SubsetVAE(MultimodalVAE):
             of `MultimodalVAE`.
     """
 
+    is_subset_model = True    # one posterior per subset (kmvae.metrics.suite.is_subset_model)
+
     FIXED_ARGUMENTS = {
         "fusion": ("poe", "each example's posterior is the one of its subset of present "
                           "modalities (`subset_posteriors`), not a fusion of experts."),

@@ -71,6 +71,9 @@ class Recipe:
             logged by `kmvae.callbacks.SplitAccuracyLogger`.
         selection_mode: `"max"` (default) or `"min"`: whether the best epoch has the highest
             or the lowest `selection`.
+        metrics: the names of the `kmvae.metrics.Metric` classes its evaluation runs, in order
+            (`kmvae.metrics.suite.METRICS`), each where it applies; None (default): every one
+            of `kmvae.metrics.suite.default_metrics()`.
         notes: how the recipe differs from the paper.
     """
 
@@ -94,6 +97,7 @@ class Recipe:
     target: Optional[str] = "label"
     selection: Optional[str] = None
     selection_mode: str = "max"
+    metrics: Optional[tuple] = None
     notes: str = ""
 
     def __post_init__(self):
@@ -106,6 +110,12 @@ class Recipe:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Recipe {self.name!r}: unknown optimizer {self.optimizer!r}; "
                              f"expected one of {tuple(OPTIMIZERS)}.")
+        if self.metrics is not None:
+            from kmvae.metrics.suite import METRICS
+            unknown = [name for name in self.metrics if name not in METRICS]
+            if unknown:
+                raise ValueError(f"Recipe {self.name!r}: unknown metrics {unknown}; expected "
+                                 f"names of {tuple(METRICS)}.")
         try:
             model_class(self.model)
         except ValueError as error:

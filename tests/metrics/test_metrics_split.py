@@ -282,6 +282,9 @@ def test_compute_metrics_reports_the_split_accuracy_on_mnist_split(tmp_path, mon
     assert "split_accuracy top,bottom" in table and "split_oracle_accuracy" in table
     # Other data sets have no parts to reassemble.
     assert evaluate.SPLIT_DATASETS == ("mnist_split", "mnist_split3")
+    from kmvae.datasets import registry       # the data sets that say so in their entry
+    assert tuple(n for n in registry.names()
+                 if registry.evaluation(n).get("whole_image")) == evaluate.SPLIT_DATASETS
 
 
 def test_split_accuracy_logger_logs_the_selection_criterion_each_epoch(tmp_path):
