@@ -110,8 +110,9 @@ class SplitAccuracyLogger(keras.callbacks.Callback):
         validation: `tf.data.Dataset` of batches holding every part and the label.
         parts: the part names from top to bottom, e.g. `("top", "bottom")`.
         dataset: the registered data set name whose reassembled training images train the
-            oracle (`kmvae.metrics.train_whole_image_oracle`, cached in `oracle_dir`), with its
-            `kmvae.datasets.load` options `dataset_options` (a dict).
+            oracle (`kmvae.metrics.train_whole_image_oracle`, cached in `oracle_dir`), loaded
+            with its `kmvae.datasets.load` options `dataset_options`, a dict
+            (`kmvae.datasets.oracle_training_data`: the mask options are dropped).
         given: the parts the reconstruction is decoded from (default the top one).
         name: the log key (default `"val_top_accuracy"`). A float in [0, 1].
         oracle: a classifier of `(batch, height, width, 1)` whole images; default: trained
@@ -146,14 +147,18 @@ class SplitAccuracyLogger(keras.callbacks.Callback):
         if oracle is None and dataset is None:
             raise ValueError("SplitAccuracyLogger needs an oracle or the data set name its "
                              "oracle is trained on; received neither.")
-        self._oracle_options = dict(dataset=dataset, epochs=oracle_epochs, cache_dir=oracle_dir,
-                                    image_shape=self.image_shape, **(dataset_options or {}))
+        self._oracle_options = dict(epochs=oracle_epochs, cache_dir=oracle_dir,
+                                    image_shape=self.image_shape)
+        self._dataset = (dataset, dict(dataset_options or {}))
         self.oracle = oracle
 
     def on_train_begin(self, logs=None):
         if self.oracle is None:
+            from kmvae.datasets import oracle_training_data
             from kmvae.metrics.split import train_whole_image_oracle
-            self.oracle = train_whole_image_oracle(parts=self.parts, **self._oracle_options)
+            train, name = oracle_training_data(*self._dataset)
+            self.oracle = train_whole_image_oracle(train, self.parts, name=name,
+                                                   **self._oracle_options)
 
     def on_epoch_end(self, epoch, logs=None):
         from kmvae.metrics.split import split_reconstruction_accuracy

@@ -295,6 +295,9 @@ def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=pr
         if staged:
             _save_stage_weights(model, finished)
         done += stage_epochs
+    backups = run_dir / BACKUP       # each stage's backup is deleted once it ends; so is theirs
+    if len(stages) > 1 and backups.is_dir() and not any(backups.iterdir()):
+        backups.rmdir()
     return _read_history(history_path)
 
 

@@ -22,10 +22,12 @@ Fashion-MNIST come from TFDS when it has them prepared, else from IDX files that
 from kmvae.datasets.fetch import FetchError, fetch
 from kmvae.datasets.idx import IdxFormatError, read_idx, write_idx
 from kmvae.datasets.mnist import DataNotFoundError
-from kmvae.datasets.registry import load, modality_names, names, num_examples, spec
+from kmvae.datasets.registry import (MASK_OPTIONS, image_options, load, modality_names, names,
+                                     num_examples, oracle_training_data, part_names, spec)
 from kmvae.datasets import mog, pendulum  # the synthetic sets: pendulum.angles(), ...
 
 list = names  # noqa: A001 -- `kmvae.datasets.list()`, like `tfds.list_builders()`
 
 __all__ = ["load", "list", "names", "modality_names", "spec", "num_examples", "fetch",
+           "oracle_training_data", "part_names", "image_options", "MASK_OPTIONS",
            "read_idx", "write_idx", "DataNotFoundError", "FetchError", "IdxFormatError"]

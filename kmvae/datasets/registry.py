@@ -165,6 +165,50 @@ def evaluation(name):
     return dict(_REGISTRY[name].evaluation) if name in _REGISTRY else {}
 
 
+MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch")
+"""The `load` options that only mask or batch the training examples, not their values."""
+
+
+def image_options(options):
+    """`options` without `MASK_OPTIONS`: the `load` options that fix the examples' values."""
+    return {k: v for k, v in dict(options).items() if k not in MASK_OPTIONS}
+
+
+def oracle_training_data(name, options=None, batch_size=100):
+    """The training split an oracle of `kmvae.metrics` learns from, and its cache name: how the
+    metrics (coherence, MNIST-Split's whole-image accuracy) get a data set's examples without
+    knowing its name.
+
+    Args:
+        name: a registered data set name.
+        options: the `load` options (e.g. a recipe's `dataset_options`); the mask options are
+            dropped (`image_options`), they do not change the examples.
+        batch_size: examples per batch.
+
+    Returns:
+        `(load_train, cache_name)`: a function of no arguments returning the shuffled training
+        split (`load(name, "train", batch_size, **image_options(options))`; called only when
+        an oracle is trained, not when it is read from its cache), and `name` followed by
+        `-key=value` for each remaining option in sorted order (e.g.
+        `"mnist_split3-equal_parts=False"`), the oracle cache's data set name.
+
+    Raises:
+        ValueError: `name` is not registered.
+    """
+    entry(name)
+    options = image_options(options or {})
+    cache_name = name + "".join(f"-{k}={options[k]}" for k in sorted(options))
+    return (lambda: load(name, "train", batch_size=batch_size, **options)), cache_name
+
+
+def part_names(name, options=None):
+    """The modality names of a split data set, from top to bottom (`"mnist_split"`: `("top",
+    "bottom")`), under a recipe's `options` (options that are not the data set's own, such as
+    `load`'s mask and batching options, are ignored)."""
+    own = entry(name).options
+    return tuple(modality_names(name, **{k: v for k, v in (options or {}).items() if k in own}))
+
+
 def modality_names(name, **options):
     """The modality names of `name` under `options`, in the order of the `"mask"` columns, e.g.
     `("image", "label")`.

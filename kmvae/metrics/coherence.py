@@ -86,45 +86,38 @@ def encoder_oracle(model, name, num_classes):
                             name=f"{name}_oracle")
 
 
-def train_oracle(dataset, modality, model=None, *, label="label", epochs=5, cache_dir=None,
-                 name=None, retrain=False, learning_rate=1e-3, batch_size=100, verbose=0):
+def train_oracle(dataset, modality, model=None, *, name, label="label", epochs=5,
+                 cache_dir=None, retrain=False, learning_rate=1e-3, verbose=0):
     """Trains (or loads from the cache) the classifier of `modality` used to judge coherence.
 
     Args:
-        dataset: a registered `kmvae.datasets` name (its training split is used), or a
-            `tf.data.Dataset` of batch dicts holding `modality` and `label` (then `name` is
-            required: it keys the cache).
+        dataset: a `tf.data.Dataset` of batch dicts holding `modality` and `label`, or a
+            function of no arguments returning one (called only when the oracle is trained,
+            not when it is read from the cache); for a registered data set,
+            `kmvae.datasets.oracle_training_data(name)` gives both the data and `name`.
         modality: the modality to classify, e.g. `"image"`.
         model: a Keras model mapping `(batch,) + shape` to `(batch, num_classes)` logits
             (default: `default_oracle`). It is compiled here.
+        name: the data set's name in the cache key.
         label: the key of the integer class ids in the batches.
         epochs: training epochs (Adam, sparse cross-entropy).
         cache_dir: where oracles are kept (default `~/.kmvae/oracles`); the file is
             `<cache_dir>/<name>-<modality>-<architecture>.keras`, the architecture
             `"default"` or the given model's name plus a hash of its configuration.
-        name: the data set's name in the cache key (default `dataset` when it is a string).
         retrain: ignore a cached oracle and train anew.
-        learning_rate, batch_size, verbose: training settings (`batch_size` only for a name).
+        learning_rate, verbose: training settings.
 
     Returns:
         The trained Keras classifier (logits), with attribute `cache_path`.
 
     Raises:
-        ValueError: when a `Dataset` comes without `name`, or its batches lack `modality` or
-            `label`.
+        ValueError: `dataset` is not a `tf.data.Dataset` or a function returning one, or its
+            batches lack `modality` or `label`.
     """
-    if isinstance(dataset, str):
-        from kmvae import datasets
-        name = dataset if name is None else name
-        dataset = datasets.load(dataset, "train", batch_size=batch_size)
-    elif name is None:
-        raise ValueError("train_oracle needs `name` (the data set's name, part of the cache key) "
-                         "when `dataset` is a tf.data.Dataset.")
-    spec = dataset.element_spec
-    for key in (modality, label):
-        if key not in spec:
-            raise ValueError(f"train_oracle({name!r}, {modality!r}): the batches hold "
-                             f"{sorted(spec)}; expected {key!r} among them.")
+    if not isinstance(dataset, tf.data.Dataset) and not callable(dataset):
+        raise ValueError(f"train_oracle: expected a tf.data.Dataset or a function returning "
+                         f"one; received {type(dataset).__name__} {dataset!r}. For a "
+                         f"registered data set, use kmvae.datasets.oracle_training_data(name).")
     if model is None:
         arch = "default"
     else:
@@ -136,6 +129,13 @@ def train_oracle(dataset, modality, model=None, *, label="label", epochs=5, cach
         oracle = keras.saving.load_model(path)
         oracle.cache_path = str(path)
         return oracle
+    if not isinstance(dataset, tf.data.Dataset):
+        dataset = dataset()
+    spec = dataset.element_spec
+    for key in (modality, label):
+        if key not in spec:
+            raise ValueError(f"train_oracle({name!r}, {modality!r}): the batches hold "
+                             f"{sorted(spec)}; expected {key!r} among them.")
     pairs = dataset.map(lambda b: (b[modality], b[label]))
     if model is None:
         num_classes = int(max(int(tf.reduce_max(y)) for _, y in pairs)) + 1

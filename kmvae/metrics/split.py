@@ -22,8 +22,6 @@ from kmvae.subsets import nonempty_subsets, subset_label
 
 IMAGE_SHAPE = (28, 28)
 WHOLE_IMAGE = "whole_image"    # the key of the reassembled image in `whole_images` batches
-# `datasets.load` options that only mask or batch the training examples, not their images
-MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch")
 
 
 def reassemble(parts, image_shape=IMAGE_SHAPE):
@@ -67,26 +65,6 @@ def reassemble(parts, image_shape=IMAGE_SHAPE):
     return image[..., None]
 
 
-def split_parts_of(dataset, options):
-    """The part names of a split data set, from top to bottom, and the `kmvae.datasets.load`
-    options that fix its images (the mask options `MASK_OPTIONS` dropped).
-
-    Args:
-        dataset: a registered split data set name (`"mnist_split"`, `"mnist_split3"`).
-        options: a recipe's `dataset_options`.
-
-    Returns:
-        `(parts, options)`: a tuple of names in row order and a dict.
-    """
-    from kmvae import datasets
-    from kmvae.datasets.registry import entry
-
-    options = {k: v for k, v in options.items() if k not in MASK_OPTIONS}
-    own = entry(dataset).options             # the data set's options, not load's
-    parts = datasets.modality_names(dataset, **{k: v for k, v in options.items() if k in own})
-    return tuple(parts), options
-
-
 def whole_images(dataset, parts, image_shape=IMAGE_SHAPE, label="label"):
     """A data set of the whole images reassembled from the real parts, for training or testing
     an oracle: batches `{"whole_image": (batch, height, width, 1), label: (batch,)}`.
@@ -110,51 +88,46 @@ def whole_images(dataset, parts, image_shape=IMAGE_SHAPE, label="label"):
                                   label: b[label]})
 
 
-def train_whole_image_oracle(dataset, parts, model=None, *, name=None, image_shape=IMAGE_SHAPE,
+def train_whole_image_oracle(dataset, parts, model=None, *, name, image_shape=IMAGE_SHAPE,
                              label="label", epochs=5, cache_dir=None, retrain=False,
-                             learning_rate=1e-3, batch_size=100, verbose=0, **options):
+                             learning_rate=1e-3, verbose=0):
     """Trains (or loads from the cache) the oracle of `split_reconstruction_accuracy`: a
     classifier of the whole images reassembled from a split data set's real parts (SVAE
     section 4 trains a ResNet-18 on the original MNIST images), through `train_oracle`.
 
     Args:
-        dataset: a registered `kmvae.datasets` name, e.g. `"mnist_split"` (its training split,
-            shuffled, loaded with `options`; the mask options `supervision`,
-            `keep_probability` and `paired_per_batch` are dropped, they do not change the
-            images), or a
-            `tf.data.Dataset` of batch dicts (then `name` is required).
+        dataset: a `tf.data.Dataset` of batch dicts holding every part and `label`, or a
+            function of no arguments returning one (called only when the oracle is trained,
+            not when it is read from the cache); for a registered data set,
+            `kmvae.datasets.oracle_training_data(name, options)` gives both the data and
+            `name`.
         parts: the part names from top to bottom, e.g. `("top", "bottom")`.
         model: a Keras classifier `(batch, height, width, 1)` -> `(batch, classes)` logits
             (default: `default_oracle` on that shape, two convolutions and two dense layers).
-        name: the cache key's data set name (default: `dataset` and its non-mask options, e.g.
-            `"mnist_split3-equal_parts=False"`); the file is
-            `<cache_dir>/<name>-whole_image-<architecture>.keras`.
+        name: the cache key's data set name, e.g. `"mnist_split3-equal_parts=False"`; the file
+            is `<cache_dir>/<name>-whole_image-<architecture>.keras`.
         image_shape: as `reassemble`; label, epochs, cache_dir, retrain, learning_rate,
-            batch_size, verbose: as `train_oracle`.
-        **options: the data set's `kmvae.datasets.load` options (for a name).
+            verbose: as `train_oracle`.
 
     Returns:
         The trained Keras classifier (logits), with attribute `cache_path`.
 
     Raises:
-        ValueError: a `Dataset` without `name`, batches lacking a part or the label, or
-            options given with a `Dataset`.
+        ValueError: `dataset` is not a `tf.data.Dataset` or a function returning one, or its
+            batches lack a part or the label.
     """
-    if isinstance(dataset, str):
-        from kmvae import datasets
-        options = {k: v for k, v in options.items() if k not in MASK_OPTIONS}
-        if name is None:
-            name = dataset + "".join(f"-{k}={options[k]}" for k in sorted(options))
-        dataset = datasets.load(dataset, "train", batch_size=batch_size, **options)
-    elif options:
-        raise ValueError(f"train_whole_image_oracle: data set options {sorted(options)} only "
-                         f"apply to a data set name; received a tf.data.Dataset.")
-    elif name is None:
-        raise ValueError("train_whole_image_oracle needs `name` (the data set's name, part of "
-                         "the cache key) when `dataset` is a tf.data.Dataset.")
-    return train_oracle(whole_images(dataset, parts, image_shape, label), WHOLE_IMAGE, model,
-                        label=label, epochs=epochs, cache_dir=cache_dir, name=name,
-                        retrain=retrain, learning_rate=learning_rate, verbose=verbose)
+    if isinstance(dataset, tf.data.Dataset):
+        images = whole_images(dataset, parts, image_shape, label)
+    elif callable(dataset):
+        def images():
+            return whole_images(dataset(), parts, image_shape, label)
+    else:
+        raise ValueError(f"train_whole_image_oracle: expected a tf.data.Dataset or a function "
+                         f"returning one; received {type(dataset).__name__} {dataset!r}. For a "
+                         f"registered data set, use kmvae.datasets.oracle_training_data(name).")
+    return train_oracle(images, WHOLE_IMAGE, model, label=label, epochs=epochs,
+                        cache_dir=cache_dir, name=name, retrain=retrain,
+                        learning_rate=learning_rate, verbose=verbose)
 
 
 def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=IMAGE_SHAPE,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmvae import metrics
+from kmvae import datasets, metrics
 from kmvae.metrics.base import Metric
 from kmvae.subsets import subset_label
 
@@ -82,9 +82,10 @@ def split_accuracy(model, recipe, test, oracle_epochs=ORACLE_EPOCHS, oracle_dir=
         -> accuracy, and `"split_oracle_accuracy"`: the oracle's accuracy on the real
         reassembled test images (it bounds the former). Floats in [0, 1].
     """
-    parts, options = metrics.split.split_parts_of(recipe.dataset, recipe.dataset_options)
-    oracle = metrics.train_whole_image_oracle(recipe.dataset, parts, epochs=oracle_epochs,
-                                              cache_dir=oracle_dir, **options)
+    parts = datasets.part_names(recipe.dataset, recipe.dataset_options)
+    train, name = datasets.oracle_training_data(recipe.dataset, recipe.dataset_options)
+    oracle = metrics.train_whole_image_oracle(train, parts, name=name, epochs=oracle_epochs,
+                                              cache_dir=oracle_dir)
     real = metrics.whole_images(test, parts)
     return {"split_oracle_accuracy": metrics.oracle_accuracy(oracle, real,
                                                              metrics.split.WHOLE_IMAGE),
@@ -340,7 +341,8 @@ class Coherence(Metric):
                 if num_classes is None:
                     num_classes = 1 + max(int(np.max(b["label"])) for b in test)
                 architecture = metrics.coherence.encoder_oracle(model, name, num_classes)
-            oracles[name] = metrics.train_oracle(context.recipe.dataset, name, architecture,
+            train, data_name = datasets.oracle_training_data(context.recipe.dataset)
+            oracles[name] = metrics.train_oracle(train, name, architecture, name=data_name,
                                                  epochs=context.oracle_epochs,
                                                  cache_dir=context.oracle_dir)
         result = {"oracle_accuracy": {n: metrics.oracle_accuracy(o, test, n)

@@ -255,11 +255,11 @@ class Recipe:
             if validation is None:
                 raise ValueError(f"Recipe {self.name!r} selects on {SPLIT_SELECTION!r}, "
                                  f"which needs the validation data; pass validation=.")
-            from kmvae.metrics.split import split_parts_of
-            parts, options = split_parts_of(self.dataset, self.dataset_options)
+            from kmvae.datasets import part_names
+            parts = part_names(self.dataset, self.dataset_options)
             callbacks.append(SplitAccuracyLogger(validation, parts, self.dataset,
                                                  given=parts[:1], name=SPLIT_SELECTION,
-                                                 dataset_options=options))
+                                                 dataset_options=self.dataset_options))
         return callbacks
 
 

@@ -295,3 +295,22 @@ def test_tfds_source_works_too(tmp_path):
     images = raw["image"].reshape(12, 28, 28).astype(np.float32) / 255
     np.testing.assert_array_equal(REASSEMBLE["mnist_tb"](batch), images)
     np.testing.assert_array_equal(batch["label"], raw["label"])
+
+
+def test_oracle_training_data_drops_the_mask_options_and_loads_only_when_called(
+        tmp_path, monkeypatch):
+    raw = fake_mnist(tmp_path)
+    monkeypatch.setenv("KMVAE_DATA_DIR", str(tmp_path))
+    options = {"equal_parts": False, "supervision": 0.5, "paired_per_batch": 3,
+               "keep_probability": None}
+    load, name = datasets.oracle_training_data("mnist_split3", options, batch_size=8)
+    assert name == "mnist_split3-equal_parts=False"     # the oracle cache's key
+    assert datasets.oracle_training_data("mnist_split")[1] == "mnist_split"
+    batches = list(load())                # the training split, shuffled, unmasked, 40 digits
+    assert [len(b["label"]) for b in batches] == [8] * 5 and "mask" not in batches[0]
+    labels = np.concatenate([b["label"] for b in batches])
+    assert sorted(labels) == sorted(raw["train"][1])
+    assert datasets.part_names("mnist_split3", options) == ("top", "middle", "bottom")
+    assert datasets.part_names("mnist_split") == ("top", "bottom")
+    with pytest.raises(ValueError, match="Unknown data set 'mnist_splt'"):
+        datasets.oracle_training_data("mnist_splt")

@@ -69,8 +69,15 @@ def test_train_oracle_learns_and_caches(tmp_path):
 def test_train_oracle_errors(tmp_path):
     data = tf.data.Dataset.from_tensor_slices(
         {"image": np.zeros((4, 3), np.float32), "label": np.zeros(4, np.int32)}).batch(2)
-    with pytest.raises(ValueError, match="needs `name`"):
+    with pytest.raises(TypeError, match="name"):
         metrics.train_oracle(data, "image", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"received str 'polymnist'.*oracle_training_data"):
+        metrics.train_oracle("polymnist", "m0", cache_dir=tmp_path, name="toy")
+    loads = []
+    with pytest.raises(ValueError, match="expected 'sound' among them"):
+        metrics.train_oracle(lambda: loads.append(1) or data, "sound", cache_dir=tmp_path,
+                             name="toy")
+    assert loads == [1]                     # not cached: the data are loaded to train
     with pytest.raises(ValueError, match="expected 'sound' among them"):
         metrics.train_oracle(data, "sound", cache_dir=tmp_path, name="toy")
 

@@ -192,11 +192,17 @@ def test_whole_image_oracle_learns_the_reassembled_images_and_caches(tmp_path):
     again = metrics.train_whole_image_oracle(data, ["top", "middle", "bottom"], name="toy",
                                              cache_dir=tmp_path)
     assert again is not oracle and again.cache_path == oracle.cache_path
-    with pytest.raises(ValueError, match="needs `name`"):
+    loads = []
+    lazy = metrics.train_whole_image_oracle(lambda: loads.append(1) or data,
+                                            ["top", "middle", "bottom"], name="toy",
+                                            cache_dir=tmp_path)
+    assert loads == [] and lazy.cache_path == oracle.cache_path  # cached: the data not loaded
+    with pytest.raises(TypeError, match="name"):
         metrics.train_whole_image_oracle(data, ["top"], cache_dir=tmp_path)
-    with pytest.raises(ValueError, match=r"options \['equal_parts'\] only apply to a data set "
-                                         r"name"):
-        metrics.train_whole_image_oracle(data, ["top"], name="toy", equal_parts=False)
+    with pytest.raises(ValueError, match=r"expected a tf.data.Dataset or a function returning "
+                                         r"one; received str 'mnist_split'.*"
+                                         r"oracle_training_data"):
+        metrics.train_whole_image_oracle("mnist_split", ["top"], name="toy")
 
 
 def fake_mnist(root, n_train=60, n_test=30, seed=0):
