@@ -22,11 +22,14 @@ every training step takes 100 paired, 100 top-only and 100 bottom-only examples 
 triple, 100 of each).
 
 Deviations kept here (each in the recipes' notes):
-- the decoders' transposed convolutions (Table F.2; the code: 112 -> 56 -> 28 -> 1 channels,
-  kernels (3, 5), (3, 5), (2, 4), stride 2, from a 1x1 map to 14x28) are replaced by the
-  Bernoulli head's dense projection from the 112 units (still open: since
-  `Modality(decoder_output="parameters")` a recipe can give the transposed convolutions; the
-  runs made so far have the projection);
+- the decoders' transposed convolutions are the authors' code's, not the tables' (whose two
+  "upconv." rows, 4x4 to 56 and to 28 channels, reach neither the part's shape nor one
+  channel): 112 -> 56 -> 28 -> 1 channels (37 instead of 56 for thirds), kernels (3, 5),
+  (3, 5), (2, 4), stride 2, no padding, from a 1x1 map to 14x28, the Bernoulli logits
+  (`Modality(decoder_output="parameters")`, no dense projection). For a 9-row third the
+  code asks for an output of 9 x 28 from the same layers, which make 14 rows; kmvae keeps the
+  top 9 (`keras.layers.Cropping2D`). Runs archived before 2026-12-03 (no `parameters` in their
+  `metrics.json`) had a dense projection from the 112 units instead;
 - the encoders' dense layer has the table's 786 units, the decoders' first layer the table's L
   units; the authors' code has 512 units after the 768 flattened convolution features (and
   convolutions without bias), and goes from z to 512 directly;
@@ -57,6 +60,8 @@ LAYOUTS = {"mnist_split": (("top", 14), ("bottom", 14)),
 ENCODER_FILTERS = (64, 128, 256)
 ENCODER_UNITS = 786
 DECODER_UNITS = (LATENT_DIM, 512, 112)
+# The first transposed convolution's channels in the authors' code: 56 for halves, 37 for thirds
+UPCONV_CHANNELS = {14: 56, 9: 37}
 METHODS = {
     "svae": ("SVAE", dict(objective="comb"), "SVAE (L_comb, eq. 10)"),
     "vaevae": ("VAEVAE", dict(variant="b", objective="elbo"), "VAEVAE (b), its own ELBO"),
@@ -86,17 +91,33 @@ def part_encoder(rows, conv=Conv2D):
     return keras.Sequential(layers)
 
 
-def part_decoder():
-    """Table F.2 / F.7's decoder up to its transposed convolutions: fully connected L, 512, 112,
-    ReLU; the Bernoulli head projects to the part's pixels."""
-    return keras.Sequential([keras.layers.Dense(u, activation="relu") for u in DECODER_UNITS])
+def part_decoder(rows, channels=None):
+    """The decoder of a part of `rows` x 28 pixels, Table F.2 / F.7 with the transposed
+    convolutions of the authors' code (the tables' sizes do not reach the part's shape): fully
+    connected L, 512, 112 (ReLU), the 112 units as a 1 x 1 map, transposed convolutions of
+    stride 2 without padding to `channels` (default `UPCONV_CHANNELS[rows]`) and 28 channels
+    with kernels (3, 5) and ReLU (1 x 1 -> 3 x 5 -> 7 x 13), and one to a single channel with
+    kernel (2, 4) (-> 14 x 28); a part of fewer than 14 rows keeps the top `rows` rows. Output
+    `(batch, rows * 28)`: the Bernoulli logits of the part's pixels
+    (`Modality(decoder_output="parameters")`)."""
+    channels = UPCONV_CHANNELS[rows] if channels is None else channels
+    upconv = dict(strides=2, padding="valid")
+    layers = [keras.layers.Dense(u, activation="relu") for u in DECODER_UNITS]
+    layers += [keras.layers.Reshape((1, 1, DECODER_UNITS[-1])),
+               keras.layers.Conv2DTranspose(channels, (3, 5), activation="relu", **upconv),
+               keras.layers.Conv2DTranspose(28, (3, 5), activation="relu", **upconv),
+               keras.layers.Conv2DTranspose(1, (2, 4), **upconv)]          # 14 x 28 x 1
+    if rows < 14:
+        layers.append(keras.layers.Cropping2D(((0, 14 - rows), (0, 0))))
+    return keras.Sequential(layers + [keras.layers.Flatten()])
 
 
 def image_parts(layout, conv=Conv2D):
     """One Bernoulli modality per horizontal part, Table F.2 / F.7's networks (`conv` as the
     encoders' convolution layer)."""
     return lambda: [Modality(name, shape=(rows * 28,), likelihood="bernoulli",
-                             encoder=part_encoder(rows, conv), decoder=part_decoder())
+                             encoder=part_encoder(rows, conv), decoder=part_decoder(rows),
+                             decoder_output="parameters")
                     for name, rows in layout]
 
 
@@ -104,9 +125,11 @@ _NOTES = ("Paper left open, chosen from the authors' code: grey values under a B
           "likelihood (sigmoid outputs), no KL warm-up, batches of "
           f"{BATCH_SIZE} (the code takes 100 paired examples and 100 of each single part per "
           "step). "
-          "Deviations: the decoders' two transposed convolutions are replaced by the "
-          "Bernoulli head's dense projection from the 112 units (still open: "
-          "Modality(decoder_output='parameters') now allows them); the encoders keep the tables' dense "
+          "The decoders' transposed convolutions are the authors' code's (112 -> 56 -> 28 -> "
+          "1 channels, 37 instead of 56 for thirds; kernels (3, 5), (3, 5), (2, 4); stride 2; "
+          "1x1 -> 14x28, a third keeping the top 9 rows), returning the Bernoulli logits: "
+          "Table F.2 / F.7's two upconv. rows reach neither the part's shape nor one channel. "
+          "Deviations: the encoders keep the tables' dense "
           "layer of 786 (the code has 512, and convolutions without bias). Model selection "
           "as F.1 / F.4: the epoch of the highest accuracy of the whole image reconstructed "
           "from the top part (posterior means, the oracle of the evaluation) on a validation "

@@ -784,12 +784,12 @@ def _svae_section(archive, runs):
         "step; an epoch is one pass over the unpaired examples. Plain batches of 100 hold one "
         "paired example on average at 1% and none in most batches at 0.1%; the 8-epoch SVAE "
         "and VAEVAE* runs at 1% trained so decoded every subset to one class (0.0945).",
-        f"- The recipes' own choices (recipes/_svae.py, their notes give the references): "
+        f"- The recipes' own choices (recipes/svae.py, their notes give the references): "
         f"batches of {batch} with {paired} paired below 100% (the paper gives none; the "
         "authors' code takes 100 paired, 100 top-only and 100 bottom-only examples per step); "
-        "the networks of Tables F.2 / F.7 with PyTorch's one-pixel padding, and a dense "
-        "Bernoulli projection from the decoder's 112 units instead of its transposed "
-        "convolutions; VAEVAE's joint networks concatenate the modalities' features without "
+        "the networks of Tables F.2 / F.7 with PyTorch's one-pixel padding and the authors' "
+        "code's three transposed convolutions (the tables' do not reach the parts' shape); "
+        "VAEVAE's joint networks concatenate the modalities' features without "
         "the extra ReLU layer per modality of Appendix F; MMVAE as the authors' MMVAE run "
         "(Laplace posteriors, the mixture's ELBO with one sample). The archived runs trained "
         "with the earlier recipes (batches of 100 with 34 paired, 'same' padding, MMVAE with "
@@ -804,6 +804,12 @@ def _svae_section(archive, runs):
     ]
     lines += [f"- `{name}`: {m['note']}." for name, m in ran.items() if m.get("note")]
     lines += _data_option_changes(ran)
+    earlier = [name for name, m in ran.items() if "parameters" not in m]
+    if earlier:
+        lines.append("- Trained before the recipes had the authors' transposed-convolution "
+                     "decoders (2026-12-03), with a dense Bernoulli projection from the "
+                     "decoder's 112 units instead: " +
+                     ", ".join(f"`{name}`" for name in earlier) + ".")
     collapsed = {name: m["coherence"]["joint"] for name, m in ran.items()
                  if (m.get("coherence") or {}).get("joint", 0) >= COLLAPSED_JOINT_COHERENCE}
     if collapsed:

@@ -484,6 +484,8 @@ RUN_KEYS = {
     "batch_size": "the recipe's batch size",
     "learning_rate": "the recipe's learning rate",
     "dataset_options": "the recipe's data-set options",
+    "parameters": "the number of the model's weights (model.count_params()): tells runs of "
+                  "a recipe's earlier networks from its current ones",
     "train_seconds": "seconds of training",
     "test": "the compiled objective on the test split (model.evaluate): name -> value",
     "final_train": "the last epoch's logs (history.csv): name -> value",

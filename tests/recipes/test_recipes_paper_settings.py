@@ -79,6 +79,15 @@ def _flat_features(recipe):
     return flatten[0].output.shape[-1]
 
 
+def _upconvs(recipe):
+    """`(filters, kernel, strides, padding, activation)` of each transposed convolution of a
+    part decoder."""
+    return [(layer.filters, layer.kernel_size, layer.strides, layer.padding,
+             keras.activations.serialize(layer.activation))
+            for layer in _layers(_model(recipe).decoders[0].backbone)
+            if isinstance(layer, keras.layers.Conv2DTranspose)]
+
+
 PAD1 = ((1, 1), (1, 1))
 PER_RECIPE = object()   # the paper's value depends on the recipe: `_per_recipe`
 SVAE_CONVS = [(PAD1, (4, 4), (2, 2), "valid", f, "relu") for f in (64, 128, 256)]
@@ -100,6 +109,16 @@ SETTINGS = [
     ("SVAE Table F.2 / F.7: decoder FC L, 512, 112 ReLU", SVAE_FAMILY,
      lambda r: _dense_units(_model(r).decoders[0].backbone),
      [(64, "relu"), (512, "relu"), (112, "relu")]),
+    ("SVAE authors' code (Table F.2's upconv.): 1x1x112 -> 3x5x56 -> 7x13x28 -> 14x28x1",
+     SPLIT, _upconvs, [(56, (3, 5), (2, 2), "valid", "relu"),
+                       (28, (3, 5), (2, 2), "valid", "relu"),
+                       (1, (2, 4), (2, 2), "valid", "linear")]),
+    ("SVAE authors' code (Table F.7's upconv.): 37 channels first, the 9-row part cropped",
+     SPLIT3, _upconvs, [(37, (3, 5), (2, 2), "valid", "relu"),
+                        (28, (3, 5), (2, 2), "valid", "relu"),
+                        (1, (2, 4), (2, 2), "valid", "linear")]),
+    ("SVAE authors' code: the decoder returns the logits, no dense projection", SVAE_FAMILY,
+     lambda r: {m.decoder_output for m in r.modalities()}, {"parameters"}),
     ("SVAE authors' code: Bernoulli likelihood on grey values", SVAE_FAMILY,
      lambda r: ({m.likelihood for m in r.modalities()}, r.dataset_options.get("binarize")),
      ({"bernoulli"}, None)),
@@ -221,14 +240,21 @@ def test_recipe_has_the_papers_setting(name, read, expected):
 
 def test_svae_part_networks_have_table_f2_parameter_counts():
     """Table F.2 with biases: three 4x4 convolutions (1 -> 64 -> 128 -> 256), 768 -> 786, the
-    Gaussian head 786 -> 2 x 64; decoder 64 -> 64 -> 512 -> 112 and the Bernoulli head 112 ->
-    392 (for the transposed convolutions, see recipes/svae.py)."""
+    Gaussian head 786 -> 2 x 64; decoder 64 -> 64 -> 512 -> 112 and the authors' transposed
+    convolutions 112 -> 56 -> 28 -> 1 (kernels 3x5, 3x5, 2x4), whose output is the part's
+    392 Bernoulli logits: the head adds no weight. A 14 x 28 part decodes to 392 values, a
+    9 x 28 one to 252."""
     convs = sum(16 * c_in * c_out + c_out for c_in, c_out in ((1, 64), (64, 128), (128, 256)))
     encoder = convs + 768 * 786 + 786 + 786 * 128 + 128
-    decoder = sum(a * b + b for a, b in ((64, 64), (64, 512), (512, 112), (112, 392)))
+    upconvs = 15 * 112 * 56 + 56 + 15 * 56 * 28 + 28 + 8 * 28 + 1
+    decoder = sum(a * b + b for a, b in ((64, 64), (64, 512), (512, 112))) + upconvs
     model = _model(recipes.load("svae_mnist_split_10"))
     assert [e.count_params() for e in model.encoders] == [encoder] * 2
     assert [d.count_params() for d in model.decoders] == [decoder] * 2
+    z = tf.zeros((3, 64))
+    assert [tuple(d(z).mean().shape) for d in model.decoders] == [(3, 392)] * 2
+    three = _model(recipes.load("svae_mnist_split3"))
+    assert [tuple(d(z).mean().shape) for d in three.decoders] == [(3, 252)] * 3
 
 
 def test_open_settings_are_named_in_the_notes():

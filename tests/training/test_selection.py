@@ -32,6 +32,7 @@ def test_selected_epoch_is_the_best_validation_epoch(tmp_path, criterion, mode):
     # model.keras holds the selected epoch: its validation loss is the one logged then.
     model = keras.saving.load_model(run_dir / "model.keras")
     last = keras.saving.load_model(run_dir / "last.keras")
+    assert result["parameters"] == model.count_params() == recipe.build_model().count_params()
     validation = recipe.load_data("validation")
     selected_loss = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
     last_loss = last.evaluate(validation, verbose=0, return_dict=True)["loss"]
