@@ -6,7 +6,9 @@ call `compute_metrics`, so their `metrics.json` files have the same keys.
     kmvae evaluate runs/digits                        # a run directory
 """
 
+import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -59,9 +61,12 @@ PARTS_FILE = "evaluation_parts.json"   # a run directory's finished metrics (`Pa
 
 class PartCache:
     """The metrics an evaluation finished, kept in a JSON file so that an interrupted evaluation
-    resumes without redoing them (`compute_metrics(cache_path=...)`). The file is keyed by the
-    evaluation's settings: under other settings it starts empty. `clear` removes it once the
-    evaluation is written, so a later evaluation computes everything again.
+    resumes without redoing them (`compute_metrics(cache_path=...)`), and the importance-sampling
+    estimates it has under way, by example (`estimate_checkpoint`), so that a K = 1000 estimate
+    over a whole test set resumes after the examples it had done. The file is keyed by the
+    evaluation's settings: under other settings it starts empty and the estimates under way are
+    dropped. `clear` removes both once the evaluation is written, so a later evaluation computes
+    everything again.
 
     Args:
         path: the JSON file, or None (no caching).
@@ -72,10 +77,15 @@ class PartCache:
         self.path = None if path is None else Path(path)
         self.settings = json.loads(json.dumps(settings))
         self.parts = {}
-        if self.path is not None and self.path.exists():
-            saved = json.loads(self.path.read_text())
-            if saved.get("settings") == self.settings:
-                self.parts = saved.get("parts", {})
+        if self.path is None:
+            return
+        saved = json.loads(self.path.read_text()) if self.path.exists() else {}
+        if saved.get("settings") == self.settings:
+            self.parts = saved.get("parts", {})
+        else:                  # another evaluation's estimates in progress: start over
+            self.clear()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"settings": self.settings, "parts": {}}))
 
     def restore(self, part, result):
         """Puts the cached entries of `part` into `result`; whether it had them."""
@@ -90,14 +100,28 @@ class PartCache:
         if self.path is not None:
             self.path.write_text(json.dumps({"settings": self.settings, "parts": self.parts}))
 
-    def clear(self):
-        if self.path is not None and self.path.exists():
-            self.path.unlink()
+    def estimate_checkpoint(self, key):
+        """Where the importance-sampling estimate `key` keeps its examples done so far
+        (`metrics.importance_sampling(checkpoint=...)`): `<path stem>.estimates/<key>.npz`,
+        or None without a path."""
+        if self.path is None:
+            return None
+        name = "".join(c if c.isalnum() or c in "-_," else "_" for c in key)
+        digest = hashlib.sha1(key.encode()).hexdigest()[:8]      # the key, not its spelling
+        return self.path.with_name(self.path.stem + ".estimates") / f"{name}-{digest}.npz"
+
+    def clear(self, path=None):
+        """Removes the file and the estimates under way (of `path` instead, if given)."""
+        path = self.path if path is None else Path(path)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            shutil.rmtree(path.with_name(path.stem + ".estimates"), ignore_errors=True)
 
 
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
-                    plots_dir=None, verbose=False, coherence_examples=None, cache_path=None):
+                    plots_dir=None, verbose=False, coherence_examples=None, cache_path=None,
+                    cache_key=None):
     """Every metric that applies to `recipe`'s model: a loop over the recipe's metrics
     (`kmvae.metrics.suite.metrics_of`: by default `default_metrics()`), each a
     `kmvae.metrics.Metric` that decides whether it `applies` and owns its keys of
@@ -140,7 +164,10 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
 
     With `cache_path` (a JSON file, `PartCache`), each finished part is kept there and an
     evaluation rerun with the same settings after an interruption restores it instead of
-    computing it again (a restored part has no entry in `"eval_seconds_parts"`).
+    computing it again (a restored part has no entry in `"eval_seconds_parts"`); an
+    importance-sampling estimate interrupted midway goes on after the test examples it had done.
+    `cache_key` (JSON-serialisable) is what else the cache depends on besides the settings, e.g.
+    the epoch of a run still training, whose weights change.
 
     Returns:
         dict (JSON-serialisable).
@@ -169,15 +196,18 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     cache = PartCache(cache_path, {"num_samples": num_samples, "eval_examples": eval_examples,
                                    "prior_samples": prior_samples,
                                    "coherence_examples": coherence_examples,
-                                   "oracle_epochs": oracle_epochs})
+                                   "oracle_epochs": oracle_epochs, "key": cache_key})
     estimates = {}
 
     def estimate(modalities, proposal, of=model):
         key = likelihood_key(modalities, proposal)
         if (key, id(of)) not in estimates:
             say(f"  importance sampling {key}, K = {num_samples}")
-            estimates[key, id(of)] = metrics.importance_sampling(of, test, modalities, proposal,
-                                                                 num_samples, eval_examples)
+            checkpoint = cache.estimate_checkpoint(
+                f"{key}-{'model' if of is model else 'evaluated'}")
+            estimates[key, id(of)] = metrics.importance_sampling(
+                of, test, modalities, proposal, num_samples, eval_examples,
+                checkpoint=checkpoint)
         return estimates[key, id(of)]
 
     context = Context(recipe=recipe, train=train, test=test, evaluated=evaluated,
@@ -201,6 +231,11 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     result["eval_seconds_parts"] = parts
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
+
+
+def clear_evaluation_cache(path):
+    """Removes a finished evaluation's `PartCache` file `path` and its estimates under way."""
+    PartCache(None, {}).clear(Path(path))
 
 
 def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,
@@ -235,7 +270,7 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
                              coherence_examples=coherence_examples,
                              cache_path=Path(run_dir) / PARTS_FILE)
     merged = _merge_metrics(run_dir, name, result)
-    (Path(run_dir) / PARTS_FILE).unlink(missing_ok=True)
+    clear_evaluation_cache(Path(run_dir) / PARTS_FILE)
     return merged
 
 
@@ -300,10 +335,11 @@ def evaluate_in_progress(run, num_samples=None, eval_examples=None, out=".", ora
                                   num_samples, eval_examples, oracle_epochs=oracle_epochs,
                                   oracle_dir=oracle_dir, plots_dir=interim if plots else None,
                                   verbose=verbose, coherence_examples=coherence_examples,
-                                  cache_path=interim / PARTS_FILE))
+                                  cache_path=interim / PARTS_FILE,
+                                  cache_key={"epochs": trained, "weights": weights.name}))
     record["run_dir"] = str(run_dir)
     (interim / "metrics.json").write_text(json.dumps(record, indent=2))
-    (interim / PARTS_FILE).unlink(missing_ok=True)
+    clear_evaluation_cache(interim / PARTS_FILE)
     return record
 
 

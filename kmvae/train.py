@@ -88,8 +88,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         UsageError: `epochs`, `batch_size`, `learning_rate` or `seed` out of range, or an
             unknown mixed-precision name.
     """
-    from kmvae.evaluate import (ORACLE_EPOCHS, PARTS_FILE, compute_metrics,
-                                probe_training_data)
+    from kmvae.evaluate import (ORACLE_EPOCHS, PARTS_FILE, clear_evaluation_cache,
+                                compute_metrics, probe_training_data)
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
@@ -175,7 +175,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     result.update({"run_dir": str(run_dir), "model": str(model_path),
                    "saved_model": str(export_path)})
     (run_dir / "metrics.json").write_text(json.dumps(result, indent=2))
-    (run_dir / PARTS_FILE).unlink(missing_ok=True)
+    clear_evaluation_cache(run_dir / PARTS_FILE)
     return result
 
 

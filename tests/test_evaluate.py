@@ -169,3 +169,58 @@ def test_every_key_of_the_archived_metrics_is_documented():
     undocumented = {key: path.name for path in files
                     for key in json.loads(path.read_text()) if generic(key) not in documented}
     assert files and undocumented == {}
+
+
+def test_part_cache_keeps_estimates_under_way_only_for_its_own_settings(tmp_path):
+    from kmvae.evaluate import PartCache, clear_evaluation_cache
+    path = tmp_path / "evaluation_parts.json"
+    cache = PartCache(path, {"num_samples": 1000, "key": {"epochs": 3}})
+    checkpoint = cache.estimate_checkpoint("log p(a,b) | q(z|a)-model")
+    assert checkpoint.parent == tmp_path / "evaluation_parts.estimates"
+    assert checkpoint != cache.estimate_checkpoint("log p(a,b) | q(z|b)-model")
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"examples done so far")
+    PartCache(path, {"num_samples": 1000, "key": {"epochs": 3}})      # the same evaluation
+    assert checkpoint.exists()
+    PartCache(path, {"num_samples": 1000, "key": {"epochs": 4}})      # the weights changed
+    assert not checkpoint.parent.exists() and path.exists()
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"again")
+    clear_evaluation_cache(path)                                      # the evaluation ended
+    assert not path.exists() and not checkpoint.parent.exists()
+
+
+def test_an_interrupted_estimate_inside_an_evaluation_goes_on_where_it_stopped(
+        tmp_path, monkeypatch):
+    """compute_metrics hands each importance-sampling estimate a checkpoint next to its cache
+    file: stopped in the middle of an estimate, the rerun computes only the examples left."""
+    model, data = _tiny()                        # batches of 40; 60 examples per estimate
+    cache = tmp_path / "evaluation_parts.json"
+    kwargs = dict(eval_examples=60, coherence_examples=20, cache_path=cache)
+    original = kmvae.metrics.importance_sampling
+    sizes, stop_at = [], [2]
+
+    def counting(of, *args, **kw):
+        weights = of.log_importance_weights
+
+        def counted(inputs, **w):
+            if len(sizes) + 1 == stop_at[0]:
+                raise KeyboardInterrupt           # the process stopped in the second batch
+            sizes.append(int(next(iter(inputs.values())).shape[0]))
+            return weights(inputs, **w)
+        monkeypatch.setattr(of, "log_importance_weights", counted)
+        try:
+            return original(of, *args, **kw, checkpoint_seconds=0)
+        finally:
+            monkeypatch.setattr(of, "log_importance_weights", weights)
+    monkeypatch.setattr(kmvae.metrics, "importance_sampling", counting)
+    with pytest.raises(KeyboardInterrupt):
+        compute_metrics(model, _recipe(), data, data, **kwargs)
+    assert sizes == [40]
+    assert len(list((tmp_path / "evaluation_parts.estimates").glob("*.npz"))) == 1
+    sizes.clear()
+    stop_at[0] = None
+    resumed = compute_metrics(model, _recipe(), data, data, **kwargs)
+    assert sum(sizes) == 7 * 60 - 40 and sizes[0] == 20    # 7 subsets; 40 examples were done
+    assert set(resumed["subset_log_likelihood"]) == {"a", "b", "c", "a,b", "a,c", "b,c",
+                                                     "a,b,c"}

@@ -15,7 +15,11 @@ weights are computed in chunks of samples, in float32, and reduced with log-sum-
 """
 
 import collections
+import json
 import math
+import os
+import time
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -68,7 +72,8 @@ def iterate_batches(dataset, names, max_examples):
 
 
 def importance_sampling(model, dataset, modalities=None, proposal=None, num_samples=1000,
-                        max_examples=None, chunk_size=100):
+                        max_examples=None, chunk_size=100, checkpoint=None,
+                        checkpoint_seconds=60):
     """IWAE estimate of `log p(X)`, the variance of its log importance weights and the Monte
     Carlo ELBO, per example.
 
@@ -90,6 +95,14 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
         num_samples: K, importance samples per example.
         max_examples: stop after this many examples (None: all).
         chunk_size: samples per chunk of the computation (memory, not the result).
+        checkpoint: None, or a `.npz` path where the per-example results computed so far are
+            kept (written at most every `checkpoint_seconds` and at the end, atomically). A
+            call that finds a checkpoint of the same estimate (modalities, proposal, K) goes on
+            after the examples it holds, so an estimate interrupted after hours resumes
+            instead of starting over (`kmvae.evaluate.compute_metrics(cache_path=...)` uses
+            it). The examples must come in the same order (kmvae's test splits are never
+            shuffled); the resumed examples get other draws than an uninterrupted run's.
+        checkpoint_seconds: the least seconds between two checkpoint writes.
 
     Returns:
         `ImportanceEstimate(log_likelihood, log_weight_variance, elbo)`, each `(N,)` float64,
@@ -106,9 +119,19 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
     proposal = modalities if proposal is None else _check_names(model, proposal, "proposal")
     if int(num_samples) < 1:
         raise ValueError(f"num_samples (K) must be >= 1; received {num_samples!r}.")
-    lls, variances, elbos = [], [], []
     needed = modalities + [n for n in proposal if n not in modalities]
+    saved = _Checkpoint(checkpoint, {"modalities": modalities, "proposal": proposal,
+                                     "num_samples": int(num_samples),
+                                     "max_examples": max_examples}, checkpoint_seconds)
+    lls, variances, elbos = saved.parts
+    skip = saved.examples
     for inputs in iterate_batches(dataset, needed, max_examples):
+        if skip:                               # examples a checkpoint already holds
+            size = int(tf.shape(inputs[needed[0]])[0])
+            inputs = {n: v[min(skip, size):] for n, v in inputs.items()}
+            skip -= min(skip, size)
+            if int(tf.shape(inputs[needed[0]])[0]) == 0:
+                continue
         if set(proposal) <= set(modalities):
             log_w = model.log_importance_weights(inputs, num_samples=int(num_samples),
                                                  proposal=proposal, chunk_size=chunk_size)
@@ -118,8 +141,40 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
         lls.append((tf.reduce_logsumexp(log_w, axis=0) - math.log(int(num_samples))).numpy())
         variances.append(tf.math.reduce_variance(log_w, axis=0).numpy())
         elbos.append(tf.reduce_mean(log_w, axis=0).numpy())
-    return ImportanceEstimate(*(np.concatenate(parts).astype(np.float64)
-                                for parts in (lls, variances, elbos)))
+        saved.update(lls, variances, elbos)
+    saved.update(lls, variances, elbos, force=True)
+    return ImportanceEstimate(*(np.concatenate(parts).astype(np.float64) if parts
+                                else np.zeros(0) for parts in (lls, variances, elbos)))
+
+
+class _Checkpoint:
+    """`importance_sampling`'s per-example results so far in a `.npz` file (with the estimate's
+    settings as JSON); a file of other settings is ignored (and replaced)."""
+
+    def __init__(self, path, settings, seconds):
+        self.path = None if path is None else Path(path)
+        self.settings = json.dumps(settings, sort_keys=True)
+        self.seconds = seconds
+        self.written = time.time()
+        self.parts = ([], [], [])
+        self.examples = 0
+        if self.path is not None and self.path.exists():
+            with np.load(self.path) as saved:
+                if str(saved["settings"]) == self.settings:
+                    self.parts = tuple([saved[key]] for key in ("ll", "variance", "elbo"))
+                    self.examples = len(saved["ll"])
+
+    def update(self, lls, variances, elbos, force=False):
+        if self.path is None or not lls or (
+                not force and time.time() - self.written < self.seconds):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(temporary, settings=self.settings,
+                 **{key: np.concatenate(parts) for key, parts in
+                    zip(("ll", "variance", "elbo"), (lls, variances, elbos))})
+        os.replace(temporary, self.path)
+        self.written = time.time()
 
 
 def _outside_proposal_log_weights(model, inputs, modalities, proposal, num_samples, chunk_size):

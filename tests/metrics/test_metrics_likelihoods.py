@@ -144,3 +144,43 @@ def test_elbo_is_eq_12_in_closed_form(linear_gaussian):
     exact_proposal = metrics.importance_sampling(model, x, ["x1", "x2"], num_samples=50)
     np.testing.assert_allclose(exact_proposal.elbo, log_p["x1", "x2"], atol=1e-3)
     np.testing.assert_allclose(exact_proposal.log_likelihood, log_p["x1", "x2"], atol=1e-3)
+
+
+def test_an_interrupted_estimate_resumes_after_the_examples_it_checkpointed(
+        linear_gaussian, tmp_path, monkeypatch):
+    """With the exact posterior as proposal every log weight is log p(X), so the resumed
+    estimate must equal the closed form example by example: a misaligned resume (examples
+    skipped or counted twice) fails, whatever the draws."""
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(10, seed=7)
+    exact = linear_gaussian.exact_log_marginal(x, ["x1", "x2"])
+    path = tmp_path / "estimate.npz"
+
+    def interrupted():                  # two batches of 3, then the process is stopped
+        for i, batch in enumerate(tf.data.Dataset.from_tensor_slices(x).batch(3)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield batch
+    with pytest.raises(KeyboardInterrupt):
+        metrics.importance_sampling(model, interrupted(), ["x1", "x2"], num_samples=4,
+                                    checkpoint=path, checkpoint_seconds=0)
+    with np.load(path) as saved:
+        np.testing.assert_allclose(saved["ll"], exact[:6], atol=1e-3)
+
+    computed = []
+    original = model.log_importance_weights
+    monkeypatch.setattr(model, "log_importance_weights", lambda inputs, **kw: computed.append(
+        int(inputs["x1"].shape[0])) or original(inputs, **kw))
+    batches = tf.data.Dataset.from_tensor_slices(x).batch(4)   # another batching: 4, 4, 2
+    resumed = metrics.importance_sampling(model, batches, ["x1", "x2"], num_samples=4,
+                                          checkpoint=path)
+    assert computed == [2, 2]                  # examples 6-7 of the second batch, then 8-9
+    np.testing.assert_allclose(resumed.log_likelihood, exact, atol=1e-3)
+    assert resumed.elbo.shape == resumed.log_weight_variance.shape == (10,)
+    computed.clear()
+    again = metrics.importance_sampling(model, batches, ["x1", "x2"], num_samples=4,
+                                        checkpoint=path)
+    assert computed == [] and np.array_equal(again.log_likelihood, resumed.log_likelihood)
+    # Another estimate (here K) does not read this one's examples.
+    metrics.importance_sampling(model, batches, ["x1", "x2"], num_samples=5, checkpoint=path)
+    assert computed == [4, 4, 2]
