@@ -3,6 +3,12 @@ alone, and the whole `train_step` (Adam update and metrics included), in ms per 
 on a random batch of any recipe's modalities, with the first call's tracing and compilation in
 s. The difference to `throughput.py`'s per-step time is the Keras `fit` loop.
 
+The FLOP estimate of a step is the forward + backward graph's floating-point operations
+(TensorFlow's graph profiler: matrix products, convolutions and element-wise ops, counted before
+XLA fuses them) divided by the machine's rate on one large float32 matrix product (its practical
+peak, measured here); `forward_backward_vs_flop_estimate` is the measured time over that
+estimate (1 would be the peak).
+
     python benchmarks/step_time.py                     # mopoe_mnist, mvae_mnist, moe_mnist
     python benchmarks/step_time.py svae_mnist_split_100 --batch-size 0 --steps 10
 
@@ -37,11 +43,12 @@ def random_batch(model, batch_size, seed=0):
     return batch
 
 
-def measure(recipe, steps, batch_size=None):
+def measure(recipe, steps, batch_size=None, peak_gflops=None):
     """Times the XLA-compiled forward + backward pass of `recipe`'s objective and its whole
     `train_step` on a random batch (`batch_size`, default the recipe's): the first call
     (tracing and compilation) in s, then the median of `steps` calls in ms (robust to a busy
-    moment)."""
+    moment). With `peak_gflops` (`matmul_gflops()`), the step's FLOP estimate and the ratio of
+    the measured time to it."""
     model = recipe.build_model()
     batch_size = recipe.batch_size if batch_size is None else batch_size
     batch = random_batch(model, batch_size)
@@ -59,7 +66,8 @@ def measure(recipe, steps, batch_size=None):
         return model.train_step(batch)
 
     result = {"recipe": recipe.name, "batch_size": batch_size,
-              "parameters": model.count_params()}
+              "parameters": model.count_params(),
+              "forward_backward_gflop": round(graph_flops(forward_backward) / 1e9, 2)}
     for label, step in (("forward_backward_ms", forward_backward), ("train_step_ms", train_step)):
         start = time.perf_counter()
         step()                                              # tracing and XLA compilation
@@ -70,7 +78,36 @@ def measure(recipe, steps, batch_size=None):
             step()
             times.append(time.perf_counter() - start)
         result[label] = round(float(np.median(times)) * 1000, 1)
+    if peak_gflops:
+        estimate_ms = result["forward_backward_gflop"] / peak_gflops * 1000
+        result["flop_estimate_ms"] = round(estimate_ms, 1)
+        result["forward_backward_vs_flop_estimate"] = round(
+            result["forward_backward_ms"] / estimate_ms, 2)
     return result
+
+
+def graph_flops(function):
+    """Floating-point operations of one call of the `tf.function` `function` (no arguments),
+    from TensorFlow's graph profiler."""
+    graph = function.get_concrete_function().graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph, options=options).total_float_ops
+
+
+def matmul_gflops(size=2048, repeats=10):
+    """The machine's float32 rate on one `size` x `size` matrix product (XLA), GFLOP/s: the
+    median of `repeats` products after a warm-up."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    product = tf.function(lambda: tf.reduce_sum(a @ b), jit_compile=True)
+    product()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product().numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / float(np.median(times)) / 1e9
 
 
 def main():
@@ -80,12 +117,14 @@ def main():
     parser.add_argument("--batch-size", type=int, default=100,
                         help="examples per step (0: each recipe's own batch size)")
     args = parser.parse_args()
+    peak = matmul_gflops()
     print(json.dumps({"load_average": [round(v, 2) for v in os.getloadavg()],
                       "cpus": os.cpu_count(), "tensorflow": tf.__version__,
-                      "kmvae": os.path.dirname(kmvae.__file__)}), flush=True)
+                      "kmvae": os.path.dirname(kmvae.__file__),
+                      "matmul_gflops": round(peak, 1)}), flush=True)
     for name in args.recipes:
         print(json.dumps(measure(kmvae.recipes.load(name), args.steps,
-                                 args.batch_size or None)), flush=True)
+                                 args.batch_size or None, peak)), flush=True)
 
 
 if __name__ == "__main__":
