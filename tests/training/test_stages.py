@@ -5,6 +5,7 @@ a finished stage never trained again."""
 import csv
 
 import numpy as np
+import pytest
 
 from kmvae import recipes, train
 
@@ -21,8 +22,15 @@ def _fit(run_dir):
     return model, history
 
 
-def test_stages_save_their_weights_log_each_epoch_once_and_leave_no_backup(tmp_path):
-    model, history = _fit(tmp_path)
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A run directory trained in two stages, its model and the returned history."""
+    run_dir = tmp_path_factory.mktemp("staged")
+    return (run_dir, *_fit(run_dir))
+
+
+def test_stages_save_their_weights_log_each_epoch_once_and_leave_no_backup(fitted):
+    tmp_path, model, history = fitted
     with open(tmp_path / "history.csv") as f:
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(EPOCHS))
     assert len(history["loss"]) == EPOCHS
@@ -38,8 +46,8 @@ def test_stages_save_their_weights_log_each_epoch_once_and_leave_no_backup(tmp_p
         assert any(not np.array_equal(one[k], two[k]) for k in one.files)
 
 
-def test_a_finished_staged_run_is_not_trained_again(tmp_path):
-    _fit(tmp_path)
+def test_a_finished_staged_run_is_not_trained_again(fitted):
+    tmp_path = fitted[0]
     before = (tmp_path / "history.csv").read_bytes()
     model, history = _fit(tmp_path)
     assert (tmp_path / "history.csv").read_bytes() == before
