@@ -490,15 +490,19 @@ def _count(n, noun):
 
 def _polymnist_shortfalls(found):
     """What the PolyMNIST runs do differently from the paper, from their metrics and recipes."""
-    epochs = sorted({m.get("epochs") for m in found.values()} - {None})
+    short = {name: m["epochs"] for name, m in found.items()
+             if m.get("epochs") and m["epochs"] < POLYMNIST_EPOCHS}
     notes = []
-    if epochs and min(epochs) < POLYMNIST_EPOCHS:
-        unit = "epoch" if epochs == [1] else "epochs"
-        notes.append(f"{', '.join(map(str, epochs))} {unit} instead of the paper's "
-                     f"{POLYMNIST_EPOCHS} (a 2-core CPU): the models are far from converged, so "
-                     f"every number is lower than a trained model's and the curves' shapes, not "
-                     f"their levels, are what can be compared; one run per model, not five "
-                     f"seeds, so no error bands.")
+    if short:
+        runs = ", ".join(f"{name} {epochs} epoch{'' if epochs == 1 else 's'}"
+                         for name, epochs in short.items())
+        notes.append(f"{runs} instead of the paper's {POLYMNIST_EPOCHS} (a 2-core CPU): "
+                     f"{'that model is' if len(short) == 1 else 'those models are'} far from "
+                     f"converged, so {'its' if len(short) == 1 else 'their'} numbers are lower than a trained model's and the "
+                     f"curves' shapes, not their levels, are what can be compared. One run per "
+                     f"model, not five seeds, so no error bands.")
+    else:
+        notes.append("One run per model, not five seeds, so no error bands.")
     coherences = [v for m in found.values()
                   for v in (m.get("coherence") or {}).get("by_size", {}).values()]
     if coherences and max(coherences) < CHANCE_COHERENCE + 0.05:
@@ -521,16 +525,22 @@ def _polymnist_shortfalls(found):
         values = [v for accs in oracle.values() for v in accs.values()]
         notes.append(f"The oracles' test accuracy on real images is {min(values):.3f} to "
                      f"{max(values):.3f}: coherence cannot exceed it much.")
-    limits = sorted({m.get("eval_examples") for m in found.values()} - {None})
     ks = sorted({m.get("num_samples") for m in found.values()} - {None})
-    if limits:
-        notes.append(f"Log-likelihoods over the first {', '.join(f'{n:,}' for n in limits)} "
-                     f"test examples only (31 proposals x K samples x 5 decoders per example, "
-                     f"on a CPU); the paper uses the whole test set.")
-    coherence = sorted({m.get("coherence_examples") for m in found.values()} - {None})
-    where = (f"over the first {', '.join(f'{n:,}' for n in coherence)} test examples only"
-             if coherence else "over the whole test set, as the paper")
-    notes.append(f"Conditional coherence {where}; the probe is trained on 500 training "
+
+    def limited(key):
+        """`"first N test examples only for A, B (C: the whole test set)"` for `key`."""
+        some = {name: m[key] for name, m in found.items() if m.get(key)}
+        whole = [name for name in found if name not in some]
+        text = "; ".join(f"{name}: the first {n:,} test examples only" for name, n in some.items())
+        return text + (f"; {', '.join(whole)}: the whole test set, as the paper" if whole else "")
+
+    if any(m.get("eval_examples") for m in found.values()):
+        notes.append(f"Log-likelihoods ({limited('eval_examples')}; 31 proposals x K samples x "
+                     f"5 decoders per example, on a CPU).")
+    where = (limited("coherence_examples") if any(m.get("coherence_examples")
+                                                  for m in found.values())
+             else "the whole test set, as the paper")
+    notes.append(f"Conditional coherence over {where}; the probe is trained on 500 training "
                  f"examples and tested on the whole test set, as the paper.")
     if ks and ks != [15]:
         notes.append(f"K = {', '.join(map(str, ks))} importance samples instead of the paper's "

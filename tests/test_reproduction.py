@@ -103,10 +103,15 @@ def test_polymnist_figure_3_section_pairs_models_and_sizes(tmp_path):
     assert "2 epochs instead of the paper's 300" in section and "scikit-image" in section
     assert "0.880 to 0.910" in section
     assert not (images / "mopoe_polymnist_figure3.png").exists()   # only once all three ran
-    archive.joinpath("mopoe_polymnist.json").write_text(json.dumps(_polymnist_metrics(
+    mopoe = _polymnist_metrics(
         "mopoe_polymnist", (0.7, 0.8, 0.85, 0.9, 0.92), (0.6, 0.7, 0.8, 0.85),
-        (-2100.0, -2050.0, -2000.0, -1980.0, -1990.0), 0.12)))
+        (-2100.0, -2050.0, -2000.0, -1980.0, -1990.0), 0.12)
+    mopoe.update(epochs=300, eval_examples=None, coherence_examples=None)   # the paper's
+    archive.joinpath("mopoe_polymnist.json").write_text(json.dumps(mopoe))
     text = reproduction.build(archive, runs="runs-p", images=images)
+    assert "- MVAE 2 epochs, MMVAE 2 epochs instead of the paper's 300" in text
+    assert ("Log-likelihoods (MVAE: the first 50 test examples only; MMVAE: the first 50 test "
+            "examples only; MoPoE: the whole test set, as the paper;") in text
     figure = images / "mopoe_polymnist_figure3.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"![MoPoE Figure 3 by kmvae]({figure.resolve().as_posix()})" in text
