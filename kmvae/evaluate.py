@@ -108,14 +108,24 @@ class PartCache:
             return None
         name = "".join(c if c.isalnum() or c in "-_," else "_" for c in key)
         digest = hashlib.sha1(key.encode()).hexdigest()[:8]      # the key, not its spelling
-        return self.path.with_name(self.path.stem + ".estimates") / f"{name}-{digest}.npz"
+        return _estimates_dir(self.path) / f"{name}-{digest}.npz"
 
-    def clear(self, path=None):
-        """Removes the file and the estimates under way (of `path` instead, if given)."""
-        path = self.path if path is None else Path(path)
-        if path is not None:
-            path.unlink(missing_ok=True)
-            shutil.rmtree(path.with_name(path.stem + ".estimates"), ignore_errors=True)
+    def clear(self):
+        """Removes the file and the estimates under way."""
+        if self.path is not None:
+            clear_evaluation_cache(self.path)
+
+
+def _estimates_dir(path):
+    """The folder of a `PartCache` file's estimates under way: `<path stem>.estimates/`."""
+    return path.with_name(path.stem + ".estimates")
+
+
+def clear_evaluation_cache(path):
+    """Removes a finished evaluation's `PartCache` file `path` and its estimates under way."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    shutil.rmtree(_estimates_dir(path), ignore_errors=True)
 
 
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
@@ -231,11 +241,6 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     result["eval_seconds_parts"] = parts
     result["eval_seconds"] = round(time.time() - started, 1)
     return result
-
-
-def clear_evaluation_cache(path):
-    """Removes a finished evaluation's `PartCache` file `path` and its estimates under way."""
-    PartCache(None, {}).clear(Path(path))
 
 
 def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,

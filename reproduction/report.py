@@ -498,9 +498,10 @@ def _polymnist_shortfalls(found):
                          for name, epochs in short.items())
         notes.append(f"{runs} instead of the paper's {POLYMNIST_EPOCHS} (a 2-core CPU): "
                      f"{'that model is' if len(short) == 1 else 'those models are'} far from "
-                     f"converged, so {'its' if len(short) == 1 else 'their'} numbers are lower than a trained model's and the "
-                     f"curves' shapes, not their levels, are what can be compared. One run per "
-                     f"model, not five seeds, so no error bands.")
+                     f"converged, so {'its' if len(short) == 1 else 'their'} numbers are lower "
+                     f"than a trained model's and the curves' shapes, not their levels, are "
+                     f"what can be compared. One run per model, not five seeds, so no error "
+                     f"bands.")
     else:
         notes.append("One run per model, not five seeds, so no error bands.")
     coherences = [v for m in found.values()
@@ -528,7 +529,8 @@ def _polymnist_shortfalls(found):
     ks = sorted({m.get("num_samples") for m in found.values()} - {None})
 
     def limited(key):
-        """`"first N test examples only for A, B (C: the whole test set)"` for `key`."""
+        """`"A: the first N test examples only; B: ...; C: the whole test set, as the paper"`
+        for the runs' limit `key` (`eval_examples`, `coherence_examples`)."""
         some = {name: m[key] for name, m in found.items() if m.get(key)}
         whole = [name for name in found if name not in some]
         text = "; ".join(f"{name}: the first {n:,} test examples only" for name, n in some.items())

@@ -86,6 +86,23 @@ def encoder_oracle(model, name, num_classes):
                             name=f"{name}_oracle")
 
 
+def data_loader(dataset, caller):
+    """An oracle's training data as a function of no arguments (called only when the oracle is
+    trained, not read from its cache): `dataset` itself if it is one, else a function
+    returning `dataset`.
+
+    Raises:
+        ValueError: `dataset` is neither a `tf.data.Dataset` nor callable, naming `caller`.
+    """
+    if isinstance(dataset, tf.data.Dataset):
+        return lambda: dataset
+    if callable(dataset):
+        return dataset
+    raise ValueError(f"{caller}: expected a tf.data.Dataset or a function returning one; "
+                     f"received {type(dataset).__name__} {dataset!r}. For a registered data "
+                     f"set, use kmvae.datasets.oracle_training_data(name).")
+
+
 def train_oracle(dataset, modality, model=None, *, name, label="label", epochs=5,
                  cache_dir=None, retrain=False, learning_rate=1e-3, verbose=0):
     """Trains (or loads from the cache) the classifier of `modality` used to judge coherence.
@@ -114,10 +131,7 @@ def train_oracle(dataset, modality, model=None, *, name, label="label", epochs=5
         ValueError: `dataset` is not a `tf.data.Dataset` or a function returning one, or its
             batches lack `modality` or `label`.
     """
-    if not isinstance(dataset, tf.data.Dataset) and not callable(dataset):
-        raise ValueError(f"train_oracle: expected a tf.data.Dataset or a function returning "
-                         f"one; received {type(dataset).__name__} {dataset!r}. For a "
-                         f"registered data set, use kmvae.datasets.oracle_training_data(name).")
+    load = data_loader(dataset, "train_oracle")
     if model is None:
         arch = "default"
     else:
@@ -129,8 +143,7 @@ def train_oracle(dataset, modality, model=None, *, name, label="label", epochs=5
         oracle = keras.saving.load_model(path)
         oracle.cache_path = str(path)
         return oracle
-    if not isinstance(dataset, tf.data.Dataset):
-        dataset = dataset()
+    dataset = load()
     spec = dataset.element_spec
     for key in (modality, label):
         if key not in spec:

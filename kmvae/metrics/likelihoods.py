@@ -128,10 +128,11 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
     for inputs in iterate_batches(dataset, needed, max_examples):
         if skip:                               # examples a checkpoint already holds
             size = int(tf.shape(inputs[needed[0]])[0])
-            inputs = {n: v[min(skip, size):] for n, v in inputs.items()}
-            skip -= min(skip, size)
-            if int(tf.shape(inputs[needed[0]])[0]) == 0:
+            done = min(skip, size)
+            skip -= done
+            if done == size:
                 continue
+            inputs = {n: v[done:] for n, v in inputs.items()}
         if set(proposal) <= set(modalities):
             log_w = model.log_importance_weights(inputs, num_samples=int(num_samples),
                                                  proposal=proposal, chunk_size=chunk_size)

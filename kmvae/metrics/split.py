@@ -17,7 +17,7 @@ MNIST-Split-3 zero).
 import numpy as np
 import tensorflow as tf
 
-from kmvae.metrics.coherence import train_oracle
+from kmvae.metrics.coherence import data_loader, train_oracle
 from kmvae.subsets import nonempty_subsets, subset_label
 
 IMAGE_SHAPE = (28, 28)
@@ -116,18 +116,10 @@ def train_whole_image_oracle(dataset, parts, model=None, *, name, image_shape=IM
         ValueError: `dataset` is not a `tf.data.Dataset` or a function returning one, or its
             batches lack a part or the label.
     """
-    if isinstance(dataset, tf.data.Dataset):
-        images = whole_images(dataset, parts, image_shape, label)
-    elif callable(dataset):
-        def images():
-            return whole_images(dataset(), parts, image_shape, label)
-    else:
-        raise ValueError(f"train_whole_image_oracle: expected a tf.data.Dataset or a function "
-                         f"returning one; received {type(dataset).__name__} {dataset!r}. For a "
-                         f"registered data set, use kmvae.datasets.oracle_training_data(name).")
-    return train_oracle(images, WHOLE_IMAGE, model, label=label, epochs=epochs,
-                        cache_dir=cache_dir, name=name, retrain=retrain,
-                        learning_rate=learning_rate, verbose=verbose)
+    load = data_loader(dataset, "train_whole_image_oracle")
+    return train_oracle(lambda: whole_images(load(), parts, image_shape, label), WHOLE_IMAGE,
+                        model, label=label, epochs=epochs, cache_dir=cache_dir, name=name,
+                        retrain=retrain, learning_rate=learning_rate, verbose=verbose)
 
 
 def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=IMAGE_SHAPE,
