@@ -25,6 +25,6 @@ setup(
         "matplotlib>=3.8",
         "scikit-image>=0.24",  # PolyMNIST's backgrounds (skimage.data), Canny edges
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3"]},
     entry_points={"console_scripts": ["kmvae=kmvae.cli:main"]},
 )
