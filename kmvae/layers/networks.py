@@ -11,6 +11,19 @@ import keras
 SWISH = "silu"  # Swish (Ramachandran et al. 2017), as MVAE uses; Keras calls it silu.
 
 
+def build_chain(layers, input_shape):
+    """Builds `layers`, each on the output shape of the one before, as calling them in turn
+    would, and returns the last output shape. A composite layer's `build` uses it so that its
+    children have their weights even when Keras builds it from shapes alone (a `Sequential`
+    with an `Input`, rebuilt by `keras.saving.load_model`)."""
+    shape = tuple(input_shape)
+    for layer in layers:
+        if not layer.built:
+            layer.build(shape)
+        shape = tuple(layer.compute_output_shape(shape))
+    return shape
+
+
 def mlp(units=(512, 512), activation=SWISH, dtype=None, name=None):
     """A multilayer perceptron: `Dense(u, activation)` for each `u` in `units`.
 
@@ -73,6 +86,10 @@ class ConvEncoder(keras.layers.Layer):
         self.flatten = keras.layers.Flatten(dtype=dtype)
         self.dense = keras.layers.Dense(units, activation=SWISH, dtype=dtype)
 
+    def build(self, input_shape):
+        build_chain([self.reshape, *self.convs, self.flatten, self.dense], input_shape)
+        self.built = True
+
     def call(self, x):
         h = self.reshape(x)
         for conv in self.convs:
@@ -121,6 +138,11 @@ class ConvDecoder(keras.layers.Layer):
                                                    activation=SWISH, dtype=dtype)
         self.out = keras.layers.Conv2DTranspose(c, 4, strides=2, padding="same", dtype=dtype)
         self.flatten = keras.layers.Flatten(dtype=dtype)
+
+    def build(self, input_shape):
+        build_chain([self.dense, self.project, self.reshape, self.deconv, self.out,
+                     self.flatten], input_shape)
+        self.built = True
 
     def call(self, z):
         h = self.reshape(self.project(self.dense(z)))
@@ -180,14 +202,24 @@ class PolyMNISTEncoder(keras.layers.Layer):
         self.flatten = keras.layers.Flatten(dtype=dtype)
         self.dense = keras.layers.Dense(self.units, activation="relu", dtype=dtype)
 
-    def call(self, x):
-        if None not in x.shape[1:] and math.prod(x.shape[1:]) != math.prod(POLYMNIST_IMAGE):
+    @staticmethod
+    def _check_shape(shape):
+        if None not in shape[1:] and math.prod(shape[1:]) != math.prod(POLYMNIST_IMAGE):
             raise ValueError(f"PolyMNISTEncoder takes 28x28x3 images, (batch, 2352) or "
-                             f"(batch, 28, 28, 3); received input shape {tuple(x.shape)}.")
+                             f"(batch, 28, 28, 3); received input shape {tuple(shape)}.")
+
+    def call(self, x):
+        self._check_shape(x.shape)
         h = self.reshape(x)
         for pad, conv in zip(self.pads, self.convs):
             h = conv(pad(h))
         return self.dense(self.flatten(h))
+
+    def build(self, input_shape):
+        self._check_shape(input_shape)
+        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair]
+        build_chain([self.reshape, *steps, self.flatten, self.dense], input_shape)
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
@@ -241,6 +273,11 @@ class PolyMNISTDecoder(keras.layers.Layer):
         self.crops = [keras.layers.Cropping2D(((p, p - extra), (p, p - extra)), dtype=dtype)
                       for p, extra in POLYMNIST_DECONV_PADDING]
         self.flatten = keras.layers.Flatten(dtype=dtype)
+
+    def build(self, input_shape):
+        steps = [layer for pair in zip(self.deconvs, self.crops) for layer in pair]
+        build_chain([self.dense, self.reshape, *steps, self.flatten], input_shape)
+        self.built = True
 
     def call(self, z):
         h = self.reshape(self.dense(z))

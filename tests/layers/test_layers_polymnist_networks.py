@@ -161,3 +161,24 @@ def test_keras_round_trip_of_a_model_with_the_polymnist_networks(tmp_path):
         np.testing.assert_array_equal(outputs[key], reloaded[key], err_msg=key)
     for w, w_loaded in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(w, w_loaded)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: PolyMNISTEncoder(units=8), (PIXELS,)), (PolyMNISTDecoder, (4,)),
+    (lambda: kmvae.layers.ConvEncoder((8, 8, 1), filters=(2, 4), units=8), (64,)),
+    (lambda: kmvae.layers.ConvDecoder((8, 8, 1), filters=(4, 2), units=8), (4,))])
+def test_built_from_shapes_alone_each_network_has_all_its_weights(make, shape, tmp_path):
+    """Keras builds a `Sequential` with an `Input` from shapes (as `load_model` does): every
+    convolution and dense layer inside the network gets its weights then, so a saved network
+    (e.g. a coherence oracle) loads with them."""
+    network = make()
+    network.build((None,) + shape)
+    x = np.random.default_rng(0).uniform(size=(2,) + shape).astype("float32")
+    built = [w.shape for w in network.weights]
+    called = make()
+    called(x)
+    assert built and built == [w.shape for w in called.weights]      # as a call builds it
+    model = keras.Sequential([keras.Input(shape), make()])
+    model.save(tmp_path / "network.keras")
+    loaded = keras.saving.load_model(tmp_path / "network.keras")
+    np.testing.assert_array_equal(loaded(x), model(x))

@@ -114,9 +114,11 @@ def test_encoder_oracle_copies_the_convolutional_encoder_with_a_class_layer(tmp_
     np.testing.assert_allclose(again(x), trained(x), atol=1e-6)
 
 
-def test_encoder_oracle_copies_the_polymnist_encoder():
+def test_encoder_oracle_copies_the_polymnist_encoder(tmp_path):
     """PolyMNIST's oracle is the authors' encoder (MoPoE App. B: "identical to the encoder
-    except from the last layer") with ten logits instead of the Gaussian head."""
+    except from the last layer") with ten logits instead of the Gaussian head; trained once, it
+    is read back from the cache with its weights (the encoder builds its convolutions from
+    shapes alone, as `load_model` builds it)."""
     import kmvae
     from kmvae.layers import PolyMNISTDecoder, PolyMNISTEncoder
     from kmvae.metrics.coherence import encoder_oracle
@@ -132,3 +134,14 @@ def test_encoder_oracle_copies_the_polymnist_encoder():
     assert oracle(np.zeros((3, 2352), "float32")).shape == (3, 10)
     with pytest.raises(ValueError, match="ConvEncoder or PolyMNISTEncoder; modality 'text'"):
         encoder_oracle(model, "text", 10)
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices(
+        {"m0": rng.random((8, 2352)).astype("float32"),
+         "label": rng.integers(0, 10, 8).astype("int32")}).batch(4)
+    trained = metrics.train_oracle(data, "m0", oracle, epochs=1, cache_dir=tmp_path,
+                                   name="toy")
+    again = metrics.train_oracle(data, "m0", encoder_oracle(model, "m0", 10),
+                                 cache_dir=tmp_path, name="toy")
+    assert again.cache_path == trained.cache_path                 # found in the cache
+    x = rng.random((3, 2352)).astype("float32")
+    np.testing.assert_allclose(again(x), trained(x), atol=1e-6)
