@@ -11,6 +11,8 @@ estimate (1 would be the peak).
 
     python benchmarks/step_time.py                     # mopoe_mnist, mvae_mnist, moe_mnist
     python benchmarks/step_time.py svae_mnist_split_100 --batch-size 0 --steps 10
+    python benchmarks/step_time.py svae_mnist_split_100 --batch-size 0 --networks   # and each
+                                                  # encoder and decoder backbone alone
 
 Run it alone on the machine.
 """
@@ -86,6 +88,40 @@ def measure(recipe, steps, batch_size=None, peak_gflops=None):
     return result
 
 
+def measure_networks(recipe, steps, batch_size, peak_gflops):
+    """Each modality's encoder and decoder backbone alone: the XLA-compiled forward + backward
+    pass (the gradient of the sum of squared outputs with respect to the backbone's weights)
+    on a random batch of `batch_size`, median ms over `steps` calls, its GFLOP and the ratio to
+    the FLOP estimate, as for the whole objective."""
+    model = recipe.build_model()
+    batch = random_batch(model, batch_size)
+    z = tf.random.normal((batch_size, recipe.latent_dim), seed=0)
+    result = {"recipe": recipe.name, "batch_size": batch_size}
+    for m, encoder, decoder in zip(model.modalities, model.encoders, model.decoders):
+        for role, network, inputs in (("encoder", encoder.backbone, batch[m.name]),
+                                      ("decoder", decoder.backbone, z)):
+            network(inputs)                                         # build
+
+            @tf.function(jit_compile=True)
+            def forward_backward(network=network, inputs=inputs):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_sum(tf.square(tf.cast(network(inputs), tf.float32)))
+                return tape.gradient(loss, network.trainable_variables)
+
+            forward_backward()
+            times = []
+            for _ in range(steps):
+                start = time.perf_counter()
+                forward_backward()
+                times.append(time.perf_counter() - start)
+            ms = float(np.median(times)) * 1000
+            gflop = graph_flops(forward_backward) / 1e9
+            result[f"{m.name}_{role}"] = {
+                "forward_backward_ms": round(ms, 1), "gflop": round(gflop, 2),
+                "vs_flop_estimate": round(ms / (gflop / peak_gflops * 1000), 2)}
+    return result
+
+
 def _einsum_flops(graph, node):
     """The profiler's FLOP count of an `Einsum` node, which TensorFlow does not register
     (kmvae's convolutions, `kmvae.layers.Conv2D`, and the fusion use it): 2 x the product of
@@ -147,6 +183,8 @@ def main():
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=100,
                         help="examples per step (0: each recipe's own batch size)")
+    parser.add_argument("--networks", action="store_true",
+                        help="also time each modality's encoder and decoder backbone alone")
     args = parser.parse_args()
     peak = matmul_gflops()
     print(json.dumps({"load_average": [round(v, 2) for v in os.getloadavg()],
@@ -154,8 +192,12 @@ def main():
                       "kmvae": os.path.dirname(kmvae.__file__),
                       "matmul_gflops": round(peak, 1)}), flush=True)
     for name in args.recipes:
-        print(json.dumps(measure(kmvae.recipes.load(name), args.steps,
-                                 args.batch_size or None, peak)), flush=True)
+        recipe = kmvae.recipes.load(name)
+        print(json.dumps(measure(recipe, args.steps, args.batch_size or None, peak)), flush=True)
+        if args.networks:
+            print(json.dumps(measure_networks(recipe, args.steps,
+                                              args.batch_size or recipe.batch_size, peak)),
+                  flush=True)
 
 
 if __name__ == "__main__":
