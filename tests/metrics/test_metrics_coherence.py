@@ -100,18 +100,28 @@ def test_encoder_oracle_copies_the_convolutional_encoder_with_a_class_layer(tmp_
     assert encoder_oracle(model, "image", 3).get_config() == oracle.get_config()
     with pytest.raises(ValueError, match="'text' is encoded by Sequential"):
         encoder_oracle(model, "text", 3)
-    rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices(
-        {"image": rng.random((40, 64)).astype("float32"),
-         "label": rng.integers(0, 3, 40).astype("int32")}).batch(20)
-    trained = metrics.train_oracle(data, "image", oracle, epochs=1, cache_dir=tmp_path,
-                                   name="toy")
+    trained = assert_trained_then_cached(model, "image", 3, tmp_path)
     assert trained.cache_path.startswith(str(tmp_path / "toy-image-image_oracle-"))
-    again = metrics.train_oracle(data, "image", encoder_oracle(model, "image", 3),
-                                 cache_dir=tmp_path, name="toy")
+
+
+def assert_trained_then_cached(model, name, num_classes, cache_dir, examples=8):
+    """Trains `encoder_oracle(model, name, num_classes)` for one epoch on random data, asks
+    for a fresh copy again, and checks that it is read from the cache with the trained
+    weights; returns the trained oracle."""
+    from kmvae.metrics.coherence import encoder_oracle
+    rng = np.random.default_rng(0)
+    size = model.modalities[model.modality_names.index(name)].shape[0]
+    data = tf.data.Dataset.from_tensor_slices(
+        {name: rng.random((examples, size)).astype("float32"),
+         "label": rng.integers(0, num_classes, examples).astype("int32")}).batch(4)
+    trained = metrics.train_oracle(data, name, encoder_oracle(model, name, num_classes),
+                                   epochs=1, cache_dir=cache_dir, name="toy")
+    again = metrics.train_oracle(data, name, encoder_oracle(model, name, num_classes),
+                                 cache_dir=cache_dir, name="toy")
     assert again.cache_path == trained.cache_path                 # found in the cache
-    x = rng.random((4, 64)).astype("float32")
+    x = rng.random((3, size)).astype("float32")
     np.testing.assert_allclose(again(x), trained(x), atol=1e-6)
+    return trained
 
 
 def test_encoder_oracle_copies_the_polymnist_encoder(tmp_path):
@@ -134,14 +144,4 @@ def test_encoder_oracle_copies_the_polymnist_encoder(tmp_path):
     assert oracle(np.zeros((3, 2352), "float32")).shape == (3, 10)
     with pytest.raises(ValueError, match="ConvEncoder or PolyMNISTEncoder; modality 'text'"):
         encoder_oracle(model, "text", 10)
-    rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices(
-        {"m0": rng.random((8, 2352)).astype("float32"),
-         "label": rng.integers(0, 10, 8).astype("int32")}).batch(4)
-    trained = metrics.train_oracle(data, "m0", oracle, epochs=1, cache_dir=tmp_path,
-                                   name="toy")
-    again = metrics.train_oracle(data, "m0", encoder_oracle(model, "m0", 10),
-                                 cache_dir=tmp_path, name="toy")
-    assert again.cache_path == trained.cache_path                 # found in the cache
-    x = rng.random((3, 2352)).astype("float32")
-    np.testing.assert_allclose(again(x), trained(x), atol=1e-6)
+    assert_trained_then_cached(model, "m0", 10, tmp_path)
