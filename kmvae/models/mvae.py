@@ -100,7 +100,10 @@ class MVAE(MultimodalVAE):
         kl = tfd.kl_divergence(diagonal_normal(loc, scale), self.prior())       # (B, T)
         z = self.sample_normal(loc, scale)                                       # (B, T, D)
 
-        log_lik = []                     # log p(x_m | z_t) on the terms that need modality m
+        # log p(x_m | z_t) on the terms that need modality m: the full set, m's own term and
+        # the random subsets. Which random subsets hold m is drawn in the step, so they are all
+        # decoded and the others masked out: XLA needs the shapes fixed when it compiles.
+        log_lik = []
         for m, decoder in enumerate(self.decoders):
             terms = np.array([0, 1 + m] + list(range(1 + M, 1 + M + k)))
             log_p = decoder(tf.gather(z, terms, axis=1)).log_prob(x[m][:, None])
