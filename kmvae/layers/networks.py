@@ -11,17 +11,32 @@ import keras
 SWISH = "silu"  # Swish (Ramachandran et al. 2017), as MVAE uses; Keras calls it silu.
 
 
-def build_chain(layers, input_shape):
-    """Builds `layers`, each on the output shape of the one before, as calling them in turn
-    would, and returns the last output shape. A composite layer's `build` uses it so that its
-    children have their weights even when Keras builds it from shapes alone (a `Sequential`
-    with an `Input`, rebuilt by `keras.saving.load_model`)."""
-    shape = tuple(input_shape)
-    for layer in layers:
-        if not layer.built:
-            layer.build(shape)
-        shape = tuple(layer.compute_output_shape(shape))
-    return shape
+class LayerChain(keras.layers.Layer):
+    """A network that applies its layers one after the other, in the order `chain()` returns.
+
+    `build` builds each layer on the output shape of the one before, as calling them in turn
+    would, so that the children have their weights even when Keras builds the network from
+    shapes alone (a `Sequential` with an `Input`, rebuilt by `keras.saving.load_model`);
+    `call` applies them. A subclass creates its layers in `__init__` and returns them from
+    `chain()`.
+    """
+
+    def chain(self):
+        """The layers in the order they are applied."""
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.chain():
+            if not layer.built:
+                layer.build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+        self.built = True
+
+    def call(self, x):
+        for layer in self.chain():
+            x = layer(x)
+        return x
 
 
 def mlp(units=(512, 512), activation=SWISH, dtype=None, name=None):
@@ -58,7 +73,7 @@ def default_decoder(modality, dtype=None):
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class ConvEncoder(keras.layers.Layer):
+class ConvEncoder(LayerChain):
     """MVAE's miniature DCGAN image encoder (Wu & Goodman 2018, section 4.2): two strided 4x4
     convolutions (64 and 128 filters, Swish) and a dense layer of `units`.
 
@@ -86,15 +101,8 @@ class ConvEncoder(keras.layers.Layer):
         self.flatten = keras.layers.Flatten(dtype=dtype)
         self.dense = keras.layers.Dense(units, activation=SWISH, dtype=dtype)
 
-    def build(self, input_shape):
-        build_chain([self.reshape, *self.convs, self.flatten, self.dense], input_shape)
-        self.built = True
-
-    def call(self, x):
-        h = self.reshape(x)
-        for conv in self.convs:
-            h = conv(h)
-        return self.dense(self.flatten(h))
+    def chain(self):
+        return [self.reshape, *self.convs, self.flatten, self.dense]
 
     def get_config(self):
         return {**super().get_config(), "image_shape": list(self.image_shape),
@@ -102,7 +110,7 @@ class ConvEncoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class ConvDecoder(keras.layers.Layer):
+class ConvDecoder(LayerChain):
     """MVAE's miniature DCGAN image decoder (section 4.2): a dense layer of `units`, a dense
     layer to a `(h/4, w/4, filters[0])` map, and two strided 4x4 transposed convolutions, the
     last producing one parameter (e.g. a Bernoulli logit) per pixel and channel.
@@ -139,14 +147,8 @@ class ConvDecoder(keras.layers.Layer):
         self.out = keras.layers.Conv2DTranspose(c, 4, strides=2, padding="same", dtype=dtype)
         self.flatten = keras.layers.Flatten(dtype=dtype)
 
-    def build(self, input_shape):
-        build_chain([self.dense, self.project, self.reshape, self.deconv, self.out,
-                     self.flatten], input_shape)
-        self.built = True
-
-    def call(self, z):
-        h = self.reshape(self.project(self.dense(z)))
-        return self.flatten(self.out(self.deconv(h)))
+    def chain(self):
+        return [self.dense, self.project, self.reshape, self.deconv, self.out, self.flatten]
 
     def get_config(self):
         return {**super().get_config(), "image_shape": list(self.image_shape),
@@ -167,7 +169,7 @@ POLYMNIST_DECONV_PADDING = ((1, 0), (1, 1), (1, 1))
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class PolyMNISTEncoder(keras.layers.Layer):
+class PolyMNISTEncoder(LayerChain):
     """The MoPoE authors' PolyMNIST image encoder (Sutter et al. 2021, App. D.2, their released
     code): three 3x3 convolutions of stride 2 with 32, 64 and 128 filters and ReLU, each on the
     input padded by one pixel on every side (PyTorch's `padding=1`: 28x28 -> 14x14 -> 7x7 ->
@@ -208,18 +210,17 @@ class PolyMNISTEncoder(keras.layers.Layer):
             raise ValueError(f"PolyMNISTEncoder takes 28x28x3 images, (batch, 2352) or "
                              f"(batch, 28, 28, 3); received input shape {tuple(shape)}.")
 
-    def call(self, x):
-        self._check_shape(x.shape)
-        h = self.reshape(x)
-        for pad, conv in zip(self.pads, self.convs):
-            h = conv(pad(h))
-        return self.dense(self.flatten(h))
+    def chain(self):
+        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair]
+        return [self.reshape, *steps, self.flatten, self.dense]
 
     def build(self, input_shape):
         self._check_shape(input_shape)
-        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair]
-        build_chain([self.reshape, *steps, self.flatten, self.dense], input_shape)
-        self.built = True
+        super().build(input_shape)
+
+    def call(self, x):
+        self._check_shape(x.shape)
+        return super().call(x)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
@@ -229,7 +230,7 @@ class PolyMNISTEncoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class PolyMNISTDecoder(keras.layers.Layer):
+class PolyMNISTDecoder(LayerChain):
     """The MoPoE authors' PolyMNIST image decoder (Sutter et al. 2021, App. D.2, their released
     code), the encoder mirrored: a dense layer of 2,048 units with ReLU reshaped to a 4x4x128
     map, and three 3x3 transposed convolutions of stride 2 (64 and 32 filters with ReLU, then
@@ -274,16 +275,9 @@ class PolyMNISTDecoder(keras.layers.Layer):
                       for p, extra in POLYMNIST_DECONV_PADDING]
         self.flatten = keras.layers.Flatten(dtype=dtype)
 
-    def build(self, input_shape):
+    def chain(self):
         steps = [layer for pair in zip(self.deconvs, self.crops) for layer in pair]
-        build_chain([self.dense, self.reshape, *steps, self.flatten], input_shape)
-        self.built = True
-
-    def call(self, z):
-        h = self.reshape(self.dense(z))
-        for deconv, crop in zip(self.deconvs, self.crops):
-            h = crop(deconv(h))
-        return self.flatten(h)
+        return [self.dense, self.reshape, *steps, self.flatten]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], math.prod(POLYMNIST_IMAGE))
