@@ -45,6 +45,20 @@ def random_batch(model, batch_size, seed=0):
     return batch
 
 
+def timed(function, steps):
+    """`(first call in s, median of the next `steps` calls in ms)` of `function()`: the first
+    call traces and compiles, the median is robust to a busy moment."""
+    start = time.perf_counter()
+    function()
+    first_call = time.perf_counter() - start
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return first_call, float(np.median(times)) * 1000
+
+
 def measure(recipe, steps, batch_size=None, peak_gflops=None):
     """Times the XLA-compiled forward + backward pass of `recipe`'s objective and its whole
     `train_step` on a random batch (`batch_size`, default the recipe's): the first call
@@ -71,15 +85,9 @@ def measure(recipe, steps, batch_size=None, peak_gflops=None):
               "parameters": model.count_params(),
               "forward_backward_gflop": round(graph_flops(forward_backward) / 1e9, 2)}
     for label, step in (("forward_backward_ms", forward_backward), ("train_step_ms", train_step)):
-        start = time.perf_counter()
-        step()                                              # tracing and XLA compilation
-        result[label.replace("_ms", "_first_call_s")] = round(time.perf_counter() - start, 1)
-        times = []
-        for _ in range(steps):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-        result[label] = round(float(np.median(times)) * 1000, 1)
+        first_call_s, ms = timed(step, steps)
+        result[label.replace("_ms", "_first_call_s")] = round(first_call_s, 1)
+        result[label] = round(ms, 1)
     if peak_gflops:
         estimate_ms = result["forward_backward_gflop"] / peak_gflops * 1000
         result["flop_estimate_ms"] = round(estimate_ms, 1)
@@ -108,13 +116,7 @@ def measure_networks(recipe, steps, batch_size, peak_gflops):
                     loss = tf.reduce_sum(tf.square(tf.cast(network(inputs), tf.float32)))
                 return tape.gradient(loss, network.trainable_variables)
 
-            forward_backward()
-            times = []
-            for _ in range(steps):
-                start = time.perf_counter()
-                forward_backward()
-                times.append(time.perf_counter() - start)
-            ms = float(np.median(times)) * 1000
+            ms = timed(forward_backward, steps)[1]
             gflop = graph_flops(forward_backward) / 1e9
             result[f"{m.name}_{role}"] = {
                 "forward_backward_ms": round(ms, 1), "gflop": round(gflop, 2),
