@@ -451,3 +451,25 @@ def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
             "`msnvi_mnist_tb_poe` epoch 87 of 100 (highest val_bound -96.500, last epoch "
             "-97.250).") in text
     assert "`vaevae_mnist_split_100` epoch" not in text
+
+
+def test_svae_section_explains_vaevaes_figures_that_use_the_prior(tmp_path):
+    """The note quotes the archived VAEVAE run's prior-based figures beside SVAE's, and is left
+    out when the VAEVAE run has none."""
+    accuracy = {"top": 0.86, "bottom": 0.82, "top,bottom": 0.93}
+    for name, log_p, joint, elbo, bound in (("vaevae_mnist_split_100", -443.8, 0.049, -522.8,
+                                             -107.8),
+                                            ("svae_mnist_split_100", -110.2, 0.238, -120.0,
+                                             -115.0)):
+        metrics = json.loads(split_metrics(name, 200, accuracy))
+        metrics.update({"test_log_p(top,bottom)": log_p, "coherence": {"joint": joint},
+                        "test": {"elbo": elbo, "bound": bound}})
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps(metrics))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    line = next(line for line in text.splitlines() if line.startswith("- VAEVAE at 100%"))
+    assert ("`vaevae_mnist_split_100` has log p(top, bottom) -443.8 nats, joint coherence "
+            "0.049 (SVAE: -110.2 nats, 0.238), and its test ELBO under p(z) is -522.8 nats "
+            "against the trained bound's -107.8.") in line
+    tmp_path.joinpath("vaevae_mnist_split_100.json").write_text(
+        split_metrics("vaevae_mnist_split_100", 200, accuracy))
+    assert "- VAEVAE at 100%" not in reproduction.build(tmp_path, runs="runs-x")
