@@ -19,7 +19,10 @@ experiments/mnist_split/, experiments/mnist_split_three/, mmvae_mnist_split/): o
 1 x rows x 28 grey-value image (the tables' "3x32x32" input is the SVHN table's), the
 likelihood is Bernoulli on grey values (sigmoid outputs, no binarisation), no KL warm-up, and
 every training step takes 100 paired, 100 top-only and 100 bottom-only examples (Algorithm 1's
-triple, 100 of each).
+triple, 100 of each), the single parts drawn from all training images, paired ones included,
+at every supervision level, 100% included (`unpaired_from="all"`; MNIST-Split-3: 100 paired and
+100 of each third). MMVAE's recipes keep the PoE models' batches of 300, without single parts at
+100%.
 
 Deviations kept here (each in the recipes' notes):
 - the decoders' transposed convolutions are the authors' code's, not the tables' (whose two
@@ -122,9 +125,10 @@ def image_parts(layout, conv=Conv2D):
 
 
 _NOTES = ("Paper left open, chosen from the authors' code: grey values under a Bernoulli "
-          "likelihood (sigmoid outputs), no KL warm-up, batches of "
-          f"{BATCH_SIZE} (the code takes 100 paired examples and 100 of each single part per "
-          "step). "
+          "likelihood (sigmoid outputs), no KL warm-up, and for SVAE and VAEVAE batches of "
+          f"{PAIRED_PER_BATCH} paired examples and {PAIRED_PER_BATCH} of each single part (the "
+          "code's loaders of 100; MMVAE's recipes take batches of "
+          f"{BATCH_SIZE}). "
           "The decoders' transposed convolutions are the authors' code's (112 -> 56 -> 28 -> "
           "1 channels, 37 instead of 56 for thirds; kernels (3, 5), (3, 5), (2, 4); stride 2; "
           "1x1 -> 14x28, a third keeping the top 9 rows), returning the Bernoulli logits: "
@@ -137,14 +141,22 @@ _NOTES = ("Paper left open, chosen from the authors' code: grey values under a B
           "the two halves of MNIST's test split). MNIST: the full 60,000 / 10,000 when TFDS or "
           "the IDX folder has it; this machine has the 10,000-digit subset (8,000 / 2,000, of "
           "which 6,667 train and 1,333 validate). ")
-_PAIRED_NOTES = (f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the "
-                 f"paired set, and {BATCH_SIZE - PAIRED_PER_BATCH} unpaired ones "
-                 "(`paired_per_batch`): Algorithm 1 (Appendix C) takes a paired, a top-only and "
-                 "a bottom-only example at every step; plain batches would hold one paired "
-                 "example in a hundred at 1% and almost none at 0.1%. An epoch is one pass over "
-                 "the unpaired examples, each of which keeps one half (the data set's mask); "
-                 "the authors' code instead draws top-only and bottom-only examples from all "
-                 "training images, both halves of each, so its epoch has about twice the steps. ")
+_AUTHORS_BATCH_NOTES = (
+    f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the paired set, and "
+    f"{BATCH_SIZE - PAIRED_PER_BATCH} single halves drawn from every training image, paired "
+    "ones included, top-only and bottom-only once each per epoch (`paired_per_batch`, "
+    "`unpaired_from=\"all\"`): Algorithm 1 (Appendix C) takes a paired, a top-only and a "
+    "bottom-only example at every step, and the authors' code draws the single halves from all "
+    "training images at every supervision level, 100% included. So the unimodal ELBOs (eq. 8, "
+    "9) train at 100% too, where VAEVAE's own loss has no other term in p(z). An epoch is one "
+    f"pass over the single halves: 2n / {BATCH_SIZE - PAIRED_PER_BATCH} steps for n training "
+    "images (67 for the 6,667 of this machine's MNIST subset). ")
+_MMVAE_PAIRED_NOTES = (
+    f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the paired set, and "
+    f"{BATCH_SIZE - PAIRED_PER_BATCH} unpaired ones (`paired_per_batch`), as the PoE recipes' "
+    "Algorithm 1: plain batches would hold one paired example in a hundred at 1% and almost "
+    "none at 0.1%. An epoch is one pass over the unpaired examples, each of which keeps one "
+    "half (the data set's mask). ")
 _JOINT_NOTES = ("VAEVAE's joint networks (Appendix F) add one ReLU layer per modality before "
                 "the concatenation; kmvae's SubsetEncoder concatenates the modality backbones' "
                 "features (each ending in its 786-unit ReLU layer) and reads the posterior from "
@@ -167,7 +179,9 @@ def mnist_split_recipe(method, level):
     supervision = LEVELS[level]
     percent = level.replace("p", ".")
     data = dict(supervision=supervision, validation=VALIDATION)
-    if supervision < 1:
+    if method != "mmvae":
+        data.update(paired_per_batch=PAIRED_PER_BATCH, unpaired_from="all")
+    elif supervision < 1:
         data["paired_per_batch"] = PAIRED_PER_BATCH
     return Recipe(
         name=f"{method}_mnist_split_{level}",
@@ -179,9 +193,11 @@ def mnist_split_recipe(method, level):
         batch_size=BATCH_SIZE, learning_rate=2e-4, model_options=dict(options), source="top",
         target="bottom",
         notes=f"As Appendix F.1: Adam 2e-4, 200 epochs, latent 64, Table F.2's networks (the "
-              f"convolutions padded by one pixel); {percent}% of the training examples paired, "
-              f"the rest with one half (`supervision={supervision}`). " +
-              (_PAIRED_NOTES if supervision < 1 else "") +
+              f"convolutions padded by one pixel); {percent}% of the training examples paired"
+              + (f", the rest with one half (`supervision={supervision}`). " if supervision < 1
+                 else " (`supervision=1.0`). ") +
+              (_MMVAE_PAIRED_NOTES if method == "mmvae" and supervision < 1 else "") +
+              (_AUTHORS_BATCH_NOTES if method != "mmvae" else "") +
               _NOTES + (_JOINT_NOTES if method.startswith("vaevae") else "") +
               (_MMVAE_NOTES if method == "mmvae" else ""))
 
@@ -204,17 +220,21 @@ def mnist_split3_recipe(method, supervision=1.0):
         paper="Kutuzova et al. 2021 (SVAE) section 4, Figure 6 (MNIST-Split-3); Appendix D "
               "(three modalities), Appendix F.4, Table F.7",
         model=model, modalities=image_parts(LAYOUTS["mnist_split3"]), dataset="mnist_split3",
-        dataset_options=dict(supervision=supervision, validation=VALIDATION),
+        dataset_options=dict(supervision=supervision, validation=VALIDATION,
+                             paired_per_batch=PAIRED_PER_BATCH, unpaired_from="all"),
         selection=SPLIT_SELECTION, latent_dim=LATENT_DIM, epochs=50,
-        batch_size=BATCH_SIZE, learning_rate=2e-4, model_options=dict(options), source="top",
+        batch_size=PAIRED_PER_BATCH * (1 + len(LAYOUTS["mnist_split3"])), learning_rate=2e-4, model_options=dict(options), source="top",
         target="bottom",
         notes="As Appendix F.4: Adam 2e-4, 50 epochs (the authors' run.py has 200; the paper's "
               "50 kept), latent 64, Table F.7's networks (the convolutions padded by one pixel); "
               "three 9-row parts of the first 27 rows (the data set's equal_parts, as the "
               "authors' code). SVAE has 3^2 = 9 encoders, VAEVAE 2^3 - 1 = 7 (Appendix D). "
               "Figure 6's supervision levels are not legible in the text: all examples paired "
-              "here; `recipe.load_data(supervision=f, paired_per_batch=...)` trains at another "
-              "level. " + _NOTES +
+              "here; `recipe.load_data(supervision=f)` trains at another level. Each batch "
+              f"holds {PAIRED_PER_BATCH} paired examples and {3 * PAIRED_PER_BATCH} single "
+              "thirds drawn from every training image, each third once per epoch, as the "
+              "authors' code (experiments/mnist_split_three/run.py: one paired and three "
+              "unpaired loaders of 100, the unpaired ones over all images). " + _NOTES +
               (_JOINT_NOTES if method == "vaevae" else ""))
 
 

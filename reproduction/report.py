@@ -646,13 +646,16 @@ def _vaevae_prior_note(vaevae, svae):
     """The note on VAEVAE's figures that use the prior, from the archived 100% runs."""
     if not vaevae or not {"test_log_p(top,bottom)", "coherence", "test"} <= set(vaevae):
         return []
+    if (vaevae.get("dataset_options") or {}).get("unpaired_from") == "all":
+        return []
     figures = (f"log p(top, bottom) {vaevae['test_log_p(top,bottom)']:.1f} nats, joint "
                f"coherence {vaevae['coherence']['joint']:.3f}")
     if svae and {"test_log_p(top,bottom)", "coherence"} <= set(svae):
         figures += (f" (SVAE: {svae['test_log_p(top,bottom)']:.1f} nats, "
                     f"{svae['coherence']['joint']:.3f})")
     return [
-        "- VAEVAE at 100% paired: its own loss (Appendix C; `objective=\"elbo\"`) then holds "
+        "- VAEVAE at 100% paired, trained on batches of pairs only: its own loss (Appendix C; "
+        "`objective=\"elbo\"`) then holds "
         "only KL(q(z|top,bottom) || q(z|top)) and KL(q(z|top,bottom) || q(z|bottom)), no "
         "term in p(z), and is unchanged when the whole latent space is moved "
         "(tests/models/test_models_svae.py). Nothing holds the posteriors near N(0, I), "
@@ -660,7 +663,9 @@ def _vaevae_prior_note(vaevae, svae):
         f"`vaevae_mnist_split_100` has {figures}, and its test ELBO under p(z) is "
         f"{vaevae['test']['elbo']:.1f} nats against the trained bound's "
         f"{vaevae['test']['bound']:.1f}. Table 1's accuracies decode from the posteriors and "
-        "do not use the prior; VAEVAE* (L_comb) has the unimodal ELBOs that tie them to it.",
+        "do not use the prior. VAEVAE* (L_comb) has unimodal ELBOs that tie them to it, and "
+        "so has VAEVAE in the authors' code, whose batches add single halves of every image "
+        "at 100% too, as the recipe now does.",
     ]
 
 
@@ -816,22 +821,28 @@ def _svae_section(archive, runs):
         "generated images) and cached.",
         "- One posterior sample per test example and subset (the paper does not say whether it "
         "decodes a sample or the mean).",
-        f"- Below 100% paired, every training batch holds {paired} paired examples cycled "
-        f"through the paired set and {batch - paired} unpaired ones (`paired_per_batch="
-        f"{paired}`), as Algorithm 1 (Appendix C) takes paired and unpaired examples at every "
-        "step; an epoch is one pass over the unpaired examples. Plain batches of 100 hold one "
-        "paired example on average at 1% and none in most batches at 0.1%; the 8-epoch SVAE "
-        "and VAEVAE* runs at 1% trained so decoded every subset to one class (0.0945).",
+        f"- SVAE and VAEVAE batches: {paired} paired examples cycled through the paired set "
+        f"and {batch - paired} single halves drawn from every training image, paired ones "
+        "included, each image once top-only and once bottom-only per epoch (`paired_per_batch="
+        f"{paired}`, `unpaired_from=\"all\"`), at every supervision level, 100% included: "
+        "Algorithm 1 (Appendix C) takes a paired, a top-only and a bottom-only example at "
+        "every step, and the authors' code (experiments/mnist_split/run.py) draws its "
+        "unpaired halves from all training images. MMVAE's batches below 100% hold "
+        f"{paired} paired and {batch - paired} of the unpaired examples. Plain batches of 100 "
+        "hold one paired example on average at 1% and none in most batches at 0.1%; the "
+        "8-epoch SVAE and VAEVAE* runs at 1% trained so decoded every subset to one class "
+        "(0.0945).",
         f"- The recipes' own choices (recipes/svae.py, their notes give the references): "
-        f"batches of {batch} with {paired} paired below 100% (the paper gives none; the "
-        "authors' code takes 100 paired, 100 top-only and 100 bottom-only examples per step); "
+        f"batches of {batch} (the paper gives none; the authors' code has loaders of 100: "
+        "paired, top-only and bottom-only); "
         "the networks of Tables F.2 / F.7 with PyTorch's one-pixel padding and the authors' "
         "code's three transposed convolutions (the tables' do not reach the parts' shape); "
         "VAEVAE's joint networks concatenate the modalities' features without "
         "the extra ReLU layer per modality of Appendix F; MMVAE as the authors' MMVAE run "
         "(Laplace posteriors, the mixture's ELBO with one sample). The archived runs trained "
-        "with the earlier recipes (batches of 100 with 34 paired, 'same' padding, MMVAE with "
-        "DReG, K = 30) are named below where their options differ.",
+        "with earlier recipes (batches of 100 with 34 paired, 'same' padding, MMVAE with "
+        "DReG, K = 30; until 2026-12-03 no single halves at 100% and single halves only from "
+        "the unpaired images below) are named below where their options differ.",
         "- MNIST-Split-3: three 9-row parts of rows 0-26 as the authors' code crops them (28 "
         "rows do not divide by 3); Figure 6's supervision levels are not legible in the text, "
         "so its recipes pair every example. Both train with Appendix D's three-modality loss, "

@@ -239,7 +239,7 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
     tmp_path.joinpath("svae_mnist_split_10.json").write_text(json.dumps(other))
     current = json.loads(split_metrics("vaevae_mnist_split_1", 8, accuracy))
     current["dataset_options"] = {"supervision": 0.01, "validation": 1 / 6,
-                                  "paired_per_batch": 100}
+                                  "paired_per_batch": 100, "unpaired_from": "all"}
     current["batch_size"] = 300
     tmp_path.joinpath("vaevae_mnist_split_1.json").write_text(json.dumps(current))
     lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
@@ -248,7 +248,8 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
                for line in lines)
     assert ("- `svae_mnist_split_10` was trained with data-set options {'supervision': 0.1, "
             "'paired_per_batch': 10}; the recipe now has {'supervision': 0.1, "
-            "'validation': 0.16666666666666666, 'paired_per_batch': 100}.") in lines
+            "'validation': 0.16666666666666666, 'paired_per_batch': 100, 'unpaired_from': "
+            "'all'}.") in lines
     assert "- `svae_mnist_split_10` was trained on batches of 100; the recipe now has 300." \
         in lines
     assert not any(line.startswith("- `vaevae_mnist_split_1` was trained") for line in lines)
@@ -470,6 +471,11 @@ def test_svae_section_explains_vaevaes_figures_that_use_the_prior(tmp_path):
     assert ("`vaevae_mnist_split_100` has log p(top, bottom) -443.8 nats, joint coherence "
             "0.049 (SVAE: -110.2 nats, 0.238), and its test ELBO under p(z) is -522.8 nats "
             "against the trained bound's -107.8.") in line
+    metrics["dataset_options"] = {"supervision": 1.0, "paired_per_batch": 100,
+                                  "unpaired_from": "all"}     # single halves at 100%
+    tmp_path.joinpath("vaevae_mnist_split_100.json").write_text(json.dumps(
+        {**metrics, "recipe": "vaevae_mnist_split_100"}))
+    assert "- VAEVAE at 100%" not in reproduction.build(tmp_path, runs="runs-x")
     tmp_path.joinpath("vaevae_mnist_split_100.json").write_text(
         split_metrics("vaevae_mnist_split_100", 200, accuracy))
     assert "- VAEVAE at 100%" not in reproduction.build(tmp_path, runs="runs-x")

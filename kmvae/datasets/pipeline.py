@@ -46,15 +46,19 @@ def check_paired_per_batch(paired_per_batch, batch_size):
 
 
 def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=False,
-                   drop_remainder=False):
+                   drop_remainder=False, unpaired_views=None):
     """Batches of `paired_per_batch` complete examples and `batch_size - paired_per_batch`
     incomplete ones, as the training loop of SVAE's Algorithm 1 (Kutuzova et al. 2021,
     Appendix C) and of Wu & Goodman's VAEVAE, which take paired and unpaired minibatches at
     every step, here in one batch told apart by the mask.
 
-    An epoch is one pass over the incomplete examples; the complete ones are cycled, in a new
-    order each cycle when `shuffle` (with fewer than `paired_per_batch` of them, a batch holds
-    some more than once). Each batch lists its complete examples first.
+    The other examples are the incomplete rows, or with `unpaired_views` every example once
+    under each view's mask, complete rows included: the SVAE authors' code (sgalkina/poe-vaes,
+    experiments/mnist_split/run.py) draws its unpaired top and bottom halves from all the
+    training images at every supervision level, 100% included. An epoch is one pass over the
+    other examples; the complete ones are cycled, in a new order each cycle when `shuffle`
+    (with fewer than `paired_per_batch` of them, a batch holds some more than once). Each
+    batch lists its complete examples first.
 
     Args:
         examples: dict name -> array `(n, ...)`, with `"mask"`: bool `(n, M)`; a row is complete
@@ -62,6 +66,8 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
         batch_size: examples per batch; paired_per_batch: of them complete, 1 ..
             batch_size - 1.
         seed, shuffle, drop_remainder: as `make_dataset`.
+        unpaired_views: None, or bool `(V, M)`, each row an incomplete mask: the other examples
+            are then the V * n views of the examples.
 
     Returns:
         An unconverted `tf.data.Dataset` of batch dicts. Without incomplete examples, plain
@@ -77,10 +83,18 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
     if not len(paired):
         raise ValueError(f"paired_per_batch={paired_per_batch} needs complete examples; none "
                          f"of the {len(complete)} training examples has every modality.")
-    if not len(unpaired):   # every row complete: plain batches
+    if unpaired_views is not None:
+        views = np.asarray(unpaired_views, bool)
+        n = len(complete)
+        rest = {key: np.concatenate([value] * len(views)) for key, value in examples.items()}
+        rest["mask"] = np.repeat(views, n, axis=0)
+        unpaired = None
+    elif not len(unpaired):   # every row complete: plain batches
         return _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
+    else:
+        rest = examples
     cycled = _shuffled(examples, paired, seed, shuffle).repeat().batch(paired_per_batch)
-    rest = _shuffled(examples, unpaired, seed + 1, shuffle).batch(
+    rest = _shuffled(rest, unpaired, seed + 1, shuffle).batch(
         batch_size - paired_per_batch, drop_remainder)
     return tf.data.Dataset.zip(cycled, rest).map(
         lambda first, second: {key: tf.concat([first[key], second[key]], 0) for key in first})
@@ -88,7 +102,7 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
 
 def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=None,
                  binarize_keys=(), fresh_binarization=True, mask=None, transform=None,
-                 drop_remainder=False, paired_per_batch=None):
+                 drop_remainder=False, paired_per_batch=None, unpaired_views=None):
     """A batched, prefetched `tf.data.Dataset` of batch dicts built from in-memory arrays.
 
     Args:
@@ -114,14 +128,16 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
         drop_remainder: drop the last incomplete batch.
         paired_per_batch: None, or with `mask`, the number of complete examples in every batch
             (see `paired_batches`).
+        unpaired_views: None, or with `paired_per_batch`, the masks under which every example
+            joins the incomplete ones (see `paired_batches`).
 
     Returns:
         A dataset of dicts with the entries of `arrays` (after `transform`) plus
         `"mask": bool (batch, num_modalities)` when given.
 
     Raises:
-        ValueError: arrays of different lengths; `paired_per_batch` without a mask, or as
-            `paired_batches` raises.
+        ValueError: arrays of different lengths; `paired_per_batch` without a mask,
+            `unpaired_views` without `paired_per_batch`, or as `paired_batches` raises.
     """
     examples = {key: np.asarray(value) for key, value in arrays.items()}
     lengths = {key: len(value) for key, value in examples.items()}
@@ -129,12 +145,16 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
         raise ValueError(f"All arrays must have the same number of examples; received {lengths}.")
     if mask is not None:
         examples["mask"] = np.asarray(mask, dtype=bool)
+    if unpaired_views is not None and paired_per_batch is None:
+        raise ValueError("unpaired_views needs paired_per_batch: they are the other examples "
+                         "of batches of paired_per_batch complete ones.")
     if paired_per_batch is not None:
         if mask is None:
             raise ValueError(f"paired_per_batch={paired_per_batch!r} needs a mask (a "
                              f"supervision level) to tell complete examples from the others.")
         dataset = paired_batches(examples, batch_size, paired_per_batch, seed=seed,
-                                 shuffle=shuffle, drop_remainder=drop_remainder)
+                                 shuffle=shuffle, drop_remainder=drop_remainder,
+                                 unpaired_views=unpaired_views)
     else:
         dataset = _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
     dataset = dataset.map(_converter(spec), num_parallel_calls=tf.data.AUTOTUNE)

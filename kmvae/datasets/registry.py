@@ -165,7 +165,8 @@ def evaluation(name):
     return dict(_REGISTRY[name].evaluation) if name in _REGISTRY else {}
 
 
-MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch")
+MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch", "unpaired_from")
+UNPAIRED_FROM = ("incomplete", "all")
 """The `load` options that only mask or batch the training examples, not their values."""
 
 
@@ -310,6 +311,14 @@ def _check_options(batch_size, seed, shuffle, drop_remainder):
             raise ValueError(f"{key} must be True or False; received {key}={value!r}.")
 
 
+def single_modality_views(item, spec):
+    """bool `(V, M)`: one row per droppable modality, keeping it and the modalities the data
+    set always presents (`unpaired_from="all"`)."""
+    kept = np.array([name in item.always_present for name in spec])
+    return np.array([kept | (np.arange(len(spec)) == m)
+                     for m, name in enumerate(spec) if not kept[m]])
+
+
 def _mask(item, spec, count, supervision, keep_probability, seed):
     maskable = [name not in item.always_present for name in spec]
     if sum(maskable) < 2:
@@ -323,7 +332,8 @@ def _mask(item, spec, count, supervision, keep_probability, seed):
 
 def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=None,
          supervision=None, keep_probability=None, data_dir=None, source="auto",
-         drop_remainder=False, paired_per_batch=None, validation=None, **options):
+         drop_remainder=False, paired_per_batch=None, unpaired_from="incomplete",
+         validation=None, **options):
     """Batched `tf.data` pipelines of a registered data set, one per split, as `tfds.load`.
 
     Args:
@@ -364,6 +374,13 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
             has paired and unpaired examples: at 1% supervision, plain batches of 100 have one
             complete example on average and none in about a third of them. See
             `kmvae.datasets.pipeline.paired_batches`.
+        unpaired_from: with `paired_per_batch`, where the other examples of each batch come
+            from: `"incomplete"` (default), the examples the mask leaves incomplete; `"all"`,
+            every training example once per droppable modality with that modality alone
+            (plus those always present), complete examples included, as the SVAE authors'
+            code draws its unpaired top and bottom halves from all training images at every
+            supervision level, 100% included. An epoch is one pass over them: with `"all"`,
+            `M * n / (batch_size - paired_per_batch)` steps for M droppable modalities.
         validation: None, or a number of training examples (int) or a fraction of them
             (float in (0, 1)) held out as the `"validation"` split, for model selection (MVAE
             section 4: 50,000 / 10,000 / 10,000 on MNIST): a fixed random subset
@@ -383,7 +400,8 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
         ValueError: unknown name, split, binarize, source or option, supervision or
             keep_probability outside (0, 1] or both given, or a bad batch_size / seed / shuffle
             / drop_remainder; paired_per_batch without supervision or keep_probability, outside
-            1 .. batch_size - 1, or with no complete training example; the message names the
+            1 .. batch_size - 1, or with no complete training example; unpaired_from not
+            among `UNPAIRED_FROM`, or `"all"` without paired_per_batch; the message names the
             value received and the valid choices.
         kmvae.datasets.DataNotFoundError (a FileNotFoundError): MNIST / Fashion-MNIST found
             neither in TFDS nor in the IDX folder; the message names the folder searched and says
@@ -406,6 +424,12 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
             raise ValueError(f"paired_per_batch={paired_per_batch!r} needs supervision or "
                              f"keep_probability: without them every example is complete.")
         check_paired_per_batch(paired_per_batch, batch_size)
+    if unpaired_from not in UNPAIRED_FROM:
+        raise ValueError(f"unpaired_from must be one of {UNPAIRED_FROM}; received "
+                         f"unpaired_from={unpaired_from!r}.")
+    if unpaired_from != "incomplete" and paired_per_batch is None:
+        raise ValueError(f"unpaired_from={unpaired_from!r} sets the other examples of a batch "
+                         f"of paired_per_batch complete ones; give paired_per_batch too.")
     source, seed = item.resolve(source, data_dir), int(seed)
     modalities = item.spec(options)
     transform = None if item.transform is None else item.transform(options)
@@ -422,11 +446,13 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
         count = len(next(iter(arrays.values())))
         mask = (_mask(item, modalities, count, supervision, keep_probability, seed)
                 if training and (supervision, keep_probability) != (None, None) else None)
+        views = (single_modality_views(item, modalities)
+                 if training and unpaired_from == "all" else None)
         datasets.append(make_dataset(
             arrays, modalities, batch_size=batch_size, seed=seed, shuffle=shuffle and training,
             binarize=binarize, binarize_keys=item.binarizable, fresh_binarization=training,
             mask=mask, transform=transform, drop_remainder=drop_remainder,
-            paired_per_batch=paired_per_batch if training else None))
+            paired_per_batch=paired_per_batch if training else None, unpaired_views=views))
     return datasets[0] if isinstance(split, str) else tuple(datasets)
 
 

@@ -219,6 +219,47 @@ def test_paired_per_batch_reshuffles_and_drops_remainder():
     assert "mask" not in epoch(test)
 
 
+@pytest.mark.parametrize("supervision", [0.1, 1.0])
+def test_unpaired_from_all_views_every_example_once_per_modality(supervision):
+    """The SVAE authors' batches: k complete examples cycled, the rest every training example
+    once as image-only and once as label-only, complete ones included; at 100% supervision
+    too, where "incomplete" has no other examples."""
+    options = dict(batch_size=50, supervision=supervision, seed=3)
+    train = datasets.load("digits_label", "train", paired_per_batch=10, unpaired_from="all",
+                          **options)
+    plain = epoch(datasets.load("digits_label", "train", shuffle=False, **options))
+    n = len(plain["label"])
+    batches = [{key: value.numpy() for key, value in batch.items()} for batch in train]
+    assert len(batches) == -(-2 * n // 40)
+    for batch in batches:
+        whole = np.all(batch["mask"], axis=1)
+        np.testing.assert_array_equal(whole, np.arange(len(whole)) < 10)
+    rest = {key: np.concatenate([b[key][10:] for b in batches]) for key in batches[0]}
+    views = collections.Counter(_rows(rest, i) for i in range(len(rest["label"])))
+    expected = collections.Counter()
+    for i in range(n):
+        image, label, _ = _rows(plain, i)
+        expected[image, label, (True, False)] += 1
+        expected[image, label, (False, True)] += 1
+    assert views == expected
+    paired = {key: np.concatenate([b[key][:10] for b in batches]) for key in batches[0]}
+    complete = {_rows(plain, i) for i in range(n) if plain["mask"][i].all()}
+    assert {_rows(paired, i) for i in range(len(paired["label"]))} <= complete
+
+
+def test_unpaired_from_checks_its_value_and_needs_paired_per_batch():
+    with pytest.raises(ValueError, match=r"unpaired_from must be one of \('incomplete', "
+                                         r"'all'\); received unpaired_from='every'"):
+        datasets.load("digits_label", supervision=0.1, paired_per_batch=10,
+                      unpaired_from="every")
+    with pytest.raises(ValueError, match="give paired_per_batch too"):
+        datasets.load("digits_label", supervision=0.1, unpaired_from="all")
+    arrays = {"image": np.zeros((6, 64), np.float32), "label": np.zeros(6, np.int32)}
+    with pytest.raises(ValueError, match="unpaired_views needs paired_per_batch"):
+        make_dataset(arrays, datasets.spec("digits_label"), batch_size=4,
+                     mask=np.ones((6, 2), bool), unpaired_views=np.eye(2, dtype=bool))
+
+
 @pytest.mark.parametrize("value", [0, 100, 150, True, 2.0, "4"])
 def test_invalid_paired_per_batch_raises(value):
     with pytest.raises(ValueError, match=r"paired_per_batch .*1 \.\. batch_size - 1 = 99"):

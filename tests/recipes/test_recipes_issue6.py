@@ -97,11 +97,11 @@ def test_svae_paper_settings():
         recipe = recipes.load(name)
         assert (recipe.latent_dim, recipe.learning_rate) == (64, 2e-4)
         assert recipe.epochs == (50 if name.endswith("split3") else 200)
-        # Algorithm 1 pairs examples at every step; the authors' code takes 100 paired, 100
-        # top-only and 100 bottom-only examples: a third of each batch of 300 below 100% paired
+        # Algorithm 1 pairs examples at every step; the authors' code takes 100 paired and 100
+        # of each single part, drawn from all images, at every level (100% included)
         paired = recipe.dataset_options.get("paired_per_batch")
-        assert recipe.batch_size == 300
-        assert paired == (None if name.endswith(("_100", "split3")) else 100)
+        assert recipe.batch_size == (400 if name.endswith("split3") else 300)
+        assert paired == (None if name.startswith("mmvae") and name.endswith("_100") else 100)
     assert recipes.load("vaevae_mnist_split_10").model_options["variant"] == "b"
     assert recipes.load("svae_mnist_split_10").model_options["objective"] == "comb"
 
