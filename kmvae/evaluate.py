@@ -462,7 +462,7 @@ def format_table(result):
                 "log_likelihood", "log_weight_variance", "subset_log_likelihood",
                 "subset_log_likelihood_by_size", "subset_elbo", "oracle_accuracy", "coherence",
                 "latent_probe", "latent_probe_by_size", "split_oracle_accuracy",
-                "split_accuracy",
+                "split_accuracy", "split_accuracy_mean",
                 "conflict", "msnvi_bounds", "sensor_failure_conflict"):
         if key in result:
             walk(key, result[key])

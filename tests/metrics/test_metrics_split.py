@@ -262,6 +262,9 @@ def test_split_accuracy_of_a_recipe_uses_the_whole_test_images(tmp_path, monkeyp
     assert all(0.0 <= v <= 1.0 for v in result["split_accuracy"].values())
     oracle = keras.saving.load_model(tmp_path / "oracles" /
                                      f"{dataset}-whole_image-default.keras")
+    parts = [name for name, _ in layout]
+    assert result["split_accuracy_mean"] == metrics.split_reconstruction_accuracy(
+        model, recipe.load_data("test"), oracle, parts, sample=False)
     whole = images.astype(np.float32) / 255.0
     if dataset == "mnist_split3":
         whole[:, 27] = 0.0
@@ -286,6 +289,7 @@ def test_compute_metrics_reports_the_split_accuracy_on_mnist_split(tmp_path, mon
     assert 0.0 <= result["split_oracle_accuracy"] <= 1.0
     table = evaluate.format_table(result)
     assert "split_accuracy top,bottom" in table and "split_oracle_accuracy" in table
+    assert "split_accuracy_mean top" in table
     # Other data sets have no parts to reassemble.
     assert evaluate.SPLIT_DATASETS == ("mnist_split", "mnist_split3")
     from kmvae.datasets import registry       # the data sets that say so in their entry
