@@ -83,18 +83,17 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
     if not len(paired):
         raise ValueError(f"paired_per_batch={paired_per_batch} needs complete examples; none "
                          f"of the {len(complete)} training examples has every modality.")
-    if unpaired_views is not None:
+    if unpaired_views is not None:   # every example once under each view's mask
         views = np.asarray(unpaired_views, bool)
-        n = len(complete)
-        rest = {key: np.concatenate([value] * len(views)) for key, value in examples.items()}
-        rest["mask"] = np.repeat(views, n, axis=0)
-        unpaired = None
-    elif not len(unpaired):   # every row complete: plain batches
+        others = {key: np.concatenate([value] * len(views)) for key, value in examples.items()}
+        others["mask"] = np.repeat(views, len(complete), axis=0)
+        rows = None
+    elif not len(unpaired):          # every row complete: plain batches
         return _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
     else:
-        rest = examples
+        others, rows = examples, unpaired
     cycled = _shuffled(examples, paired, seed, shuffle).repeat().batch(paired_per_batch)
-    rest = _shuffled(rest, unpaired, seed + 1, shuffle).batch(
+    rest = _shuffled(others, rows, seed + 1, shuffle).batch(
         batch_size - paired_per_batch, drop_remainder)
     return tf.data.Dataset.zip(cycled, rest).map(
         lambda first, second: {key: tf.concat([first[key], second[key]], 0) for key in first})

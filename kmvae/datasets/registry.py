@@ -166,8 +166,10 @@ def evaluation(name):
 
 
 MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch", "unpaired_from")
-UNPAIRED_FROM = ("incomplete", "all")
 """The `load` options that only mask or batch the training examples, not their values."""
+
+UNPAIRED_FROM = ("incomplete", "all")
+"""The values of `load`'s `unpaired_from`."""
 
 
 def image_options(options):
@@ -316,7 +318,7 @@ def single_modality_views(item, spec):
     set always presents (`unpaired_from="all"`)."""
     kept = np.array([name in item.always_present for name in spec])
     return np.array([kept | (np.arange(len(spec)) == m)
-                     for m, name in enumerate(spec) if not kept[m]])
+                     for m in range(len(spec)) if not kept[m]])
 
 
 def _mask(item, spec, count, supervision, keep_probability, seed):
