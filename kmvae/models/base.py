@@ -695,7 +695,13 @@ class MultimodalVAE(keras.Model):
             self._seed_generator.state.assign(np.asarray(store[SEED_STATE]))
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        return super().evaluate(self._checked(x), y, *args, **kwargs)
+        # Inside `fit`, Keras evaluates the validation data through an iterator it built once
+        # from `fit`'s (already checked) `validation_data` and ignores `x`: wrapping `x` again
+        # would trace `check_batch` anew every epoch for nothing (tens of seconds an epoch on
+        # the SVAE networks).
+        if not kwargs.get("_use_cached_eval_dataset", False):
+            x = self._checked(x)
+        return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         return super().predict(self._checked(x), *args, **kwargs)

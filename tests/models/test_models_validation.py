@@ -58,6 +58,21 @@ def test_bad_rows_in_a_later_batch_are_reported_with_their_rows_in_that_batch(mo
         model.fit(dataset(batch), epochs=1, verbose=0)
 
 
+def test_fit_checks_its_validation_data_once_and_still_rejects_bad_rows(model, monkeypatch):
+    """`fit` wraps the validation data in the value checks once; Keras's per-epoch evaluate
+    reuses that iterator, so `check_batch` is traced twice in all (training and validation
+    data), not once more every epoch."""
+    traces = []
+    check = type(model).check_batch
+    monkeypatch.setattr(model, "check_batch", lambda data: traces.append(1) or check(model, data))
+    batch = {**good_batch(8), "mask": np.ones((8, 2), bool)}
+    model.fit(dataset(batch), validation_data=dataset(batch), epochs=4, verbose=0)
+    assert len(traces) == 2
+    bad = {**batch, "mask": np.array([[1, 1]] * 6 + [[0, 0]] * 2, bool)}
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"no modality present.*\[2 3\]"):
+        model.fit(dataset(batch), validation_data=dataset(bad), epochs=1, verbose=0)
+
+
 def test_mask_with_the_wrong_number_of_rows_is_rejected(model):
     for rows in (1, 3):
         batch = {**good_batch(4), "mask": np.ones((rows, 2), bool)}
