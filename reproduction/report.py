@@ -709,16 +709,19 @@ def _data_option_changes(ran):
         if batch != recipe.batch_size:
             lines.append(f"- `{name}` was trained on batches of {batch}; the recipe now has "
                          f"{recipe.batch_size}.")
-        if then is None and "paired_per_batch" in now and now.get("supervision") == 1:
-            lines.append(f"- `{name}` was trained on plain batches of {batch} pairs, before the "
-                         f"recipe added single parts of every image (`paired_per_batch="
-                         f"{now['paired_per_batch']}`, `unpaired_from=\"all\"`).")
-        elif then is None and "paired_per_batch" in now:
+        if then is None and "paired_per_batch" in now:
             paired = batch * now["supervision"]
-            lines.append(f"- `{name}` was trained before the recipe set `paired_per_batch`: on "
-                         f"plain batches of {batch}, about {paired:g} paired "
-                         f"example{'' if paired == 1 else 's'} per batch; not comparable with "
-                         f"the runs that have {now['paired_per_batch']} in every batch.")
+            if paired == batch:             # every example paired: only pairs in each batch
+                lines.append(f"- `{name}` was trained on plain batches of {batch} pairs, "
+                             f"before the recipe added single parts of every image "
+                             f"(`paired_per_batch={now['paired_per_batch']}`, "
+                             f"`unpaired_from=\"{now.get('unpaired_from')}\"`).")
+            else:
+                lines.append(f"- `{name}` was trained before the recipe set `paired_per_batch`: "
+                             f"on plain batches of {batch}, about {paired:g} paired "
+                             f"example{'' if paired == 1 else 's'} per batch; not comparable "
+                             f"with the runs that have {now['paired_per_batch']} in every "
+                             f"batch.")
         elif then is not None and then != now:
             lines.append(f"- `{name}` was trained with data-set options {then}; the recipe "
                          f"now has {now}.")
