@@ -3,22 +3,18 @@ the two logical CPU devices a `MirroredStrategy` mirrors over must be configured
 TensorFlow initialises, which pytest's process has long done. Each mode prints one JSON object
 on the last line of stdout:
 
-    python tests/models/distribute_checks.py models        # every model class under a
-                                                           # MirroredStrategy, then the digits
-    python tests/models/distribute_checks.py multi_worker  # two MultiWorkerMirroredStrategy
-                                                           # workers on localhost
+    python tests/models/distribute_checks.py models    # every model class under a
+                                                       # MirroredStrategy, then the digits
 
-`check_multi_worker` starts its two workers as processes running this file (mode `worker`)
-and may be called from any process (the test calls it from pytest's).
+Two `MultiWorkerMirroredStrategy` workers are tested through the command line, killed and
+resumed, in `tests/training/test_distribute_cli.py` (it takes `free_ports` from here).
 """
 
 import contextlib
 import json
 import os
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,8 +23,8 @@ sys.path[:0] = [os.path.dirname(TESTS), TESTS]       # this checkout's kmvae, te
 
 import tensorflow as tf  # noqa: E402
 
-if __name__ == "__main__" and sys.argv[1] == "models":
-    # Before anything initialises TensorFlow's devices (a multi-worker worker has one CPU).
+if __name__ == "__main__":
+    # Before anything initialises TensorFlow's devices.
     _cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
@@ -284,65 +280,5 @@ def free_ports(count):
     return ports
 
 
-def check_multi_worker(steps=4):
-    """Two `MultiWorkerMirroredStrategy` workers (processes) on localhost train a tiny MVAE
-    `steps` steps; returns whether they end with identical weights, changed from the start."""
-    ports = free_ports(2)
-    cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    start = time.time()
-    with tempfile.TemporaryDirectory() as folder:
-        workers = []
-        for index in range(2):
-            env = dict(os.environ, TF_CONFIG=json.dumps(
-                {"cluster": cluster, "task": {"type": "worker", "index": index}}))
-            workers.append(subprocess.Popen(
-                [sys.executable, __file__, "worker", os.path.join(folder, f"{index}.npz"),
-                 str(steps)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True))
-        try:
-            outputs = [w.communicate(timeout=300)[0] for w in workers]
-        finally:
-            for w in workers:
-                if w.poll() is None:
-                    w.kill()
-                    w.wait()
-        codes = [w.returncode for w in workers]
-        if any(codes):
-            return {"codes": codes, "output": [o[-3000:] for o in outputs]}
-        results = [dict(np.load(os.path.join(folder, f"{i}.npz"))) for i in range(2)]
-    names = sorted(k for k in results[0] if k.startswith("w"))
-    final = [[results[i][k] for k in names] for i in range(2)]
-    initial = [results[0][k.replace("w", "i", 1)] for k in names]
-    return {"codes": codes, "num_replicas": int(results[0]["num_replicas"]),
-            "max_difference": float(max(np.max(np.abs(a - b)) for a, b in zip(*final))),
-            "max_change": float(max(np.max(np.abs(a - b)) for a, b in zip(final[0], initial))),
-            "losses": [results[i]["loss"].tolist() for i in range(2)],
-            "seconds": time.time() - start}
-
-
-def run_worker(path, steps):
-    """One worker of `check_multi_worker` (its TF_CONFIG set by the caller): trains a tiny MVAE
-    `steps` steps of global batches of 16 and saves its initial and final weights to `path`."""
-    strategy = kmvae.distribute.get_strategy("multi_worker")
-    keras.utils.set_random_seed(0)
-    with strategy.scope():
-        model = kmvae.MVAE(tiny_modalities(TRI), 2, seed=1)
-        model.compile(keras.optimizers.Adam(1e-2))
-    initial = model.get_weights()
-    data = tf.data.Dataset.from_tensor_slices(random_batch(model.modalities, 16 * steps)) \
-        .batch(16)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    history = model.fit(data.with_options(options), epochs=1, verbose=0).history
-    arrays = {f"w{i:03d}": w for i, w in enumerate(model.get_weights())}
-    arrays.update({f"i{i:03d}": w for i, w in enumerate(initial)})
-    np.savez(path, num_replicas=strategy.num_replicas_in_sync, loss=np.array(history["loss"]),
-             **arrays)
-
-
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "worker":
-        run_worker(sys.argv[2], int(sys.argv[3]))
-    else:
-        print(json.dumps({"models": check_models, "multi_worker": check_multi_worker}[mode]()))
+    print(json.dumps({"models": check_models}[sys.argv[1]]()))
