@@ -313,16 +313,22 @@ def _check_options(batch_size, seed, shuffle, drop_remainder):
             raise ValueError(f"{key} must be True or False; received {key}={value!r}.")
 
 
+def droppable(item, spec):
+    """bool `(M,)`: which of the modalities in `spec` the data set lets go missing (all but
+    its `always_present` ones)."""
+    return np.array([name not in item.always_present for name in spec])
+
+
 def single_modality_views(item, spec):
     """bool `(V, M)`: one row per droppable modality, keeping it and the modalities the data
     set always presents (`unpaired_from="all"`)."""
-    kept = np.array([name in item.always_present for name in spec])
+    kept = ~droppable(item, spec)
     return np.array([kept | (np.arange(len(spec)) == m)
                      for m in range(len(spec)) if not kept[m]])
 
 
 def _mask(item, spec, count, supervision, keep_probability, seed):
-    maskable = [name not in item.always_present for name in spec]
+    maskable = droppable(item, spec).tolist()
     if sum(maskable) < 2:
         raise ValueError(f"Data set {item.name!r} has modalities {tuple(spec)}, of which "
                          f"{sum(maskable)} may go missing; supervision / keep_probability need "
