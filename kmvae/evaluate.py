@@ -52,8 +52,9 @@ def resolve_run(run, out="."):
 def probe_training_data(recipe):
     """The training split as the metrics read it (the latent probe is fitted on it): in order,
     each example once, so without the recipe's `paired_per_batch` (which repeats the paired
-    examples in every batch)."""
-    return recipe.load_data("train", shuffle=False, paired_per_batch=None)
+    examples in every batch) and its `unpaired_from` (what fills the rest of such batches)."""
+    return recipe.load_data("train", shuffle=False, paired_per_batch=None,
+                            unpaired_from="incomplete")
 
 
 PARTS_FILE = "evaluation_parts.json"   # a run directory's finished metrics (`PartCache`)

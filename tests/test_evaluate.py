@@ -65,12 +65,16 @@ def test_a_recipe_naming_a_pair_gets_the_mvae_estimates():
     assert "cross_modal_accuracy(a->b)" in result
 
 
-def test_probe_training_data_reads_each_example_once_despite_paired_per_batch():
+@pytest.mark.parametrize("unpaired_from", ["incomplete", "all"])
+def test_probe_training_data_reads_each_example_once_despite_paired_per_batch(unpaired_from):
+    """The MNIST-Split recipes' batches (`unpaired_from="all"`: single parts of every image
+    beside the paired ones) and those that fill up with the unpaired examples alike."""
     from kmvae.evaluate import probe_training_data
     from kmvae.recipes import Recipe
     recipe = Recipe(name="digits_paired", description="", paper="", model="MVAE",
                     modalities=lambda: [], dataset="digits_label", latent_dim=2, epochs=1,
-                    dataset_options=dict(supervision=0.05, paired_per_batch=20))
+                    dataset_options=dict(supervision=0.05, paired_per_batch=20,
+                                         unpaired_from=unpaired_from))
     labels = np.concatenate([b["label"].numpy() for b in probe_training_data(recipe)])
     plain = kmvae.datasets.load("digits_label", "train", shuffle=False)
     np.testing.assert_array_equal(labels, np.concatenate([b["label"] for b in plain]))
