@@ -100,6 +100,8 @@ def prepare(out, recipe, settings, overwrite=False):
         return newest, False
     if newest is not None and not is_finished(newest):
         before = settings_of(newest)
+        if before is not None:          # what the run was started with (run.json also holds
+            before = {k: before.get(k) for k in record}    # train_seconds once trained)
         if before == record:
             return newest, True
         if before is not None:

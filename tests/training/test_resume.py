@@ -2,6 +2,7 @@
 with the weights of an uninterrupted run; a finished run is never overwritten."""
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -14,7 +15,8 @@ import keras
 import numpy as np
 import pytest
 
-from kmvae import cli, runs
+from kmvae import cli, recipes, runs
+from kmvae.train import run
 
 EPOCHS = 4
 TRAIN = ["train", "digits", "--epochs", str(EPOCHS), "--seed", "3", "--no-evaluate"]
@@ -122,3 +124,31 @@ def test_a_second_run_leaves_the_first_untouched(uninterrupted, tmp_path):
     assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
     assert runs.latest(uninterrupted, "digits") == uninterrupted / "runs/digits/2"
     assert (uninterrupted / "saved_models/digits/2/saved_model.pb").exists()
+
+
+
+def test_a_run_whose_evaluation_failed_resumes_at_its_evaluation(tmp_path, monkeypatch):
+    """Trained and saved, then failing in its evaluation (as `svae_mnist_split_100` did when
+    the training data could not be reloaded): the same command resumes that run, not a new
+    one, without training again, and finishes its record and export."""
+    from kmvae import evaluate
+
+    recipe = dataclasses.replace(recipes.load("digits"), epochs=1)
+
+    def failing(recipe):
+        raise RuntimeError("evaluation failed")
+    monkeypatch.setattr(evaluate, "probe_training_data", failing)
+    with pytest.raises(RuntimeError, match="evaluation failed"):
+        run(recipe, out=tmp_path, seed=1, verbose=0, log=lambda *a: None)
+    run_dir = tmp_path / "runs/digits/1"
+    trained = json.loads((run_dir / "run.json").read_text())
+    assert trained["train_seconds"] > 0 and (run_dir / "model.keras").exists()
+    assert not (run_dir / "metrics.json").exists()
+
+    said = []
+    result = run(recipe, out=tmp_path, seed=1, evaluate=False, verbose=0, log=said.append)
+    assert f"{run_dir} is trained; resuming its evaluation and export" in said
+    assert result["run_dir"] == str(run_dir) and not (tmp_path / "runs/digits/2").exists()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["train_seconds"] == trained["train_seconds"] and metrics["epochs"] == 1
+    assert (tmp_path / "saved_models/digits/1/saved_model.pb").exists()
