@@ -7,7 +7,9 @@ then run this script again. The paper numbers are the recipes' targets, kept as 
 recipes that reproduce them (`TARGETS` of each module of `recipes/`, read through
 `kmvae.recipes.targets`); kmvae's come from the archive `docs/reproduction/<recipe>.json`: each
 run's `<runs>/runs/<recipe>/metrics.json` is copied there first (replacing an older one), so the
-report always covers every run ever archived, and the archive is committed with it.
+report always covers every run ever archived, and the archive is committed with it. A run
+that a retrained recipe replaces, copied by hand to `docs/reproduction/superseded/<recipe>.json`
+first, is set beside the new one (so far the MNIST-Split runs whose batches changed).
 
 This module is part of the source checkout, not of the kmvae package: `python -m
 kmvae.reproduction` and `kmvae reproduce` find it through `kmvae.reproduction.load()`.
@@ -24,6 +26,7 @@ from kmvae import recipes as _recipes
 ROOT = Path(__file__).resolve().parents[1]           # the checkout (REPRODUCTION.md's folder)
 ARCHIVE = ROOT / "docs" / "reproduction"
 IMAGES = ROOT / "docs" / "images"                    # the README's copies of run figures
+SUPERSEDED = "superseded"   # <archive>/superseded/<recipe>.json: a recipe's run before a change
 
 # Wu & Goodman 2018 (MVAE), the MVAE rows of Tables 2-5 (recipes/mvae.py): (table, quantity,
 # metrics.json section, key); the paper's value of each recipe is `_recipes.targets(name)[section]
@@ -728,6 +731,47 @@ def _data_option_changes(ran):
     return lines
 
 
+def _batches(metrics):
+    """How an MNIST-Split run's batches were made, from its recorded options."""
+    options = metrics.get("dataset_options") or {}
+    batch = metrics.get("batch_size", 100)
+    paired = options.get("paired_per_batch")
+    if paired is None:
+        return f"plain batches of {batch}"
+    single = ("single parts of every image" if options.get("unpaired_from") == "all"
+              else "unpaired examples")
+    return f"batches of {paired} paired examples and {batch - paired} {single}"
+
+
+def _superseded_split_lines(archive, ran):
+    """A line for each MNIST-Split recipe trained again after a change of its data-set options:
+    the earlier run (`<archive>/superseded/<recipe>.json`, archived by hand before the new run
+    replaced it) against the current one."""
+    lines = []
+    for name, m in ran.items():
+        old = run_metrics(Path(archive) / SUPERSEDED, name)
+        if old is None:
+            continue
+        runs = []
+        for metrics in (old, m):
+            text = (f"{_batches(metrics)}: " + " / ".join(
+                _accuracy(_split_accuracy(metrics, key)) for _, key in SVAE_ACCURACIES))
+            means = metrics.get("split_accuracy_mean")
+            if means:
+                text += (" (from posterior means " + " / ".join(
+                    _accuracy(means.get(key)) for _, key in SVAE_ACCURACIES) + ")")
+            chosen = metrics.get("selection") or {}
+            if chosen.get("selected_epoch"):
+                text += (f", epoch {chosen['selected_epoch']} of {metrics.get('epochs')} "
+                         f"selected at validation top-half accuracy "
+                         f"{chosen['selected_value']:.3f}")
+            runs.append(text)
+        lines.append(f"- `{name}` was trained twice with the same recipe but its batches, both "
+                     f"runs evaluated on the whole test set (both / top / bottom): on "
+                     f"{runs[0]}; on {runs[1]}.")
+    return lines
+
+
 def _svae_section(archive, runs):
     """SVAE Table 1 (paper / kmvae at 100% supervision), Figure 4 (kmvae at every supervision
     level) and Figure 6 (MNIST-Split-3, kmvae), from the archived `split_accuracy`."""
@@ -892,6 +936,7 @@ def _svae_section(archive, runs):
     lines += _vaevae_prior_note(split["vaevae", "100"], split["svae", "100"])
     lines += [f"- `{name}`: {m['note']}." for name, m in ran.items() if m.get("note")]
     lines += _data_option_changes(ran)
+    lines += _superseded_split_lines(archive, ran)
     earlier = [name for name, m in ran.items() if "parameters" not in m]
     if earlier:
         lines.append("- Trained before the recipes had the authors' transposed-convolution "

@@ -518,3 +518,34 @@ def test_svae_table_1_says_whether_every_poe_model_is_above_mmvae(tmp_path):
     tmp_path.joinpath("mmvae_mnist_split_100.json").unlink()
     assert ("all three accuracies; kmvae not run for every model yet."
             in reproduction.build(tmp_path, runs="runs-x"))
+
+
+def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tmp_path):
+    """An MNIST-Split recipe's run archived by hand under superseded/ before the recipe's
+    batches changed is set beside the current run, each with its batches, accuracies and
+    selected epoch."""
+    def selection(epoch, value):
+        return {"criterion": "highest val_top_accuracy", "selected_epoch": epoch,
+                "last_epoch": 200, "selected_value": value, "last_value": 0.8}
+
+    old = json.loads(split_metrics("svae_mnist_split_100", 200,
+                                   {"top": 0.785, "bottom": 0.759, "top,bottom": 0.915}))
+    old.update(batch_size=300, dataset_options={"supervision": 1.0},
+               selection=selection(198, 0.8867))
+    new = json.loads(split_metrics("svae_mnist_split_100", 200,
+                                   {"top": 0.8, "bottom": 0.75, "top,bottom": 0.92}))
+    new.update(batch_size=300, selection=selection(150, 0.87),
+               split_accuracy_mean={"top": 0.9, "bottom": 0.85, "top,bottom": 0.95},
+               dataset_options={"supervision": 1.0, "paired_per_batch": 100,
+                                "unpaired_from": "all"})
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(new))
+    assert "trained twice" not in reproduction.build(tmp_path, runs="runs-x")
+    tmp_path.joinpath("superseded").mkdir()
+    tmp_path.joinpath("superseded", "svae_mnist_split_100.json").write_text(json.dumps(old))
+    lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
+    assert ("- `svae_mnist_split_100` was trained twice with the same recipe but its batches, "
+            "both runs evaluated on the whole test set (both / top / bottom): on plain batches "
+            "of 300: 0.915 / 0.785 / 0.759, epoch 198 of 200 selected at validation top-half "
+            "accuracy 0.887; on batches of 100 paired examples and 200 single parts of every "
+            "image: 0.920 / 0.800 / 0.750 (from posterior means 0.950 / 0.900 / 0.850), epoch "
+            "150 of 200 selected at validation top-half accuracy 0.870.") in lines

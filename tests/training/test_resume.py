@@ -1,5 +1,6 @@
 """Resumable training: `kmvae train` killed with SIGKILL resumes from its last backup and ends
-with the weights of an uninterrupted run; a finished run is never overwritten."""
+with the weights of an uninterrupted run; a run whose evaluation failed resumes there; a
+finished run is never overwritten."""
 
 import csv
 import dataclasses
