@@ -699,6 +699,11 @@ def _split_accuracy(metrics, key):
     return None if metrics is None else metrics.get("split_accuracy", {}).get(key)
 
 
+def _three_accuracies(values):
+    """`"both / top / bottom"` of a subset label -> accuracy dict (`split_accuracy`)."""
+    return " / ".join(_accuracy(values.get(key)) for _, key in SVAE_ACCURACIES)
+
+
 def _data_option_changes(ran):
     """Report lines naming the runs trained on other data-set options than their recipe now
     has; a run without recorded `dataset_options` predates `paired_per_batch` (all pairs at
@@ -754,12 +759,10 @@ def _superseded_split_lines(archive, ran):
             continue
         runs = []
         for metrics in (old, m):
-            text = (f"{_batches(metrics)}: " + " / ".join(
-                _accuracy(_split_accuracy(metrics, key)) for _, key in SVAE_ACCURACIES))
+            text = f"{_batches(metrics)}: {_three_accuracies(metrics.get('split_accuracy', {}))}"
             means = metrics.get("split_accuracy_mean")
             if means:
-                text += (" (from posterior means " + " / ".join(
-                    _accuracy(means.get(key)) for _, key in SVAE_ACCURACIES) + ")")
+                text += f" (from posterior means {_three_accuracies(means)})"
             chosen = metrics.get("selection") or {}
             if chosen.get("selected_epoch"):
                 text += (f", epoch {chosen['selected_epoch']} of {metrics.get('epochs')} "
@@ -819,8 +822,7 @@ def _svae_section(archive, runs):
     selected = _selection_summary({f"{method}_mnist_split_100": split[method, "100"]
                                    for method, _ in SVAE_METHODS})
     lines += [""] + selected[:-1] if selected else []
-    means = [f"{title} " + " / ".join(_accuracy(m["split_accuracy_mean"].get(key))
-                                      for _, key in SVAE_ACCURACIES)
+    means = [f"{title} {_three_accuracies(m['split_accuracy_mean'])}"
              for method, title in SVAE_METHODS for m in [split[method, "100"]]
              if m and m.get("split_accuracy_mean")]
     if means:

@@ -127,7 +127,6 @@ def test_a_second_run_leaves_the_first_untouched(uninterrupted, tmp_path):
     assert (uninterrupted / "saved_models/digits/2/saved_model.pb").exists()
 
 
-
 def test_a_run_whose_evaluation_failed_resumes_at_its_evaluation(tmp_path, monkeypatch):
     """Trained and saved, then failing in its evaluation (as `svae_mnist_split_100` did when
     the training data could not be reloaded): the same command resumes that run, not a new
