@@ -49,14 +49,6 @@ def test_saved_keras_model_and_export_agree(trained):
         np.testing.assert_allclose(served[key], expected[key], atol=1e-5)
 
 
-def test_second_run_exports_a_new_version(trained):
-    assert cli.main(["train", "digits", "--epochs", "1", "--out", str(trained),
-                     "--num-samples", "5", "--eval-examples", "10", "--quiet",
-                     "--oracle-dir", str(trained / "oracles")]) == 0
-    assert (trained / "saved_models/digits/1/saved_model.pb").exists()
-    assert (trained / "saved_models/digits/2/saved_model.pb").exists()
-
-
 def _error_line(capsys, argv):
     """Runs `kmvae argv` and returns its stderr, asserting exit status 2 and one line."""
     capsys.readouterr()
@@ -175,21 +167,3 @@ def test_evaluate_errors(tmp_path):
         resolve_run(str(tmp_path / "nothing"))
     with pytest.raises(FileNotFoundError, match="kmvae train digits"):
         resolve_run("digits", out=str(tmp_path))
-
-
-def test_train_without_evaluation_then_evaluate(tmp_path):
-    """`--no-evaluate` trains, saves and exports; `kmvae evaluate` then adds the metrics to the
-    same metrics.json, keeping the training entries."""
-    assert cli.main(["train", "digits", "--epochs", "1", "--out", str(tmp_path), "--quiet",
-                     "--no-evaluate"]) == 0
-    path = tmp_path / "runs/digits/1/metrics.json"
-    trained_only = json.loads(path.read_text())
-    assert trained_only["epochs"] == 1 and "test" in trained_only
-    assert "log_likelihood" not in trained_only and "coherence" not in trained_only
-    assert (tmp_path / "saved_models/digits/1/saved_model.pb").exists()
-    assert cli.main(["evaluate", "digits", "--out", str(tmp_path), "--num-samples", "3",
-                     "--eval-examples", "10", "--oracle-dir", str(tmp_path / "oracles"),
-                     "--quiet", "--no-plots"]) == 0
-    evaluated = json.loads(path.read_text())
-    assert evaluated["epochs"] == 1 and evaluated["test"] == trained_only["test"]
-    assert np.isfinite(evaluated["log_likelihood"]["log p(image) | q(z|image)"])

@@ -79,7 +79,13 @@ def test_the_interim_model_is_the_epoch_selected_so_far(stopped, monkeypatch):
     # The run is not ended: the same command resumes it and finishes all 4 epochs.
     finished = run(recipe, out=out, seed=1, evaluate=False, verbose=0, log=lambda *a: None)
     assert finished["run_dir"] == str(run_dir)
-    assert finished["selection"]["last_epoch"] == 4
+    with open(run_dir / "history.csv") as f:
+        values = [float(r["val_elbo"]) for r in csv.DictReader(f)]
+    assert len(values) == 4
+    assert finished["selection"] == {
+        "criterion": "highest val_elbo", "validation_split": 0.2,
+        "selected_epoch": max(range(4), key=values.__getitem__) + 1, "last_epoch": 4,
+        "selected_value": pytest.approx(max(values)), "last_value": pytest.approx(values[-1])}
     with pytest.raises(UsageError, match="is trained; evaluate it with"):
         evaluate_in_progress("digits", out=out)
 

@@ -1,6 +1,6 @@
 """Resumable training: `kmvae train` killed with SIGKILL resumes from its last backup and ends
 with the weights of an uninterrupted run; a run whose evaluation failed resumes there; a
-finished run is never overwritten."""
+finished run is never overwritten; a run trained with `--no-evaluate` is evaluated later."""
 
 import csv
 import dataclasses
@@ -118,13 +118,34 @@ def test_tensorboard_logs_every_term_the_kl_weight_and_the_learning_rate(uninter
 
 
 def test_a_second_run_leaves_the_first_untouched(uninterrupted, tmp_path):
-    first = uninterrupted / "runs/digits/1"
-    before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
+    """A second `kmvae train` of the same recipe writes run 2 and export version 2; run 1 and
+    its export stay byte for byte."""
+    first = [uninterrupted / "runs/digits/1", uninterrupted / "saved_models/digits/1"]
+    before = {p: p.read_bytes() for d in first for p in d.rglob("*") if p.is_file()}
+    assert any(p.name == "saved_model.pb" for p in before)
     assert cli.main(["train", "digits", "--epochs", "1", "--out", str(uninterrupted),
                      "--no-evaluate", "--quiet"]) == 0
-    assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
+    assert {p: p.read_bytes() for d in first for p in d.rglob("*") if p.is_file()} == before
     assert runs.latest(uninterrupted, "digits") == uninterrupted / "runs/digits/2"
     assert (uninterrupted / "saved_models/digits/2/saved_model.pb").exists()
+
+
+def test_evaluate_adds_the_metrics_to_a_run_trained_without_evaluation(uninterrupted):
+    """`--no-evaluate` trains, saves and exports; `kmvae evaluate RUN_DIR` then adds the metrics
+    to the same metrics.json, keeping the training entries."""
+    run_dir = uninterrupted / "runs/digits/1"
+    path = run_dir / "metrics.json"
+    trained_only = json.loads(path.read_text())
+    assert trained_only["epochs"] == EPOCHS and "test" in trained_only
+    assert "log_likelihood" not in trained_only and "coherence" not in trained_only
+    assert (uninterrupted / "saved_models/digits/1/saved_model.pb").exists()
+    assert cli.main(["evaluate", str(run_dir), "--num-samples", "3", "--eval-examples", "10",
+                     "--oracle-dir", str(uninterrupted / "oracles"), "--oracle-epochs", "1",
+                     "--quiet", "--no-plots"]) == 0
+    evaluated = json.loads(path.read_text())
+    assert evaluated["epochs"] == EPOCHS and evaluated["test"] == trained_only["test"]
+    assert evaluated["train_seconds"] == trained_only["train_seconds"]
+    assert np.isfinite(evaluated["log_likelihood"]["log p(image) | q(z|image)"])
 
 
 def test_a_run_whose_evaluation_failed_resumes_at_its_evaluation(tmp_path, monkeypatch):
