@@ -98,7 +98,7 @@ def test_mirrored_on_this_machine(tmp_path):
     evaluates on one device and exports."""
     assert cli.main(["train", "digits", "--distribute", "mirrored", "--epochs", "1", "--quiet",
                      "--out", str(tmp_path), "--num-samples", "3", "--eval-examples", "10",
-                     "--oracle-dir", str(tmp_path / "oracles")]) == 0
+                     "--oracle-dir", str(tmp_path / "oracles"), "--oracle-epochs", "1"]) == 0
     metrics = json.loads((tmp_path / "runs/digits/1/metrics.json").read_text())
     assert np.isfinite(metrics["test_log_p(image)"])
     assert (tmp_path / "saved_models/digits/1/saved_model.pb").exists()
