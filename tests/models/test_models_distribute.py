@@ -105,8 +105,8 @@ def test_nan_in_a_present_entry_fails_under_mirrored_strategy(results):
 
 def test_digits_recipe_learns_under_mirrored_strategy(results):
     """The digits recipe's model and data, 3 epochs on two replicas: the loss falls and the
-    image -> label accuracy is far above chance (0.1), near one device's (about 0.7 measured
-    on one device; `test_models_training.py` checks the one-device learning)."""
+    image -> label accuracy is far above chance (0.1) and within 0.15 of one device's (about
+    0.7 measured; `test_models_training.py` checks the one-device learning)."""
     digits = results["digits"]
     assert not digits["jit_compile"]
     assert all(np.isfinite(digits["loss"])) and digits["loss"][-1] < digits["loss"][0]
