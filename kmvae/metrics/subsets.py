@@ -78,6 +78,8 @@ def subset_posteriors(model, batch, subsets):
     """
     from kmvae.models.base import MultimodalVAE
 
+    if not subsets:
+        return []
     needed = [n for n in model.modality_names if any(n in s for s in subsets)]
     missing = [n for n in needed if n not in batch]
     if missing:

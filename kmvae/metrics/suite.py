@@ -319,7 +319,7 @@ class Coherence(Metric):
     trained for `oracle_epochs` and cached in `oracle_dir`), the conditional coherence of every
     subset -> every other modality and by subset size over at most `coherence_examples` test
     examples, and the joint coherence of `JOINT_SAMPLES` prior draws; when the data hold
-    `"label"`.
+    `"label"` and the model has at least two modalities.
 
     Keys: `"oracle_accuracy"` (modality -> accuracy), `"coherence"` (`"<subset> -> <modality>"`
     entries, `"by_size"`, `"joint"`)."""
@@ -328,7 +328,9 @@ class Coherence(Metric):
     keys = ("oracle_accuracy", "coherence")
 
     def applies(self, model, context):
-        return context.has_label
+        # One modality (an IWAE, `iwae_mnist`): nothing is generated from another modality,
+        # and every joint generation trivially agrees with itself.
+        return context.has_label and len(model.modality_names) > 1
 
     def compute(self, model, context):
         names, test, say = list(model.modality_names), context.test, context.say

@@ -89,3 +89,20 @@ def test_coherence_and_probe_condition_on_sources_and_target_observations():
     assert model.conditioning_subsets() == [["s0"], ["s1"], ["s0", "s1"]]
     probe = kmvae.metrics.latent_probe(model, dataset, dataset, num_train=12)
     assert set(probe) == {"s0", "s1", "s0,s1"}
+
+
+def test_an_iwae_has_no_coherence():
+    """An MSNVI with one modality is an IWAE (`iwae_mnist`): nothing is generated from another
+    modality, so coherence does not apply (its evaluation used to fail encoding an empty
+    subset); a second modality brings it back. An empty subset list encodes nothing."""
+    coherence = kmvae.metrics.suite.Coherence()
+    context = types.SimpleNamespace(has_label=True)
+    iwae = tiny_msnvi([("image", 4)])
+    assert not coherence.applies(iwae, context)
+    assert coherence.applies(tiny_msnvi([("top", 2), ("bottom", 2)]), context)
+    assert not coherence.applies(tiny_msnvi([("top", 2), ("bottom", 2)]),
+                                 types.SimpleNamespace(has_label=False))
+    batch = {"image": np.zeros((3, 4), np.float32), "label": np.zeros(3, np.int32)}
+    assert kmvae.metrics.subsets.subset_posteriors(iwae, batch, []) == []
+    dataset = tf.data.Dataset.from_tensor_slices(batch).batch(3)
+    assert kmvae.metrics.conditional_coherence(iwae, dataset, oracles={})["pairs"] == {}
