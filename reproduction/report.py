@@ -302,7 +302,7 @@ def _msnvi_cell(paper, ours):
         return "-"
     if paper is None or ours is None:
         return f"{_fmt(paper) if paper is not None else '-'} / {_fmt(ours)}"
-    judged = "reproduced" if abs(ours - paper) <= TOLERANCE_NATS else "differs"
+    judged = verdict(ours, paper, TOLERANCE_NATS).split(" (")[0]    # without "(kmvae ...)"
     return f"{_fmt(paper)} / {_fmt(ours)}: {ours - paper:+.2f}, {judged}"
 
 
