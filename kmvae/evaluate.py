@@ -209,16 +209,25 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                                    "coherence_examples": coherence_examples,
                                    "oracle_epochs": oracle_epochs, "key": cache_key})
     estimates = {}
+    tested = [n for n in model.modality_names if n in test.element_spec]
 
     def estimate(modalities, proposal, of=model):
+        # One set of draws of the proposal gives log p(modalities) and log p(all the test
+        # split's modalities): MVAE Tables 2-5 and the subset log-likelihoods ask for both.
         key = likelihood_key(modalities, proposal)
         if (key, id(of)) not in estimates:
-            say(f"  importance sampling {key}, K = {num_samples}")
+            sets = [list(modalities)]
+            if set(tested) > set(modalities):
+                sets.append(tested)
+            say(f"  importance sampling {key}" + (
+                f" and {likelihood_key(tested, proposal)}" if len(sets) > 1 else "")
+                + f", K = {num_samples}")
             checkpoint = cache.estimate_checkpoint(
                 f"{key}-{'model' if of is model else 'evaluated'}")
-            estimates[key, id(of)] = metrics.importance_sampling(
-                of, test, modalities, proposal, num_samples, eval_examples,
-                checkpoint=checkpoint)
+            for names, result in zip(sets, metrics.importance_sampling_sets(
+                    of, test, sets, proposal, num_samples, eval_examples,
+                    checkpoint=checkpoint)):
+                estimates[likelihood_key(names, proposal), id(of)] = result
         return estimates[key, id(of)]
 
     context = Context(recipe=recipe, train=train, test=test, evaluated=evaluated,

@@ -65,6 +65,37 @@ def test_a_recipe_naming_a_pair_gets_the_mvae_estimates():
     assert "cross_modal_accuracy(a->b)" in result
 
 
+def test_each_proposal_is_drawn_once_for_the_mvae_and_subset_estimates(monkeypatch):
+    """MVAE Tables 2-5 need log p(a) and log p(a, b) under q(z | a) and under q(z | a, b), the
+    subset log-likelihoods log p(a, b) under each subset's posterior: one importance-sampling
+    pass per proposal (3, not 5) gives them all, each estimate from its pass's draws."""
+    modalities = [kmvae.Modality(n, num_classes=4, likelihood="categorical") for n in "ab"]
+    model = kmvae.MVAE(modalities, 2, seed=0)
+    labels = np.random.default_rng(0).integers(0, 4, 60).astype("int32")
+    data = tf.data.Dataset.from_tensor_slices({"a": labels, "b": labels}).batch(30)
+    passes = []
+    original = kmvae.metrics.importance_sampling_sets
+
+    def recording(of, dataset, sets, proposal, *args, **kw):
+        estimates = original(of, dataset, sets, proposal, *args, **kw)
+        passes.append((proposal, sets, estimates))
+        return estimates
+    monkeypatch.setattr(kmvae.metrics, "importance_sampling_sets", recording)
+    result = compute_metrics(model, _recipe("a", "b"), data, data, prior_samples=50)
+    assert sorted(proposal for proposal, _, _ in passes) == [["a"], ["a", "b"], ["b"]]
+    lls = result["log_likelihood"]
+    for proposal, sets, estimates in passes:
+        for names, estimate in zip(sets, estimates):
+            key = f"log p({','.join(names)}) | q(z|{','.join(proposal)})"
+            if key in lls:
+                assert lls[key] == pytest.approx(float(np.mean(estimate.log_likelihood)))
+        if proposal == ["a"]:
+            assert sets == [["a"], ["a", "b"]]
+            # log w(a, b) = log w(a) + log p(b | z_k) at the same z_k, and p(b | z) <= 1.
+            assert np.all(estimates[1].log_likelihood <= estimates[0].log_likelihood + 1e-6)
+    assert result["subset_log_likelihood"]["a"] == lls["log p(a,b) | q(z|a)"]
+
+
 @pytest.mark.parametrize("unpaired_from", ["incomplete", "all"])
 def test_probe_training_data_reads_each_example_once_despite_paired_per_batch(unpaired_from):
     """The MNIST-Split recipes' batches (`unpaired_from="all"`: single parts of every image
@@ -100,7 +131,7 @@ def test_an_interrupted_evaluation_resumes_with_the_parts_it_finished(tmp_path, 
 
     calls = []
     monkeypatch.setattr(kmvae.metrics, "latent_probe", latent_probe)
-    for name in ("conditional_coherence", "importance_sampling"):
+    for name in ("conditional_coherence", "importance_sampling_sets"):
         original = getattr(kmvae.metrics, name)
         monkeypatch.setattr(kmvae.metrics, name,
                             lambda *a, _f=original, _n=name, **kw: calls.append(_n) or _f(*a, **kw))
@@ -113,7 +144,7 @@ def test_an_interrupted_evaluation_resumes_with_the_parts_it_finished(tmp_path, 
     assert resumed["coherence"] == finished["coherence"]["coherence"]
     calls.clear()
     compute_metrics(model, _recipe(), data, data, **{**kwargs, "eval_examples": 40})
-    assert "importance_sampling" in calls and "conditional_coherence" in calls
+    assert "importance_sampling_sets" in calls and "conditional_coherence" in calls
 
 
 def test_every_key_of_the_result_is_owned_by_one_metric(tmp_path):
@@ -201,23 +232,23 @@ def test_an_interrupted_estimate_inside_an_evaluation_goes_on_where_it_stopped(
     model, data = _tiny()                        # batches of 40; 60 examples per estimate
     cache = tmp_path / "evaluation_parts.json"
     kwargs = dict(eval_examples=60, coherence_examples=20, cache_path=cache)
-    original = kmvae.metrics.importance_sampling
+    original = kmvae.metrics.importance_sampling_sets
     sizes, stop_at = [], [2]
 
     def counting(of, *args, **kw):
-        weights = of.log_importance_weights
+        weights = of.log_importance_weight_terms
 
         def counted(inputs, **w):
             if len(sizes) + 1 == stop_at[0]:
                 raise KeyboardInterrupt           # the process stopped in the second batch
             sizes.append(int(next(iter(inputs.values())).shape[0]))
             return weights(inputs, **w)
-        monkeypatch.setattr(of, "log_importance_weights", counted)
+        monkeypatch.setattr(of, "log_importance_weight_terms", counted)
         try:
             return original(of, *args, **kw, checkpoint_seconds=0)
         finally:
-            monkeypatch.setattr(of, "log_importance_weights", weights)
-    monkeypatch.setattr(kmvae.metrics, "importance_sampling", counting)
+            monkeypatch.setattr(of, "log_importance_weight_terms", weights)
+    monkeypatch.setattr(kmvae.metrics, "importance_sampling_sets", counting)
     with pytest.raises(KeyboardInterrupt):
         compute_metrics(model, _recipe(), data, data, **kwargs)
     assert sizes == [40]

@@ -83,14 +83,15 @@ def test_subset_elbo_is_eq_12_from_the_subset_log_likelihoods_draws(monkeypatch)
     batch = data(model, label=False)
     test = tf.data.Dataset.from_tensor_slices(batch).batch(16)
     calls = []
-    original = metrics.importance_sampling
+    original = metrics.importance_sampling_sets
 
-    def recording(model, dataset, modalities, proposal, *args, **kwargs):
-        estimate = original(model, dataset, modalities, proposal, *args, **kwargs)
-        calls.append(((tuple(modalities), tuple(proposal)), estimate))
-        return estimate
+    def recording(model, dataset, modality_sets, proposal, *args, **kwargs):
+        estimates = original(model, dataset, modality_sets, proposal, *args, **kwargs)
+        calls.extend(((tuple(modalities), tuple(proposal)), estimate)
+                     for modalities, estimate in zip(modality_sets, estimates))
+        return estimates
 
-    monkeypatch.setattr(metrics, "importance_sampling", recording)
+    monkeypatch.setattr(metrics, "importance_sampling_sets", recording)
     k = 200
     recipe = types.SimpleNamespace(eval_num_samples=k, source="a", target="b",
                                    dataset="none", dataset_options={})

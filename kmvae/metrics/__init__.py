@@ -29,8 +29,8 @@ from kmvae.metrics.coherence import (classify, coherence_score, conditional_cohe
                                      train_oracle)
 from kmvae.metrics.conflict import beliefs, conflict, pairwise_conflicts
 from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likelihood,
-                                       importance_sampling, log_prior_predictive,
-                                       subset_log_likelihoods)
+                                       importance_sampling, importance_sampling_sets,
+                                       log_prior_predictive, subset_log_likelihoods)
 from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy, subset_encodings
 from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
                                  train_whole_image_oracle, whole_images)
@@ -38,7 +38,7 @@ from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
 __all__ = [
     "Metric", "Context",
     "cross_modal_accuracy", "test_log_likelihood", "log_weight_variance", "importance_sampling",
-    "ImportanceEstimate", "log_prior_predictive", "conditional_log_likelihood",
+    "importance_sampling_sets",    "ImportanceEstimate", "log_prior_predictive", "conditional_log_likelihood",
     "subset_log_likelihoods", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
     "joint_coherence", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",

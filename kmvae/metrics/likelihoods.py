@@ -7,7 +7,8 @@ weights are computed in chunks of samples, in float32, and reduced with log-sum-
 
 - `importance_sampling`: per-example IWAE `log p(X)` (MVAE eq. 5-6), the variance of the log
   importance weights (MVAE Tables 4-5) and the Monte Carlo ELBO (M2VAE eq. 12) from the same K
-  draws.
+  draws; `importance_sampling_sets`, the same for several sets X with one proposal and one set
+  of draws.
 - `log_prior_predictive`: the second Monte Carlo term of MVAE eq. 7, `log E_{p(z)}[p(y | z)]`.
 - `conditional_log_likelihood`: MVAE eq. 7, `log p(x | y) = log p(x, y) - log p(y)`.
 - `subset_log_likelihoods`: MoPoE's protocol (Sutter et al. 2021, Table 4 and App. B), the
@@ -116,14 +117,50 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
     """
     modalities = _check_names(model, model.modality_names if modalities is None else modalities,
                               "modalities")
-    proposal = modalities if proposal is None else _check_names(model, proposal, "proposal")
+    return importance_sampling_sets(
+        model, dataset, [modalities], modalities if proposal is None else proposal,
+        num_samples, max_examples, chunk_size, checkpoint, checkpoint_seconds)[0]
+
+
+def importance_sampling_sets(model, dataset, modality_sets, proposal, num_samples=1000,
+                             max_examples=None, chunk_size=100, checkpoint=None,
+                             checkpoint_seconds=60):
+    """`importance_sampling` of several sets X of modalities with one proposal, from the same
+    K draws `z_k ~ q(z | X_proposal)`: each modality is decoded once per draw and each set's
+    log weights are `log p(z_k) - log q(z_k | X_proposal) + sum_{m in X} log p(x_m | z_k)`
+    (`MultimodalVAE.log_importance_weight_terms`). MVAE's Tables 2-5 (Wu & Goodman 2018,
+    eq. 5-6) estimate `log p(x)` and `log p(x, y)` with the same proposal; this draws once for
+    both, where two `importance_sampling` calls decode the image twice. Each set's estimate is
+    the same unbiased estimate as alone; only their errors are correlated.
+
+    Args:
+        modality_sets: a non-empty list of lists of modality names (the sets X).
+        proposal: names whose fused posterior is the proposal.
+        checkpoint: as `importance_sampling`, for all sets at once (the settings it checks are
+            the sets, the proposal, K and `max_examples`).
+        Others as `importance_sampling`.
+
+    Returns:
+        A list of `ImportanceEstimate`, one per set, in the order of `modality_sets`.
+
+    Raises:
+        ValueError: an empty list of sets, unknown names, K < 1, or batches without the
+            modalities.
+    """
+    if not modality_sets:
+        raise ValueError("modality_sets must list at least one set of modalities; received "
+                         f"{modality_sets!r}.")
+    modality_sets = [_check_names(model, names, "modalities") for names in modality_sets]
+    proposal = _check_names(model, proposal, "proposal")
     if int(num_samples) < 1:
         raise ValueError(f"num_samples (K) must be >= 1; received {num_samples!r}.")
-    needed = modalities + [n for n in proposal if n not in modalities]
-    saved = _Checkpoint(checkpoint, {"modalities": modalities, "proposal": proposal,
+    needed = [n for n in model.modality_names
+              if n in proposal or any(n in names for names in modality_sets)]
+    columns = [[model.modality_names.index(n) for n in names] for names in modality_sets]
+    saved = _Checkpoint(checkpoint, {"modality_sets": modality_sets, "proposal": proposal,
                                      "num_samples": int(num_samples),
-                                     "max_examples": max_examples}, checkpoint_seconds)
-    lls, variances, elbos = saved.parts
+                                     "max_examples": max_examples},
+                        checkpoint_seconds, len(modality_sets))
     skip = saved.examples
     for inputs in iterate_batches(dataset, needed, max_examples):
         if skip:                               # examples a checkpoint already holds
@@ -133,66 +170,54 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
             if done == size:
                 continue
             inputs = {n: v[done:] for n, v in inputs.items()}
-        if set(proposal) <= set(modalities):
-            log_w = model.log_importance_weights(inputs, num_samples=int(num_samples),
-                                                 proposal=proposal, chunk_size=chunk_size)
-        else:
-            log_w = _outside_proposal_log_weights(model, inputs, modalities, proposal,
-                                                  int(num_samples), chunk_size)
-        lls.append((tf.reduce_logsumexp(log_w, axis=0) - math.log(int(num_samples))).numpy())
-        variances.append(tf.math.reduce_variance(log_w, axis=0).numpy())
-        elbos.append(tf.reduce_mean(log_w, axis=0).numpy())
-        saved.update(lls, variances, elbos)
-    saved.update(lls, variances, elbos, force=True)
-    return ImportanceEstimate(*(np.concatenate(parts).astype(np.float64) if parts
-                                else np.zeros(0) for parts in (lls, variances, elbos)))
+        log_prior_ratio, log_likelihoods = model.log_importance_weight_terms(
+            inputs, num_samples=int(num_samples), proposal=proposal, chunk_size=chunk_size)
+        for parts, index in zip(saved.parts, columns):
+            log_w = log_prior_ratio + tf.reduce_sum(tf.gather(log_likelihoods, index, axis=-1),
+                                                    axis=-1)             # (K, batch)
+            parts["ll"].append((tf.reduce_logsumexp(log_w, axis=0)
+                                - math.log(int(num_samples))).numpy())
+            parts["variance"].append(tf.math.reduce_variance(log_w, axis=0).numpy())
+            parts["elbo"].append(tf.reduce_mean(log_w, axis=0).numpy())
+        saved.update()
+    saved.update(force=True)
+    return [ImportanceEstimate(*(np.concatenate(parts[key]).astype(np.float64) if parts[key]
+                                 else np.zeros(0) for key in _Checkpoint.KEYS))
+            for parts in saved.parts]
 
 
 class _Checkpoint:
-    """`importance_sampling`'s per-example results so far in a `.npz` file (with the estimate's
-    settings as JSON); a file of other settings is ignored (and replaced)."""
+    """`importance_sampling_sets`' per-example results so far in a `.npz` file (with the
+    estimate's settings as JSON), one `ll_<i>`, `variance_<i>`, `elbo_<i>` per set i; a file of
+    other settings is ignored (and replaced)."""
 
-    def __init__(self, path, settings, seconds):
+    KEYS = ("ll", "variance", "elbo")
+
+    def __init__(self, path, settings, seconds, num_sets):
         self.path = None if path is None else Path(path)
         self.settings = json.dumps(settings, sort_keys=True)
         self.seconds = seconds
         self.written = time.time()
-        self.parts = ([], [], [])
+        self.parts = [{key: [] for key in self.KEYS} for _ in range(num_sets)]
         self.examples = 0
         if self.path is not None and self.path.exists():
             with np.load(self.path) as saved:
                 if str(saved["settings"]) == self.settings:
-                    self.parts = tuple([saved[key]] for key in ("ll", "variance", "elbo"))
-                    self.examples = len(saved["ll"])
+                    self.parts = [{key: [saved[f"{key}_{i}"]] for key in self.KEYS}
+                                  for i in range(num_sets)]
+                    self.examples = len(saved["ll_0"])
 
-    def update(self, lls, variances, elbos, force=False):
-        if self.path is None or not lls or (
+    def update(self, force=False):
+        if self.path is None or not self.parts[0]["ll"] or (
                 not force and time.time() - self.written < self.seconds):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + ".tmp.npz")
         np.savez(temporary, settings=self.settings,
-                 **{key: np.concatenate(parts) for key, parts in
-                    zip(("ll", "variance", "elbo"), (lls, variances, elbos))})
+                 **{f"{key}_{i}": np.concatenate(parts[key])
+                    for i, parts in enumerate(self.parts) for key in self.KEYS})
         os.replace(temporary, self.path)
         self.written = time.time()
-
-
-def _outside_proposal_log_weights(model, inputs, modalities, proposal, num_samples, chunk_size):
-    """`(K, batch)` log weights `log p(X | z) + log p(z) - log q(z | X_proposal)` for a proposal
-    that conditions on modalities outside X (which `MultimodalVAE.log_importance_weights`, scoring
-    every modality it is given, does not cover): built from `encode` and `decode`."""
-    q = model.encode({n: inputs[n] for n in proposal})
-    x, _ = model.prepare_batch({n: inputs[n] for n in modalities}, check=True)
-    index = [model.modality_names.index(n) for n in modalities]
-    chunks = []
-    for start in range(0, num_samples, int(chunk_size)):
-        z = q.sample(min(int(chunk_size), num_samples - start))          # (n, batch, D)
-        log_w = model.prior().log_prob(z) - q.log_prob(z)
-        for m in index:
-            log_w += model.decoders[m](z).log_prob(x[m])
-        chunks.append(log_w)
-    return tf.concat(chunks, axis=0)
 
 
 def log_prior_predictive(model, batch, modalities, num_samples=5000, chunk_size=500, seed=None):

@@ -66,8 +66,8 @@ class MultimodalVAE(keras.Model):
     - `prior(batch_shape)` and `prior_from_standard_normal(noise)`: another prior (MMVAE);
     - `invalid_rows(tensors, mask)`: a constraint on batches beyond the base's (a subset model
       without some subsets' posteriors, MSNVI's information sources);
-    - `check_proposal(proposal_mask, proposal)` and `log_weights(...)`: the proposals a model
-      has, and its importance weights where `log p(X, z)` is not the base's (MSNVI);
+    - `check_proposal(proposal_mask, proposal)` and `log_weight_terms(...)`: the proposals a
+      model has, and its importance weights where `log p(X, z)` is not the base's (MSNVI);
     - `conditioning_modalities`, `generated_modalities` and `conditioning_subsets()`: what
       evaluations may condition on and generate (MSNVI's sources and observations).
 
@@ -527,7 +527,8 @@ class MultimodalVAE(keras.Model):
 
         `X` are the modalities present in each example; the proposal is the fused posterior of
         `proposal` (modality names, default all present ones), e.g. `q(z | x)` or `q(z | x, y)`
-        as in MVAE Tables 2-5. Computed in chunks of `chunk_size` samples, float32.
+        as in MVAE Tables 2-5. Computed in chunks of `chunk_size` samples, float32; the sum of
+        `log_importance_weight_terms`.
 
         Returns:
             `(num_samples, batch)` float32, in nats.
@@ -535,6 +536,32 @@ class MultimodalVAE(keras.Model):
         Raises:
             ValueError: on a malformed batch, unknown proposal names, or an example none of whose
                 proposal modalities is present.
+        """
+        log_prior_ratio, log_likelihoods = self.log_importance_weight_terms(
+            batch, num_samples, proposal, chunk_size)
+        return log_prior_ratio + tf.reduce_sum(log_likelihoods, axis=-1)
+
+    def log_importance_weight_terms(self, batch, num_samples=1000, proposal=None,
+                                    chunk_size=100):
+        """The terms of the log importance weights, per modality, from one set of draws
+        `z_k ~ q(z | X_proposal)`: `log w_k(X') = log_prior_ratio[k] + sum_{m in X'}
+        log_likelihoods[k, :, m]` for any set X' of the batch's modalities (MVAE eq. 5-6), so
+        the estimates of several sets X' with one proposal (MVAE Tables 2 and 3: `log p(x)` and
+        `log p(x, y)`) decode each modality once (`kmvae.metrics.importance_sampling_sets`).
+
+        Args:
+            batch: dict modality name -> `(batch,) + shape`, optionally `"mask"`.
+            num_samples: K.
+            proposal: modality names of the proposal (default: all present ones).
+            chunk_size: samples per chunk (memory, not the result).
+
+        Returns:
+            `(log_prior_ratio, log_likelihoods)`: `(K, batch)` float32 `log p(z_k) - log q(z_k |
+            X_proposal)` and `(K, batch, M)` float32 `log p(x_m | z_k)` in the model's modality
+            order, 0 where modality m is missing; nats.
+
+        Raises:
+            ValueError: as `log_importance_weights`.
         """
         x, mask = self.prepare_batch(batch, check=True)
         proposal_mask = mask
@@ -551,14 +578,14 @@ class MultimodalVAE(keras.Model):
                                  f"modalities {tuple(proposal)} present.")
             self.check_proposal(proposal_mask, proposal)
         if self._log_weights_fn is None:
-            self._log_weights_fn = tf.function(self.log_weights, reduce_retracing=True)
+            self._log_weights_fn = tf.function(self.log_weight_terms, reduce_retracing=True)
         locs, scales = self.posterior_parameters(x)    # once: the same for every chunk
         chunks = []
         for start in range(0, int(num_samples), int(chunk_size)):
             n = min(int(chunk_size), int(num_samples) - start)
             chunks.append(self._log_weights_fn(x, mask, locs, scales, proposal_mask,
                                                tf.constant(n)))
-        return tf.concat(chunks, axis=0)
+        return tuple(tf.concat(parts, axis=0) for parts in zip(*chunks))
 
     def check_proposal(self, proposal_mask, proposal):
         """Checks that the model has a posterior for every row's proposal subset, before
@@ -574,11 +601,12 @@ class MultimodalVAE(keras.Model):
             ValueError: naming the rows whose proposal subset has no posterior.
         """
 
-    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
-        """One chunk of `log_importance_weights`: `num_samples` draws `z_k ~ q(z | X_proposal)`
-        and their log weights `log p(X, z_k) - log q(z_k | X_proposal)`, X the present
-        modalities (MVAE eq. 5-6). Traced once as a `tf.function`. Extension point: a model
-        whose joint `log p(X, z)` differs (MSNVI: observations only) overrides it.
+    def log_weight_terms(self, x, mask, locs, scales, proposal_mask, num_samples):
+        """One chunk of `log_importance_weight_terms`: `num_samples` draws `z_k ~ q(z |
+        X_proposal)`, their `log p(z_k) - log q(z_k | X_proposal)` and each present modality's
+        `log p(x_m | z_k)` (MVAE eq. 5-6; the log weight of X is their sum over X). Traced once
+        as a `tf.function`. Extension point: a model whose joint `log p(X, z)` differs (MSNVI:
+        observations only, weighted) overrides it.
 
         Args:
             x, mask: from `prepare_batch`.
@@ -587,14 +615,14 @@ class MultimodalVAE(keras.Model):
             num_samples: K, a scalar int32 tensor.
 
         Returns:
-            `(num_samples, batch)` float32, nats.
+            `(log_prior_ratio, log_likelihoods)`: `(num_samples, batch)` and `(num_samples,
+            batch, M)` float32, nats, 0 where a modality is missing.
         """
         q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)
-        log_w = self.prior().log_prob(z) - q.log_prob(z)
-        for m, decoder in enumerate(self.decoders):
-            log_w += tf.where(mask[:, m], decoder(z).log_prob(x[m]), 0.0)
-        return log_w
+        log_likelihoods = [tf.where(mask[:, m], decoder(z).log_prob(x[m]), 0.0)
+                           for m, decoder in enumerate(self.decoders)]
+        return self.prior().log_prob(z) - q.log_prob(z), tf.stack(log_likelihoods, axis=-1)
 
     def log_likelihood(self, batch, num_samples=1000, proposal=None, chunk_size=100):
         """IWAE estimate of `log p(X)`, X the modalities present in each example (MVAE eq. 5-6):

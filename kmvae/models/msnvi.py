@@ -230,11 +230,16 @@ class MSNVI(MultimodalVAE):
         return super().invalid_rows(tensors, mask) + [
             (f"Example(s) with no information source {self.sources} present at rows:", empty)]
 
-    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
-        """As `MultimodalVAE.log_weights`, `log p(X, z)` over the present observations."""
+    def log_weight_terms(self, x, mask, locs, scales, proposal_mask, num_samples):
+        """As `MultimodalVAE.log_weight_terms`, with `log p(X, z)` over the present observations
+        (`_log_joint`): an observation's term is its weighted `log p(x_m | z)`, a source's that
+        is no observation 0."""
         q = self.posterior(locs, scales, proposal_mask)
         z = q.sample(num_samples)                                         # (K, B, D)
-        return self._log_joint(x, mask, z[:, :, None])[..., 0] - q.log_prob(z)
+        log_lik = self._observation_log_likelihoods(x, mask, z[:, :, None])
+        zeros = tf.zeros_like(z[..., 0])
+        terms = [zeros if value is None else value[..., 0] for value in log_lik]
+        return self.prior().log_prob(z) - q.log_prob(z), tf.stack(terms, axis=-1)
 
     def belief(self, inputs, name):
         """`q_m(z | x_m)` of source `name`: a Normal, batch `(B,)`, event `(D,)`."""
@@ -283,11 +288,17 @@ class MSNVI(MultimodalVAE):
     # ------------------------------------------------------------------------- bounds
     def _log_joint(self, x, mask, z):
         """`log p(X, z)` over the present observations, z `(K, B, S, D)` -> `(K, B, S)`."""
+        log_lik = self._observation_log_likelihoods(x, mask, z)
+        return self.prior().log_prob(z) + sum(value for value in log_lik if value is not None)
+
+    def _observation_log_likelihoods(self, x, mask, z):
+        """Per modality, `(K, B, S)` weighted `log p(x_m | z)` of a present observation (0 where
+        missing), None for a modality that is no observation; z `(K, B, S, D)`."""
         observed = tf.logical_and(mask, self._is_observation)
         indices = [self.modality_names.index(n) for n in self.observations]
         log_lik = sample_log_likelihoods(self.decoders, x, observed, z, indices)
-        weighted = sum(self.loss_weights[n] * log_lik[n] for n in indices)
-        return self.prior().log_prob(z) + weighted
+        return [None if value is None else self.loss_weights[m] * value
+                for m, value in enumerate(log_lik)]
 
     def _sample(self, loc, scale, num_samples):
         shape = tf.concat([[num_samples], tf.shape(loc)], 0)

@@ -1,5 +1,5 @@
 """The base's public extension points: a subclass that overrides `posterior_parameters`,
-`invalid_rows`, `check_proposal` or `log_weights` changes what `encode`, the batch checks and
+`invalid_rows`, `check_proposal` or `log_weight_terms` changes what `encode`, the batch checks and
 `log_importance_weights` do; kmvae's own model classes override no underscored method of a
 kmvae parent; subset models keep `experts` for the unimodal experts and give their subset
 posteriors through `posterior_parameters`."""
@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import kmvae
+from kmvae import metrics
 from kmvae.models.base import MultimodalVAE
 
 TWO = ("bernoulli", "normal")
@@ -31,9 +32,10 @@ class Extended(kmvae.MoPoEVAE):
         if "a" not in proposal:
             raise ValueError(f"Extended needs 'a' in the proposal; received {proposal}.")
 
-    def log_weights(self, x, mask, locs, scales, proposal_mask, num_samples):
-        log_w = super().log_weights(x, mask, locs, scales, proposal_mask, num_samples)
-        return tf.zeros_like(log_w) + 2.0
+    def log_weight_terms(self, x, mask, locs, scales, proposal_mask, num_samples):
+        log_prior_ratio, log_likelihoods = super().log_weight_terms(
+            x, mask, locs, scales, proposal_mask, num_samples)
+        return tf.zeros_like(log_prior_ratio) + 2.0, tf.zeros_like(log_likelihoods) + 0.5
 
 
 @pytest.fixture
@@ -63,8 +65,12 @@ def test_check_proposal_and_log_weights_drive_log_importance_weights(tiny, exten
     with pytest.raises(ValueError, match="Extended needs 'a' in the proposal"):
         extended.log_importance_weights(batch, num_samples=3, proposal=["b"])
     log_w = extended.log_importance_weights(batch, num_samples=5, proposal=["a"], chunk_size=2)
-    np.testing.assert_array_equal(log_w, np.full((5, 4), 2.0))
-    np.testing.assert_allclose(extended.log_likelihood(batch, num_samples=5), 2.0, rtol=1e-6)
+    np.testing.assert_array_equal(log_w, np.full((5, 4), 3.0))          # 2 + 0.5 per modality
+    np.testing.assert_allclose(extended.log_likelihood(batch, num_samples=5), 3.0, rtol=1e-6)
+    only_a, both = metrics.importance_sampling_sets(extended, batch, [["a"], ["a", "b"]], ["a"],
+                                                    num_samples=5)
+    np.testing.assert_allclose(only_a.log_likelihood, 2.5, rtol=1e-6)
+    np.testing.assert_allclose(both.elbo, 3.0, rtol=1e-6)
 
 
 def model_classes():
