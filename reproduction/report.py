@@ -273,6 +273,7 @@ def _msnvi_section(archive, runs):
                                                          runs_of)]
         lines.append("")
         lines += _selection_summary({recipe_of[o]: m for o, m in runs_of.items()})
+        lines += _fit_gap_summary({recipe_of[o]: m for o, m in runs_of.items()})
         commands = [_train_command(recipe_of[o], m, runs) for o, m in runs_of.items()]
         lines += ["```bash", *commands, "```", ""]
         epochs = sorted({m.get("epochs") for m in runs_of.values()})
@@ -366,6 +367,32 @@ def _selection_summary(runs_of):
         f"`{name}` epoch {c['selected_epoch']} of {c['last_epoch']} ({c['criterion']} "
         f"{c['selected_value']:.3f}, last epoch {c['last_value']:.3f})"
         for name, c in chosen.items()) + ".", ""]
+
+
+def _fit_gap_summary(runs_of):
+    """One line, for the runs of `runs_of` (recipe name -> archived metrics or None) whose last
+    epoch logged both: the training bound against the validation bound, the evidence for or
+    against a data-limited gap (issue item 6); nothing when no run logged them."""
+    gaps = {name: (m["final_train"]["bound"], m["final_train"]["val_bound"])
+            for name, m in runs_of.items()
+            if m and {"bound", "val_bound"} <= set(m.get("final_train", {}))}
+    if not gaps:
+        return []
+    over = [name for name, (train, held) in gaps.items() if train - held > TOLERANCE_NATS]
+    line = ("At the last epoch, the training bound against the validation bound (each run's "
+            "own objective, nats per example): " + "; ".join(
+                f"`{name}` {train:.2f} / {held:.2f} ({train - held:+.2f})"
+                for name, (train, held) in gaps.items()) + ". ")
+    if len(over) == len(gaps):
+        line += ("Every run fits its training data better than held-out data by more than "
+                 f"{TOLERANCE_NATS:g} nats: more data, not more training, would close the gap.")
+    elif over:
+        line += (f"The runs that fit their training data better than held-out data by more "
+                 f"than {TOLERANCE_NATS:g} nats: " + ", ".join(f"`{name}`" for name in over)
+                 + ".")
+    else:
+        line += "No run shows overfitting."
+    return [line, ""]
 
 
 def _train_command(name, metrics, runs):

@@ -493,6 +493,36 @@ def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
             "`msnvi_mnist_tb_poe` epoch 87 of 100 (highest val_bound -96.500, last epoch "
             "-97.250).") in text
     assert "`vaevae_mnist_split_100` epoch" not in text
+    assert "training bound against the validation bound" not in text    # none logged
+
+
+def test_msnvi_sections_give_the_training_against_the_validation_bound(tmp_path):
+    """The evidence for a data-limited gap (issue item 6): each run's last-epoch training and
+    validation bounds, and whether all, some or none fit their training data better by more
+    than the tolerance."""
+    def run(name, train, held):
+        return json.dumps({"recipe": name, "epochs": 100,
+                           "msnvi_bounds": {"-L(ind)": 101.0, "-L(moe)": 100.0, "-L(poe)": 95.0},
+                           "final_train": {"bound": train, "val_bound": held, "loss": -train}})
+
+    tmp_path.joinpath("msnvi_mnist_tb_poe.json").write_text(
+        run("msnvi_mnist_tb_poe", -88.04, -96.68))
+    tmp_path.joinpath("msnvi_mnist_tb_ind.json").write_text(
+        run("msnvi_mnist_tb_ind", -98.28, -114.6))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("At the last epoch, the training bound against the validation bound (each run's own "
+            "objective, nats per example): `msnvi_mnist_tb_ind` -98.28 / -114.60 (+16.32); "
+            "`msnvi_mnist_tb_poe` -88.04 / -96.68 (+8.64). Every run fits its training data "
+            "better than held-out data by more than 2 nats") in text
+    tmp_path.joinpath("msnvi_mnist_tb_ind.json").write_text(
+        run("msnvi_mnist_tb_ind", -110.5, -111.0))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("(+0.50); `msnvi_mnist_tb_poe` -88.04 / -96.68 (+8.64). The runs that fit their "
+            "training data better than held-out data by more than 2 nats: "
+            "`msnvi_mnist_tb_poe`.") in text
+    tmp_path.joinpath("msnvi_mnist_tb_poe.json").write_text(
+        run("msnvi_mnist_tb_poe", -96.0, -96.68))
+    assert "(+0.68). No run shows overfitting." in reproduction.build(tmp_path, runs="runs-x")
 
 
 def test_svae_section_explains_vaevaes_figures_that_use_the_prior(tmp_path):
