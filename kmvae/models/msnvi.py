@@ -305,17 +305,22 @@ class MSNVI(MultimodalVAE):
         return loc + scale * keras.random.normal(shape, seed=self._seed_generator)
 
     def source_bound(self, x, mask, locs, scales, num_samples, mixture):
-        """L(ind) (`mixture=False`, eq. 1) or L(MoE) (`mixture=True`) per example `(B,)`."""
-        sources = self.source_mask(mask)
-        z = self._sample(locs, scales, num_samples)                      # (K, B, M, D)
-        beliefs = diagonal_normal(locs[:, None], scales[:, None])        # batch (B, 1, M)
-        log_q_each = beliefs.log_prob(z[..., None, :])                   # (K, B, M, M)
+        """L(ind) (`mixture=False`, eq. 1) or L(MoE) (`mixture=True`) per example `(B,)`.
+
+        Only the S information sources draw samples: a modality that is no source (MNIST-NO's
+        clean image, or the other sources of the one-source IWAE baseline) is never decoded."""
+        index = [self.modality_names.index(n) for n in self.sources]
+        sources = tf.gather(self.source_mask(mask), index, axis=1)       # (B, S)
+        locs, scales = tf.gather(locs, index, axis=1), tf.gather(scales, index, axis=1)
+        z = self._sample(locs, scales, num_samples)                      # (K, B, S, D)
+        beliefs = diagonal_normal(locs[:, None], scales[:, None])        # batch (B, 1, S)
+        log_q_each = beliefs.log_prob(z[..., None, :])                   # (K, B, S, S)
         if mixture:
             log_q = masked_log_mean_exp(log_q_each, sources[:, None, :], axis=-1)
         else:
             log_q = tf.linalg.diag_part(log_q_each)                      # q_m at its samples
         log_w = self._log_joint(x, mask, z) - log_q
-        per_source = masked_log_mean_exp(log_w, sources[None], axis=0)   # (B, M)
+        per_source = masked_log_mean_exp(log_w, sources[None], axis=0)   # (B, S)
         present = tf.cast(sources, tf.float32)
         return (tf.reduce_sum(tf.where(sources, per_source, 0.0), axis=1)
                 / tf.reduce_sum(present, axis=1))

@@ -378,6 +378,39 @@ def test_sources_and_observations_and_their_errors(tiny):
         kmvae.MSNVI(mods, 2, objective="elbo")
 
 
+@pytest.mark.parametrize("objective", ["ind", "moe", "poe"])
+def test_only_the_sources_samples_are_decoded(tiny, objective):
+    """MNIST-NO's IWAE baseline: one source among four noisy views and the clean image. L(ind)
+    and L(MoE) draw K samples per source and L(PoE) K in all; the image decoder sees no sample
+    of a modality that is no source."""
+    names = ("s0", "s1", "s2", "image")
+    mods = [kmvae.Modality(n, shape=(4,), encoder=tiny.dense_backbone(),
+                           decoder=tiny.dense_backbone()) for n in names]
+    model = kmvae.MSNVI(mods, 2, objective=objective, sources=["s0"], observations=["image"],
+                        num_samples=3, seed=0)
+    rng = np.random.default_rng(0)
+    batch = {n: rng.uniform(size=(5, 4)).astype("float32") for n in names}
+    shapes = []
+    decoder = model.decoders[3]
+    original = decoder.call
+    decoder.call = lambda z, *a, **kw: shapes.append(tuple(z.shape)) or original(z, *a, **kw)
+    try:
+        bound = model.bound(batch, num_samples=3).numpy()
+    finally:
+        decoder.call = original
+    assert shapes == [(3, 1, 5, 2)]                # (K, S, B, D): one sample group
+    # The other views change nothing: the bound of a model without them, with the same weights
+    # and the same draws (both seeded alike, both drawing one sample group).
+    alone = kmvae.MSNVI([mods[0], mods[3]], 2, objective=objective, sources=["s0"],
+                        observations=["image"], num_samples=3, seed=0)
+    for i, m in enumerate((0, 3)):
+        alone.encoders[i].set_weights(model.encoders[m].get_weights())
+        alone.decoders[i].set_weights(model.decoders[m].get_weights())
+    np.testing.assert_allclose(bound, alone.bound({n: batch[n] for n in ("s0", "image")},
+                                                  num_samples=3), rtol=1e-5)
+    assert bound.shape == (5,) and np.all(np.isfinite(bound))
+
+
 @pytest.mark.parametrize("objective", MSNVI_OBJECTIVES)
 def test_msnvi_bounds_ignore_missing_entries(tiny, objective):
     """Each bound of `bound` ignores what missing entries hold (training, saving and export:
