@@ -185,7 +185,9 @@ def _selection_lines(metrics):
              f"{selection['last_epoch']}, the {selection['criterion']} on a validation split "
              f"({held}, held out of training) "
              f"({selection['selected_value']:.3f} against {selection['last_value']:.3f} at the "
-             f"last epoch)."]
+             f"last epoch)." + (" Selected in the last tenth of training, so the criterion may "
+                                "still have been improving (not shown to have converged)."
+                                if _late(selection) else "")]
     final = metrics.get("final_train", {})
     if "elbo" in final and "val_elbo" in final:
         gap = final["elbo"] - final["val_elbo"]
@@ -363,10 +365,22 @@ def _selection_summary(runs_of):
     chosen = {name: m["selection"] for name, m in runs_of.items() if m and m.get("selection")}
     if not chosen:
         return []
-    return ["Model selection on a validation split held out of the training data: " + "; ".join(
+    line = "Model selection on a validation split held out of the training data: " + "; ".join(
         f"`{name}` epoch {c['selected_epoch']} of {c['last_epoch']} ({c['criterion']} "
         f"{c['selected_value']:.3f}, last epoch {c['last_value']:.3f})"
-        for name, c in chosen.items()) + ".", ""]
+        for name, c in chosen.items()) + "."
+    late = [name for name, c in chosen.items() if _late(c)]
+    if late:
+        line += (" Selected in the last tenth of training, so their criterion may still have "
+                 "been improving (not shown to have converged): "
+                 + ", ".join(f"`{name}`" for name in late) + ".")
+    return [line, ""]
+
+
+def _late(selection):
+    """Whether a run's selected epoch lies in the last tenth of its epochs: its criterion may
+    still have been improving when training stopped."""
+    return selection["selected_epoch"] > 0.9 * selection["last_epoch"]
 
 
 def _fit_gap_summary(runs_of):

@@ -494,6 +494,13 @@ def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
             "-97.250).") in text
     assert "`vaevae_mnist_split_100` epoch" not in text
     assert "training bound against the validation bound" not in text    # none logged
+    assert "last tenth of training" not in text                         # 150 and 87 of 200, 100
+    svae["selection"] = selection("highest val_top_accuracy", 181, 200, 0.912, 0.911)
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(svae))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("(highest val_top_accuracy 0.912, last epoch 0.911). Selected in the last tenth of "
+            "training, so their criterion may still have been improving (not shown to have "
+            "converged): `svae_mnist_split_100`.") in text
 
 
 def test_msnvi_sections_give_the_training_against_the_validation_bound(tmp_path):
@@ -614,3 +621,17 @@ def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tm
             "accuracy 0.887; on batches of 100 paired examples and 200 single parts of every "
             "image: 0.920 / 0.800 / 0.750 (from posterior means 0.950 / 0.900 / 0.850), epoch "
             "150 of 200 selected at validation top-half accuracy 0.870.") in lines
+
+
+def test_an_mvae_run_selected_late_is_said_not_to_have_converged(tmp_path):
+    """MVAE's section gives the selected epoch; one in the last tenth of training is flagged,
+    one earlier (the archived run's 199 of 500) is not."""
+    finished = json.loads((reproduction.ARCHIVE / "mvae_mnist.json").read_text())
+    assert finished["selection"]["selected_epoch"] == 199
+    tmp_path.joinpath("mvae_mnist.json").write_text(json.dumps(finished))
+    flag = "Selected in the last tenth of training, so the criterion may still have been improving"
+    assert flag not in reproduction.build(tmp_path, runs="runs-x")
+    late = {**finished, "selection": {**finished["selection"], "selected_epoch": 460}}
+    tmp_path.joinpath("mvae_mnist.json").write_text(json.dumps(late))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert "Model selection: epoch 460 of 500" in text and flag in text
