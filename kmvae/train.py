@@ -146,7 +146,10 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         start = time.time()
         history = fit_resumable(recipe, model, train, validation, int(epochs), run_dir,
                                 verbose=verbose, log=log)
-        train_seconds = round(time.time() - start, 1)
+        # Every epoch's seconds, over all the sessions of a resumed run; the seconds of this
+        # session for a history logged without them.
+        train_seconds = round(sum(history["epoch_seconds"]) if len(
+            history.get("epoch_seconds", [])) == int(epochs) else time.time() - start, 1)
         if recipe.selection:
             model.save(run_dir / "last.keras")
             model.load_weights(run_dir / BEST_WEIGHTS)
@@ -245,7 +248,8 @@ def _adopt_chief_backup(out, recipe_name, settings, worker_dir):
 def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=print):
     """`recipe.fit`, backed up at the end of every epoch in `<run_dir>/backup/` and resumed
     from there: trains `model` for `epochs` (split over the recipe's stages, each stage its own
-    backup and, once finished, `stage<k>.weights.h5`), logging `history.csv` and TensorBoard.
+    backup and, once finished, `stage<k>.weights.h5`), logging `history.csv` and TensorBoard,
+    each epoch with its learning rate and wall seconds (`epoch_seconds`).
 
     Returns:
         dict metric name -> list of per-epoch values, read back from `history.csv` (so a
@@ -275,7 +279,7 @@ def fit_resumable(recipe, model, train, test, epochs, run_dir, verbose=2, log=pr
             log(f"resuming at epoch {done + initial + 1} of {epochs}")
         _truncate_history(history_path, done + initial)
         callbacks = recipe.callbacks(stage_epochs if staged else epochs, test) + [
-            LearningRateLogger(),
+            LearningRateLogger(), EpochTimeLogger(),
             _OffsetCSVLogger(str(history_path), append=True, offset=done)]
         if recipe.selection:
             if staged:
@@ -377,6 +381,19 @@ class LearningRateLogger(keras.callbacks.Callback):
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(
                 self.model.optimizer.learning_rate))
+
+
+class EpochTimeLogger(keras.callbacks.Callback):
+    """Adds each epoch's wall seconds, its validation included, to the epoch's logs
+    (`epoch_seconds`), so `history.csv` keeps them across the sessions of a resumed run and
+    `train_seconds` is their sum."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
 class _OffsetCSVLogger(keras.callbacks.CSVLogger):

@@ -493,7 +493,8 @@ RUN_KEYS = {
     "dataset_options": "the recipe's data-set options",
     "parameters": "the number of the model's weights (model.count_params()): tells runs of "
                   "a recipe's earlier networks from its current ones",
-    "train_seconds": "seconds of training",
+    "train_seconds": "seconds of training: the sum of history.csv's epoch_seconds, over every "
+                     "session of a resumed run",
     "test": "the compiled objective on the test split (model.evaluate): name -> value",
     "final_train": "the last epoch's logs (history.csv): name -> value",
     "selection": "for a recipe with model selection: criterion, validation_split, "

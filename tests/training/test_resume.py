@@ -90,6 +90,11 @@ def test_history_has_each_epoch_once(resumed, uninterrupted):
     for got, want in zip(rows, expected):
         assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-6)
         assert float(got["kl_weight"]) == pytest.approx(float(want["kl_weight"]))
+    # The training time counts the epochs of both sessions, each logged once.
+    seconds = [float(r["epoch_seconds"]) for r in rows]
+    assert all(0 < s < 300 for s in seconds)
+    recorded = json.loads((out / "runs/digits/1/run.json").read_text())["train_seconds"]
+    assert recorded == pytest.approx(sum(seconds), abs=0.051)
 
 
 def test_resumed_weights_equal_the_uninterrupted_run(resumed, uninterrupted):
