@@ -57,6 +57,8 @@ M2VAE_SUBSETS = (("a,b", "L_a,b"), ("a", "L_a"), ("b", "L_b"))
 PAPER_RECIPES = {name: target["source"]               # recipe -> title
                  for name, target in _MVAE.TARGETS.items()}
 PAPER_EPOCHS = _MVAE.TARGETS["mvae_mnist"]["epochs"]          # the same for the three recipes
+# What the report says of a run selected in the last tenth of its epochs (`_late`).
+LATE_SELECTION = "may still have been improving (not shown to have converged)"
 # The report's tolerance for a verdict: a number within it of the paper's is reproduced.
 TOLERANCE_NATS = 2.0          # log-likelihoods
 TOLERANCE_POINTS = 0.03       # accuracies and coherences (3 percentage points)
@@ -185,9 +187,8 @@ def _selection_lines(metrics):
              f"{selection['last_epoch']}, the {selection['criterion']} on a validation split "
              f"({held}, held out of training) "
              f"({selection['selected_value']:.3f} against {selection['last_value']:.3f} at the "
-             f"last epoch)." + (" Selected in the last tenth of training, so the criterion may "
-                                "still have been improving (not shown to have converged)."
-                                if _late(selection) else "")]
+             f"last epoch)." + (f" Selected in the last tenth of training, so the criterion "
+                                f"{LATE_SELECTION}." if _late(selection) else "")]
     final = metrics.get("final_train", {})
     if "elbo" in final and "val_elbo" in final:
         gap = final["elbo"] - final["val_elbo"]
@@ -389,9 +390,8 @@ def _selection_summary(runs_of):
         for name, c in chosen.items()) + "."
     late = [name for name, c in chosen.items() if _late(c)]
     if late:
-        line += (" Selected in the last tenth of training, so their criterion may still have "
-                 "been improving (not shown to have converged): "
-                 + ", ".join(f"`{name}`" for name in late) + ".")
+        line += (f" Selected in the last tenth of training, so their criterion "
+                 f"{LATE_SELECTION}: " + ", ".join(f"`{name}`" for name in late) + ".")
     return [line, ""]
 
 

@@ -120,7 +120,7 @@ class MultimodalVAE(keras.Model):
                                         name="kl_weight")
         self._seed_generator = distribute.ReplicaSeedGenerator(seed, name="seed_generator")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names()}
-        self._log_weights_fn = None
+        self._log_weight_terms_fn = None
         self.build()
 
     # ----------------------------------------------------------------------------- structure
@@ -577,13 +577,13 @@ class MultimodalVAE(keras.Model):
                 raise ValueError(f"Rows {empty[:20].tolist()} have none of the proposal's "
                                  f"modalities {tuple(proposal)} present.")
             self.check_proposal(proposal_mask, proposal)
-        if self._log_weights_fn is None:
-            self._log_weights_fn = tf.function(self.log_weight_terms, reduce_retracing=True)
+        if self._log_weight_terms_fn is None:
+            self._log_weight_terms_fn = tf.function(self.log_weight_terms, reduce_retracing=True)
         locs, scales = self.posterior_parameters(x)    # once: the same for every chunk
         chunks = []
         for start in range(0, int(num_samples), int(chunk_size)):
             n = min(int(chunk_size), int(num_samples) - start)
-            chunks.append(self._log_weights_fn(x, mask, locs, scales, proposal_mask,
+            chunks.append(self._log_weight_terms_fn(x, mask, locs, scales, proposal_mask,
                                                tf.constant(n)))
         return tuple(tf.concat(parts, axis=0) for parts in zip(*chunks))
 
