@@ -1,5 +1,6 @@
 """Recipes: loadable by name, building the papers' networks."""
 
+import numpy as np
 import pytest
 
 import kmvae
@@ -41,6 +42,49 @@ def test_fashion_recipe_uses_the_convolutional_networks():
     model = recipes.load("mvae_fashion_mnist").build_model(compile=False)
     assert isinstance(model.encoders[0].backbone, kmvae.layers.ConvEncoder)
     assert isinstance(model.decoders[0].backbone, kmvae.layers.ConvDecoder)
+
+
+@pytest.mark.parametrize("base", ["mvae_mnist", "mvae_fashion_mnist"])
+def test_figure_4_recipes_are_their_tables_recipe_with_weak_supervision(base):
+    """MVAE section 6.1: the same model, training and selection as the Tables 2-5 recipe; only
+    the supervision fraction (and the metrics Figure 4 needs) differ."""
+    plain = recipes.load(base)
+    same = ("model", "dataset", "latent_dim", "epochs", "batch_size", "learning_rate",
+            "kl_warmup_epochs", "model_options", "selection", "source", "target")
+    for level, fraction in (("10", 0.1), ("1", 0.01), ("0p1", 0.001)):
+        weak = recipes.load(f"{base}_sup_{level}")
+        assert [getattr(weak, key) for key in same] == [getattr(plain, key) for key in same]
+        assert weak.dataset_options == {**plain.dataset_options, "supervision": fraction}
+        assert weak.metrics[0] == "CrossModalAccuracy" and "MVAELikelihoods" not in weak.metrics
+        assert f"{100 * fraction:g}% of the training examples paired" in weak.notes
+        assert recipes.targets(weak.name)["supervision"] == fraction
+        assert (weak.build_model(compile=False).count_params()
+                == plain.build_model(compile=False).count_params())
+
+
+def test_figure_4_recipe_masks_only_its_training_split(tmp_path):
+    """`mvae_mnist_sup_1` on 600 fake MNIST digits: of the 500 training digits (a sixth held out
+    for validation) exactly 5 keep both modalities, the rest one each, half and half; the
+    validation and test digits keep both."""
+    from kmvae.datasets.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "mnist").mkdir()
+    for prefix, n in (("train", 600), ("t10k", 20)):
+        write_idx(tmp_path / "mnist" / f"{prefix}-images-idx3-ubyte",
+                  rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / "mnist" / f"{prefix}-labels-idx1-ubyte",
+                  rng.integers(0, 10, n, dtype=np.uint8))
+    recipe = recipes.load("mvae_mnist_sup_1")
+    train, validation, test = recipe.load_data(("train", "validation", "test"),
+                                               data_dir=tmp_path, source="idx")
+    masks = np.concatenate([batch["mask"].numpy() for batch in train])
+    assert masks.shape == (500, 2)
+    assert [int(np.sum(masks.all(axis=1))), int(np.sum(masks[:, 0] & ~masks[:, 1])),
+            int(np.sum(~masks[:, 0] & masks[:, 1]))] == [5, 247, 248]
+    for split in (validation, test):
+        assert all("mask" not in batch or np.all(batch["mask"].numpy()) for batch in split)
+    assert sum(int(batch["label"].shape[0]) for batch in validation) == 100
 
 
 def test_unknown_recipe_lists_the_available_ones():
