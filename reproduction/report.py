@@ -59,8 +59,8 @@ PAPER_RECIPES = {name: target["source"]               # recipe -> title (Tables 
 # MVAE section 6.1, Figure 4 (recipes/mvae.py): p(y | x) accuracy against the fraction of paired
 # training examples, `<recipe>_sup_<level>` below 100% and the Tables 2-5 recipe at 100%.
 SUPERVISION_PANELS = tuple(_MVAE.SUPERVISION_PANELS.items())    # (100% recipe, panel title)
-SUPERVISION_ROWS = tuple(sorted({**{level: f for level, f in _MVAE.SUPERVISION_LEVELS.items()},
-                                 "100": 1.0}.items(), key=lambda row: row[1]))
+SUPERVISION_ROWS = tuple(sorted({**_MVAE.SUPERVISION_LEVELS, "100": 1.0}.items(),
+                               key=lambda row: row[1]))          # (level, fraction), ascending
 SUPERVISION_ACCURACY = "cross_modal_accuracy(image->label)"
 PAPER_EPOCHS = _MVAE.TARGETS["mvae_mnist"]["epochs"]          # the same for the three recipes
 # What the report says of a run selected in the last tenth of its epochs (`_late`).
