@@ -37,8 +37,10 @@ class M2VAE(SubsetVAE):
         betas: dict subset -> beta_S, a subset named by its `kmvae.subsets.subset_label`
             (modality names joined by `","` in model order), e.g. `{"a": 1.0, "a,b": 0.5}`.
         beta_norm: if given, `beta_S = beta_norm * D_S / D_z` for subsets not in `betas`
-            (section 3: "beta_norm = beta* D*/D_z"; D_S the data dimension of S, the sum of its
-            modalities' `data_dimension`, D_z = latent_dim); the paper's best is 0.01.
+            (D_S the data dimension of S, the sum of its modalities' `data_dimension`,
+            D_z = latent_dim); the paper's best is 0.01. Section 3 prints the inverse,
+            "beta_norm = beta* D*/D_z", but section 5.3's "beta_norm = 0.01 which is
+            beta* ~ 4" for a 28x28 image and D_z = 2 needs this direction (0.01 * 784 / 2).
         alpha: weight of the mutual KL terms (the paper finds alpha <= 0.01 best, section
             5.1.1; default 0.01).
 
