@@ -392,7 +392,8 @@ def _msnvi_section(archive, runs):
                   f"text (the recipes use MVAE's MLPs and a 20-dimensional latent space).",
                   "- MNIST is the 10,000-digit subset this machine has (8,000 / 2,000), not the "
                   "full 60,000 / 10,000.",
-                  _msnvi_checks(paper_cells, our_cells)]
+                  _msnvi_checks(paper_cells, our_cells),
+                  *_msnvi_silent_sources(recipe_of, runs_of, paper_cells, our_cells)]
         if limit:
             lines.append(f"- Bounds over the first {min(limit):,} test examples only.")
         lines += [f"- `{recipe_of[o]}`: {m['note']}." for o, m in runs_of.items() if m.get("note")]
@@ -403,6 +404,52 @@ def _msnvi_section(archive, runs):
         lines += [f"- {', '.join(names)}: numbers {source}." for source, names in carried.items()]
         lines.append("")
     return lines
+
+
+def _silent_sources(metrics):
+    """The sources of an MSNVI run whose own code hardly tells the digit: linear-probe accuracy
+    (`latent_probe`, one key per single source) below half the best single source's. Returns
+    (dict source -> accuracy, the best accuracy); empty without per-source probes."""
+    single = {k: v for k, v in (metrics.get("latent_probe") or {}).items() if "," not in k}
+    if len(single) < 2:
+        return {}, None
+    best = max(single.values())
+    return {k: v for k, v in single.items() if v < best / 2}, best
+
+
+def _msnvi_silent_sources(recipe_of, runs_of, paper, ours):
+    """A bullet naming the runs in which some information sources carry almost no information
+    (`_silent_sources`), with what that does to L(ind) and why L(PoE) training allows it;
+    nothing when every source of every run is informative."""
+    found = {}
+    for column, metrics in runs_of.items():
+        silent, best = _silent_sources(metrics)
+        if silent:
+            found[column] = (silent, best)
+    if not found:
+        return []
+    parts = []
+    for column, (silent, best) in found.items():
+        gap = ""
+        if None not in (ours["ind", column], ours["poe", column], paper["ind", column],
+                        paper["poe", column]):
+            gap = (f"; its -L(ind) is {ours['ind', column] - ours['poe', column]:.1f} nats above "
+                   f"its -L(PoE), the paper's model's "
+                   f"{paper['ind', column] - paper['poe', column]:.1f}")
+        parts.append(f"`{recipe_of[column]}` " + ", ".join(
+            f"{source} {value:.3f}" for source, value in silent.items())
+            + f" (the best source {best:.3f}){gap}")
+    return ["- Sources whose beliefs carry almost no information about the digit (the "
+            "linear-probe accuracy of the source's own code below half the best source's; "
+            "chance is 0.1): " + "; ".join(parts) + ". Such a belief is close to the prior, so "
+            "its share of L(ind) and L(MoE) is a bound whose proposal is nearly the prior. "
+            "L(PoE) sees only the product of the beliefs and leaves free how the information is "
+            "split among the sources (section 3.3: the individual natural parameters are not "
+            "identifiable). kmvae's belief is the prior times the encoder's Gaussian "
+            "(`kmvae.models.msnvi.belief_parameters`: never less certain than the prior, so "
+            "eq. 3's product stays proper), in which a source falls silent by its encoder's "
+            "scale growing without bound; whether that choice or the training alone silences "
+            "sources has not been tested."]
 
 
 def _msnvi_checks(paper, ours):

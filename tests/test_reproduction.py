@@ -732,3 +732,24 @@ def test_mvae_figure_4_claims_wait_for_every_level_and_for_runs_of_one_length(tm
     # Only the Tables 2-5 recipes get a Tables 2-5 section.
     text = reproduction.build(tmp_path, runs="runs-x")
     assert "## `mvae_mnist_sup_1`" not in text and "## `mvae_fashion_mnist`:" in text
+
+
+def test_msnvi_section_names_sources_whose_beliefs_carry_no_information(tmp_path):
+    """A source whose own code the linear probe reads below half as well as the best source's
+    is named, with the run's L(ind) - L(PoE) against the paper's; runs whose sources are all
+    informative are not."""
+    probes = {"poe": {"source_0": 0.82, "source_1": 0.16, "source_2": 0.125, "source_3": 0.78,
+                      "source_0,source_1": 0.82},
+              "ind": {"source_0": 0.82, "source_1": 0.81, "source_2": 0.80, "source_3": 0.45}}
+    for objective, probe in probes.items():
+        name = f"msnvi_mnist_no_{objective}"
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
+            "recipe": name, "epochs": 100, "latent_probe": probe,
+            "msnvi_bounds": {"-L(ind)": 194.5, "-L(moe)": 193.5, "-L(poe)": 100.5}}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    section = text[text.index("### MNIST-NO"):text.index("## M2VAE Table 1")]
+    assert ("chance is 0.1): `msnvi_mnist_no_poe` source_1 0.160, source_2 0.125 (the best "
+            "source 0.820); its -L(ind) is 94.0 nats above its -L(PoE), the paper's model's "
+            "8.9.") in section
+    assert "msnvi_mnist_no_ind` source" not in section      # 0.45 is not below 0.82 / 2
+    assert "Sources whose beliefs" not in text[:text.index("### MNIST-NO")]
