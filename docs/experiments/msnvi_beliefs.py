@@ -1,0 +1,253 @@
+"""Why the L(PoE)-trained MSNVI on MNIST-NO has -L(ind) = 194.4 in kmvae (paper: 101.2): a
+diagnostic behind REPRODUCTION.md's MSNVI section (`python docs/experiments/msnvi_beliefs.py`,
+from a checkout with kmvae installed; part A needs the trained `msnvi_mnist_no_poe` and
+`msnvi_mnist_no_hybrid` runs under /work/runs-paper/runs, or --runs-dir).
+
+Part A loads the trained model(s) and prints per source: KL(q_m || p), the mean belief
+log-precision, the factor precision rho_m = 1/s_m^2, the per-source -L(ind) (K = 16) with rho_m
+rescaled by c in (1, 2, 4), and the K = 16 bound with the prior as proposal.
+
+Part B retrains msnvi_mnist_no_poe for a few epochs with three belief parameterisations and
+prints each source's KL(q_m || p) every epoch:
+  kmvae       kmvae as is (q_m = p * r_m, eq. 3's product = p * prod r_m);
+  paper_soft  the paper's: q_m is the encoder's Gaussian itself, eq. 3 divides the prior out
+              |S| - 1 times, with a smooth precision floor;
+  shared      kmvae's parameterisation with one encoder shared by the four noisy sources (a
+              symmetric control).
+
+Run on 2026-12-04 (2 cores, nothing else running), `--part AB --epochs 8 --seeds 0 1`:
+- A: the archived 100-epoch model's source_1 and source_2 have KL(q_m || p) 0.006 / 0.004 and a
+  per-source -L(ind) of 285.5 / 284.9, the prior-proposal bound (287.6 / 287.8), whatever the
+  rescaling; source_0 and source_3 105.6 / 111.1.
+- B, after 8 epochs: kmvae's beliefs leave one source informative (seed 0: KL per source
+  9.3, 0.1, 0.0, 0.0; seed 1: 0.2, 0.0, 10.3, 0.1; -L(ind) 176.1 / 177.3 against -L(PoE)
+  132.5 / 130.4); the paper's keep all four (4.3, 6.3, 4.8, 4.1 and 5.7, 6.0, 5.9, 6.1) but
+  train L(PoE) slower (-L(ind) 177.4 / 180.6, -L(PoE) 156.9 / 165.7); one shared encoder
+  3.7 each, -L(ind) 139.8 against -L(PoE) 131.7 (seed 0), the even-split cost.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import keras
+import tensorflow as tf
+
+import kmvae  # noqa: F401  (registers the Keras classes)
+from kmvae import recipes
+from kmvae.models.msnvi import MIN_PRECISION, MSNVI, belief_parameters
+from kmvae.layers.heads import diagonal_normal
+
+RUNS = "/work/runs-paper/runs"      # default of --runs-dir
+SCALES = (1.0, 2.0, 4.0)
+
+
+# ----------------------------------------------------------------------------- helpers
+def test_batches(recipe, names, max_examples, split="test"):
+    """Batches (dicts restricted to `names`) of the recipe's test split, at most max_examples."""
+    data = recipe.load_data(split)
+    out, seen = [], 0
+    for batch in data:
+        if seen >= max_examples:
+            break
+        take = min(max_examples - seen, int(tf.shape(batch[names[0]])[0]))
+        out.append({n: batch[n][:take] for n in names})
+        seen += take
+    return out
+
+
+def source_index(model):
+    return [model.modality_names.index(n) for n in model.sources]
+
+
+def factors(model, x):
+    """Per source, the encoder's raw Gaussian (loc, scale) -- r_m in kmvae's parameterisation,
+    the belief itself in the paper's."""
+    out = []
+    for m in source_index(model):
+        encoder = shared_encoder(model, m)
+        f = encoder(x[m]).distribution
+        out.append((f.loc, f.scale))
+    return out
+
+
+def shared_encoder(model, m):
+    if isinstance(model, SharedMSNVI):
+        return model.encoders[model.modality_names.index(model.sources[0])]
+    return model.encoders[m]
+
+
+def only_source(model, mask, m):
+    """The mask with source m as the only source present (observations untouched)."""
+    one = tf.one_hot(m, model.num_modalities) > 0.5
+    keep = tf.logical_or(one[None, :], model._is_observation)
+    return tf.logical_and(mask, keep)
+
+
+def kl_to_prior(loc, scale):
+    return 0.5 * tf.reduce_sum(tf.square(loc) + tf.square(scale) - 1.0
+                               - 2.0 * tf.math.log(scale), axis=-1)
+
+
+def diagnose(model, batches, num_samples=16, rescale=True, label=""):
+    """Per-source diagnostics of a model with kmvae's belief parameterisation (rescaling is
+    only meaningful there)."""
+    idx = source_index(model)
+    acc = {}
+
+    def add(key, value):
+        acc.setdefault(key, []).append(np.asarray(value))
+
+    for batch in batches:
+        x, mask = model.prepare_batch(batch)
+        locs, scales = model.experts(x)
+        add("L(ind) all", -model.source_bound(x, mask, locs, scales, num_samples, False))
+        add("L(moe) all", -model.source_bound(x, mask, locs, scales, num_samples, True))
+        add("L(poe)", -model.poe_bound(x, mask, locs, scales, num_samples))
+        prior_locs, prior_scales = tf.zeros_like(locs), tf.ones_like(scales)
+        for j, (m, (r_loc, r_scale)) in enumerate(zip(idx, factors(model, x))):
+            name = model.modality_names[m]
+            mask_m = only_source(model, mask, m)
+            add(f"{name} KL(q||p)", kl_to_prior(locs[:, m], scales[:, m]))
+            add(f"{name} mean log-precision", tf.reduce_mean(-2 * tf.math.log(scales[:, m]), -1))
+            add(f"{name} median rho=1/s^2", tf.reduce_mean(1.0 / tf.square(r_scale), -1))
+            add(f"{name} -L(ind) prior proposal",
+                -model.source_bound(x, mask_m, prior_locs, prior_scales, num_samples, False))
+            factor_scales = SCALES if rescale else (1.0,)
+            for c in factor_scales:
+                rho = c / tf.square(r_scale)
+                new_loc, new_scale = belief_parameters(
+                    diagonal_normal(r_loc, tf.math.rsqrt(rho)).distribution)
+                l2 = tf.tensor_scatter_nd_update(
+                    tf.transpose(locs, [1, 0, 2]), [[m]], new_loc[None])
+                s2 = tf.tensor_scatter_nd_update(
+                    tf.transpose(scales, [1, 0, 2]), [[m]], new_scale[None])
+                l2, s2 = tf.transpose(l2, [1, 0, 2]), tf.transpose(s2, [1, 0, 2])
+                add(f"{name} -L(ind) rho x{c:g}",
+                    -model.source_bound(x, mask_m, l2, s2, num_samples, False))
+    print(f"\n=== {label}")
+    for key, parts in acc.items():
+        values = np.concatenate([np.ravel(p) for p in parts])
+        stat = np.median(values) if "median" in key else np.mean(values)
+        print(f"  {key:40s} {stat:10.3f}")
+
+
+# ----------------------------------------------------------------------------- variants
+class PaperSoftMSNVI(MSNVI):
+    """The paper's parameterisation: the belief IS the encoder's Gaussian; eq. 3 precision
+    sum_m lambda_m - (|S| - 1), floored smoothly (softplus, so never a zero gradient)."""
+
+    def experts(self, x, training=False):
+        locs, scales = [], []
+        for m, (encoder, name) in enumerate(zip(self.encoders, self.modality_names)):
+            if name in self.sources:
+                q = encoder(x[m], training=training).distribution
+                loc, scale = q.loc, q.scale
+            else:
+                loc = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
+                scale = loc + 1.0
+            locs.append(loc)
+            scales.append(scale)
+        return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+
+    def poe_bound(self, x, mask, locs, scales, num_samples):
+        present = tf.cast(self.source_mask(mask), tf.float32)[..., None]
+        precisions = present / tf.square(scales)
+        count = tf.reduce_sum(present, axis=1)
+        raw = tf.reduce_sum(precisions, axis=1) - (count - 1.0)
+        precision = MIN_PRECISION + tf.nn.softplus(10.0 * raw) / 10.0
+        loc = tf.reduce_sum(precisions * locs, axis=1) / precision
+        scale = tf.math.rsqrt(precision)
+        z = self._sample(loc, scale, num_samples)[:, :, None]
+        log_q = diagonal_normal(loc[:, None], scale[:, None]).log_prob(z)
+        log_w = self._log_joint(x, mask, z) - log_q
+        return tf.reduce_logsumexp(log_w[..., 0], axis=0) - tf.math.log(float(num_samples))
+
+
+class SharedMSNVI(MSNVI):
+    """kmvae's parameterisation, one encoder (source_0's) for every noisy source."""
+
+    def experts(self, x, training=False):
+        encoder = self.encoders[self.modality_names.index(self.sources[0])]
+        locs, scales = [], []
+        for m, name in enumerate(self.modality_names):
+            if name in self.sources:
+                loc, scale = belief_parameters(encoder(x[m], training=training).distribution)
+            else:
+                loc = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
+                scale = loc + 1.0
+            locs.append(loc)
+            scales.append(scale)
+        return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+
+
+VARIANTS = {"kmvae": MSNVI, "paper_soft": PaperSoftMSNVI, "shared": SharedMSNVI}
+
+
+class SourceProbe(keras.callbacks.Callback):
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        x, mask = self.model.prepare_batch(self.batch)
+        locs, scales = self.model.experts(x)
+        kls = [float(tf.reduce_mean(kl_to_prior(locs[:, m], scales[:, m])))
+               for m in source_index(self.model)]
+        logp = [float(tf.reduce_mean(-2 * tf.math.log(scales[:, m])))
+                for m in source_index(self.model)]
+        print(f"    epoch {epoch + 1}: bound {logs.get('bound', float('nan')):.2f}  "
+              f"KL(q_m||p) per source {[round(v, 1) for v in kls]}  "
+              f"mean log-precision {[round(v, 2) for v in logp]}", flush=True)
+
+
+def part_b(epochs, seeds, variants, examples):
+    recipe = recipes.load("msnvi_mnist_no_poe")
+    for variant in variants:
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)
+            options = dict(recipe.model_options)
+            model = VARIANTS[variant](recipe.modalities(), recipe.latent_dim, seed=seed,
+                                      **options)
+            model.compile(optimizer=recipe.make_optimizer())
+            train = recipe.load_data("train", seed=seed)
+            probe = test_batches(recipe, model.modality_names, 500, split="validation")
+            probe = {n: tf.concat([b[n] for b in probe], 0) for n in model.modality_names}
+            print(f"\n--- {variant}, seed {seed}, {epochs} epochs", flush=True)
+            start = time.time()
+            model.fit(train, epochs=epochs, callbacks=[SourceProbe(probe)], verbose=0)
+            print(f"    trained in {time.time() - start:.0f} s")
+            batches = test_batches(recipe, model.modality_names, examples)
+            diagnose(model, batches, rescale=(variant != "paper_soft"),
+                     label=f"{variant}, seed {seed}, after {epochs} epochs "
+                           f"(rho rescaling {'skipped' if variant == 'paper_soft' else 'on'})")
+
+
+def part_a(runs, examples, runs_dir=RUNS):
+    for run in runs:
+        path = f"{runs_dir}/{run}/1/model.keras"
+        model = keras.saving.load_model(path)
+        recipe = recipes.load(run)
+        batches = test_batches(recipe, list(model.modality_names), examples)
+        diagnose(model, batches, label=f"archived {run} ({examples} test examples)")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part", choices=("A", "B", "AB"), default="A")
+    parser.add_argument("--runs", nargs="+",
+                        default=["msnvi_mnist_no_poe", "msnvi_mnist_no_hybrid"])
+    parser.add_argument("--runs-dir", default=RUNS, help="the runs/ folder of `kmvae train --out`")
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    args = parser.parse_args()
+    if "A" in args.part:
+        part_a(args.runs, args.examples, args.runs_dir)
+    if "B" in args.part:
+        part_b(args.epochs, args.seeds, args.variants, min(args.examples, 500))
+
+
+if __name__ == "__main__":
+    main()
