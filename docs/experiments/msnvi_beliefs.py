@@ -137,18 +137,9 @@ class PaperSoftMSNVI(MSNVI):
     """The paper's parameterisation: the belief IS the encoder's Gaussian; eq. 3 precision
     sum_m lambda_m - (|S| - 1), floored smoothly (softplus, so never a zero gradient)."""
 
-    def experts(self, x, training=False):
-        locs, scales = [], []
-        for m, (encoder, name) in enumerate(zip(self.encoders, self.modality_names)):
-            if name in self.sources:
-                q = encoder(x[m], training=training).distribution
-                loc, scale = q.loc, q.scale
-            else:
-                loc = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
-                scale = loc + 1.0
-            locs.append(loc)
-            scales.append(scale)
-        return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+    def _source_belief(self, m, x_m, training=False):
+        q = self.encoders[m](x_m, training=training).distribution
+        return q.loc, q.scale
 
     def poe_bound(self, x, mask, locs, scales, num_samples):
         present = tf.cast(self.source_mask(mask), tf.float32)[..., None]
@@ -167,18 +158,9 @@ class PaperSoftMSNVI(MSNVI):
 class SharedMSNVI(MSNVI):
     """kmvae's parameterisation, one encoder (source_0's) for every noisy source."""
 
-    def experts(self, x, training=False):
-        encoder = self.encoders[self.modality_names.index(self.sources[0])]
-        locs, scales = [], []
-        for m, name in enumerate(self.modality_names):
-            if name in self.sources:
-                loc, scale = belief_parameters(encoder(x[m], training=training).distribution)
-            else:
-                loc = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
-                scale = loc + 1.0
-            locs.append(loc)
-            scales.append(scale)
-        return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+    def _source_belief(self, m, x_m, training=False):
+        return super()._source_belief(self.modality_names.index(self.sources[0]), x_m,
+                                      training)
 
 
 VARIANTS = {"kmvae": MSNVI, "paper_soft": PaperSoftMSNVI, "shared": SharedMSNVI}

@@ -172,15 +172,21 @@ class MSNVI(MultimodalVAE):
         """The sources' beliefs `(locs, scales)`, `(B, M, D)` (see `belief_parameters`); entries
         of modalities that are no source hold the prior's (0, 1) and are never used."""
         locs, scales = [], []
-        for m, (encoder, name) in enumerate(zip(self.encoders, self.modality_names)):
+        for m, name in enumerate(self.modality_names):
             if name in self.sources:
-                loc, scale = belief_parameters(encoder(x[m], training=training).distribution)
+                loc, scale = self._source_belief(m, x[m], training=training)
             else:
                 loc = tf.zeros([tf.shape(x[m])[0], self.latent_dim])
                 scale = loc + 1.0
             locs.append(loc)
             scales.append(scale)
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
+
+    def _source_belief(self, m, x_m, training=False):
+        """Source `m`'s belief `(loc, scale)`, each `(B, D)`, from its encoder's Gaussian and
+        `belief_parameters`; `experts` and `belief` call it (a subclass may change how a belief
+        is formed, as docs/experiments/msnvi_beliefs.py does)."""
+        return belief_parameters(self.encoders[m](x_m, training=training).distribution)
 
     @property
     def conditioning_modalities(self):
@@ -248,7 +254,7 @@ class MSNVI(MultimodalVAE):
                              f"{self.sources}.")
         m = self.modality_names.index(name)
         x, _ = self.prepare_batch({name: inputs[name]}, check=tf.executing_eagerly())
-        return diagonal_normal(*belief_parameters(self.encoders[m](x[m]).distribution))
+        return diagonal_normal(*self._source_belief(m, x[m]))
 
     def conflict(self, inputs, m, m_prime):
         """The conflict measure of MSNVI eq. 2, per example:
