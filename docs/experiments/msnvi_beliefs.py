@@ -10,8 +10,9 @@ rescaled by c in (1, 2, 4), and the K = 16 bound with the prior as proposal.
 Part B retrains msnvi_mnist_no_poe for a few epochs with three belief parameterisations and
 prints each source's KL(q_m || p) every epoch:
   kmvae       kmvae as is (q_m = p * r_m, eq. 3's product = p * prod r_m);
-  paper_soft  the paper's: q_m is the encoder's Gaussian itself, eq. 3 divides the prior out
-              |S| - 1 times, with a smooth precision floor;
+  paper_soft  the paper's, `MSNVI(..., beliefs="encoder")`: q_m is the encoder's Gaussian
+              itself, eq. 3 divides the prior out |S| - 1 times, with a smooth precision
+              floor (`msnvi_product_of_experts(..., floor="smooth")`);
   shared      kmvae's parameterisation with one encoder shared by the four noisy sources (a
               symmetric control).
 
@@ -24,6 +25,11 @@ Run on 2026-12-04 (2 cores, nothing else running), `--part AB --epochs 8 --seeds
   132.5 / 130.4); the paper's keep all four (4.3, 6.3, 4.8, 4.1 and 5.7, 6.0, 5.9, 6.1) but
   train L(PoE) slower (-L(ind) 177.4 / 180.6, -L(PoE) 156.9 / 165.7); one shared encoder
   3.7 each, -L(ind) 139.8 against -L(PoE) 131.7 (seed 0), the even-split cost.
+  (paper_soft was then a subclass of MSNVI in this script with the same beliefs, its precision
+  floored as 1e-3 + softplus(10 lambda) / 10 in L(PoE) only, and its "-L(ind) rho x1" row
+  formed kmvae's beliefs p * r_m from the encoder's Gaussian; it is now the library's
+  `beliefs="encoder"` (eq. 3 exact where its precision is at least 0.1, floored smoothly
+  below) and that row its own beliefs. Not rerun since.)
 """
 
 import argparse
@@ -35,7 +41,7 @@ import tensorflow as tf
 
 import kmvae  # noqa: F401  (registers the Keras classes)
 from kmvae import recipes
-from kmvae.models.msnvi import MIN_PRECISION, MSNVI, belief_parameters
+from kmvae.models.msnvi import MSNVI, belief_parameters
 from kmvae.layers.heads import diagonal_normal
 
 RUNS = "/work/runs-paper/runs"      # default of --runs-dir
@@ -62,7 +68,7 @@ def source_index(model):
 
 def factors(model, x):
     """Per source, the encoder's raw Gaussian (loc, scale) -- r_m in kmvae's parameterisation,
-    the belief itself in the paper's."""
+    the belief itself in the paper's (`beliefs="encoder"`)."""
     out = []
     for m in source_index(model):
         encoder = shared_encoder(model, m)
@@ -75,6 +81,13 @@ def shared_encoder(model, m):
     if isinstance(model, SharedMSNVI):
         return model.encoders[model.modality_names.index(model.sources[0])]
     return model.encoders[m]
+
+
+def belief_from_factor(model, loc, scale):
+    """The belief (loc, scale) `model` forms from an encoder Gaussian N(loc, scale^2)."""
+    if model.beliefs == "encoder":
+        return loc, scale
+    return belief_parameters(diagonal_normal(loc, scale).distribution)
 
 
 def only_source(model, mask, m):
@@ -90,8 +103,9 @@ def kl_to_prior(loc, scale):
 
 
 def diagnose(model, batches, num_samples=16, rescale=True, label=""):
-    """Per-source diagnostics of a model with kmvae's belief parameterisation (rescaling is
-    only meaningful there)."""
+    """Per-source diagnostics; with `rescale`, also -L(ind) of each source alone with its
+    encoder's precision rho_m multiplied by c in SCALES (the belief formed from it as the model
+    forms its beliefs)."""
     idx = source_index(model)
     acc = {}
 
@@ -116,8 +130,7 @@ def diagnose(model, batches, num_samples=16, rescale=True, label=""):
             factor_scales = SCALES if rescale else (1.0,)
             for c in factor_scales:
                 rho = c / tf.square(r_scale)
-                new_loc, new_scale = belief_parameters(
-                    diagonal_normal(r_loc, tf.math.rsqrt(rho)).distribution)
+                new_loc, new_scale = belief_from_factor(model, r_loc, tf.math.rsqrt(rho))
                 l2 = tf.tensor_scatter_nd_update(
                     tf.transpose(locs, [1, 0, 2]), [[m]], new_loc[None])
                 s2 = tf.tensor_scatter_nd_update(
@@ -133,28 +146,6 @@ def diagnose(model, batches, num_samples=16, rescale=True, label=""):
 
 
 # ----------------------------------------------------------------------------- variants
-class PaperSoftMSNVI(MSNVI):
-    """The paper's parameterisation: the belief IS the encoder's Gaussian; eq. 3 precision
-    sum_m lambda_m - (|S| - 1), floored smoothly (softplus, so never a zero gradient)."""
-
-    def _source_belief(self, m, x_m, training=False):
-        q = self.encoders[m](x_m, training=training).distribution
-        return q.loc, q.scale
-
-    def poe_bound(self, x, mask, locs, scales, num_samples):
-        present = tf.cast(self.source_mask(mask), tf.float32)[..., None]
-        precisions = present / tf.square(scales)
-        count = tf.reduce_sum(present, axis=1)
-        raw = tf.reduce_sum(precisions, axis=1) - (count - 1.0)
-        precision = MIN_PRECISION + tf.nn.softplus(10.0 * raw) / 10.0
-        loc = tf.reduce_sum(precisions * locs, axis=1) / precision
-        scale = tf.math.rsqrt(precision)
-        z = self._sample(loc, scale, num_samples)[:, :, None]
-        log_q = diagonal_normal(loc[:, None], scale[:, None]).log_prob(z)
-        log_w = self._log_joint(x, mask, z) - log_q
-        return tf.reduce_logsumexp(log_w[..., 0], axis=0) - tf.math.log(float(num_samples))
-
-
 class SharedMSNVI(MSNVI):
     """kmvae's parameterisation, one encoder (source_0's) for every noisy source."""
 
@@ -163,7 +154,9 @@ class SharedMSNVI(MSNVI):
                                       training)
 
 
-VARIANTS = {"kmvae": MSNVI, "paper_soft": PaperSoftMSNVI, "shared": SharedMSNVI}
+# name -> (class, options added to the recipe's)
+VARIANTS = {"kmvae": (MSNVI, {}), "paper_soft": (MSNVI, {"beliefs": "encoder"}),
+            "shared": (SharedMSNVI, {})}
 
 
 class SourceProbe(keras.callbacks.Callback):
@@ -188,9 +181,9 @@ def part_b(epochs, seeds, variants, examples):
     for variant in variants:
         for seed in seeds:
             keras.utils.set_random_seed(seed)
-            options = dict(recipe.model_options)
-            model = VARIANTS[variant](recipe.modalities(), recipe.latent_dim, seed=seed,
-                                      **options)
+            cls, extra = VARIANTS[variant]
+            options = {**recipe.model_options, **extra}
+            model = cls(recipe.modalities(), recipe.latent_dim, seed=seed, **options)
             model.compile(optimizer=recipe.make_optimizer())
             train = recipe.load_data("train", seed=seed)
             probe = test_batches(recipe, model.modality_names, 500, split="validation")

@@ -18,38 +18,64 @@ tfd = tfp.distributions
 
 OBJECTIVES = ("ind", "moe", "poe", "hybrid")
 INTEGRATIONS = ("poe", "moe")
+BELIEFS = ("prior_times_encoder", "encoder")
+FLOORS = ("hard", "smooth")
 MIN_PRECISION = 1e-3
+SMOOTH_FLOOR_START = 0.1
 
 
-def msnvi_product_of_experts(locs, scales, mask):
+def msnvi_product_of_experts(locs, scales, mask, floor="hard"):
     """The integrated belief of MSNVI eq. 3 with a standard normal prior:
     `q(z | x_S) propto p(z) prod_{m in S} q_m(z | x_m) / p(z)`.
 
-    For Gaussian beliefs the product is Gaussian with precision
-    `sum_{m in S} 1/sigma_m^2 - (|S| - 1)` (each belief's prior factor divided out) and mean
-    `sum_m mu_m / sigma_m^2` divided by that precision. Eq. 3 is improper where the summed
-    precision falls below `|S| - 1` (beliefs less certain than the prior); the precision is
-    then floored at `MIN_PRECISION` = 1e-3 (a standard deviation of about 32).
+    For Gaussian beliefs the product is Gaussian with the raw precision
+    `lambda = sum_{m in S} 1/sigma_m^2 - (|S| - 1)` (each belief's prior factor divided out) and
+    mean `sum_m mu_m / sigma_m^2` divided by the precision used. Eq. 3 is improper where
+    `lambda` falls below 0 (the beliefs less certain, summed, than `|S| - 1` priors); the
+    precision is then floored at `MIN_PRECISION` = 1e-3 (a standard deviation of about 32):
+
+    - `floor="hard"`: `max(lambda, MIN_PRECISION)`, exactly `lambda` where the floor does not
+      bind, with a zero gradient where it does;
+    - `floor="smooth"`: exactly `lambda` where `lambda >= t = SMOOTH_FLOOR_START` = 0.1 (a
+      standard deviation of at most 3.2, three times the prior's), below it
+      `MIN_PRECISION + (t - MIN_PRECISION) exp((lambda - t) / (t - MIN_PRECISION))`, which
+      meets `lambda` at `t` with slope 1, tends to `MIN_PRECISION` as `lambda` falls and keeps
+      a positive slope (1.5e-5 at `lambda = -1`), so a gradient reaches beliefs whose product
+      is improper.
 
     Args:
         locs, scales: `(B, M, D)` float32, the beliefs `q_m(z | x_m)`.
         mask: `(B, M)` bool, the sources in S (at least one per example).
+        floor: `"hard"` or `"smooth"`.
 
     Returns:
         `(loc, scale)`, each `(B, D)`.
+
+    Raises:
+        ValueError: unknown floor.
     """
+    if floor not in FLOORS:
+        raise ValueError(f"floor must be one of {FLOORS}; received {floor!r}.")
     present = tf.cast(mask, tf.float32)[..., None]
     precisions = present / tf.square(scales)
     count = tf.reduce_sum(present, axis=1)
-    precision = tf.maximum(tf.reduce_sum(precisions, axis=1) - (count - 1.0), MIN_PRECISION)
+    raw = tf.reduce_sum(precisions, axis=1) - (count - 1.0)
+    if floor == "hard":
+        precision = tf.maximum(raw, MIN_PRECISION)
+    else:
+        width = SMOOTH_FLOOR_START - MIN_PRECISION
+        below = MIN_PRECISION + width * tf.exp((tf.minimum(raw, SMOOTH_FLOOR_START)
+                                                - SMOOTH_FLOOR_START) / width)
+        precision = tf.where(raw >= SMOOTH_FLOOR_START, raw, below)
     loc = tf.reduce_sum(precisions * locs, axis=1) / precision
     return loc, tf.math.rsqrt(precision)
 
 
 def belief_parameters(factor):
-    """A source's belief from its encoder's Gaussian output `r_m(z | x_m)` (a Normal with `loc`
-    and `scale`, `(B, D)`): `q_m(z | x_m) propto p(z) r_m(z | x_m)`, precision
-    `1 + 1 / scale^2`, mean `(loc / scale^2) / precision`.
+    """A source's belief under `MSNVI(beliefs="prior_times_encoder")`, from its encoder's
+    Gaussian output `r_m(z | x_m)` (a Normal with `loc` and `scale`, `(B, D)`):
+    `q_m(z | x_m) propto p(z) r_m(z | x_m)`, precision `1 + 1 / scale^2`, mean
+    `(loc / scale^2) / precision`.
 
     Every belief is then at least as certain as the prior, as exact posteriors of conditionally
     Gaussian sources are, and eq. 3's product `p(z) prod_m q_m / p(z) = p(z) prod_m r_m` is
@@ -97,16 +123,32 @@ class MSNVI(MultimodalVAE):
         hybrid_weights: `(lambda_1, lambda_2)` of L(hybrid).
         integration: `"poe"` (eq. 3) or `"moe"`: how `encode`, `translate` and `call`
             integrate the present sources' beliefs.
+        beliefs: how a source's belief `q_m(z | x_m)` is formed from `r_m(z | x_m)`, the
+            Gaussian its encoder outputs:
+            - `"prior_times_encoder"` (default): `q_m propto p(z) r_m`, normalised
+              (`belief_parameters`), precision `1 + 1/s_m^2`. Beliefs are never less certain
+              than the prior, and eq. 3's product `p(z) prod_m q_m / p(z) = p(z) prod_m r_m`
+              (precision `1 + sum_m 1/s_m^2 >= 1`) is always proper: MVAE's product with a
+              prior expert. Not the paper's; it lets L(PoE) training leave sources
+              uninformative (docs/experiments/msnvi_beliefs.py: 3 of 4 on MNIST-NO).
+            - `"encoder"`: the paper's (section 3.3, eq. 3 as written): `q_m = r_m`, and eq. 3
+              divides the prior out `|S| - 1` times, precision
+              `lambda = sum_{m in S} 1/s_m^2 - (|S| - 1)`, improper where `lambda <= 0`. Where
+              the paper's product is formed (`encode` / `posterior` with integration="poe",
+              L(PoE), L(hybrid)) the precision is exactly `lambda` where `lambda >= 0.1`
+              and floored smoothly towards 1e-3 below (`msnvi_product_of_experts(...,
+              floor="smooth")`), so improper products still pass a gradient to the encoders.
+            L(ind), L(MoE), the MoE integration, `belief`, `conflict` (eq. 2) and `impute`
+            (eq. 6) use the beliefs as formed here.
 
-    Each belief is `p(z) r_m(z | x_m)`, normalised, with `r_m` the Gaussian the modality's
-    encoder outputs (`belief_parameters`), so beliefs are never less certain than the prior and
-    eq. 3 never turns improper. Networks of a modality that is no source (its encoder) or no
-    observation (its decoder) exist but are unused and receive no gradient.
+    Networks of a modality that is no source (its encoder) or no observation (its decoder)
+    exist but are unused and receive no gradient.
 
     Raises:
-        ValueError: unknown objective or integration, a name in sources / observations that is
-            no modality, an empty sources or observations list, K < 1, negative weights, or a
-            `fusion`, `prior_expert` or `beta` argument (fixed: see `FIXED_ARGUMENTS`).
+        ValueError: unknown objective, integration or beliefs, a name in sources /
+            observations that is no modality, an empty sources or observations list, K < 1,
+            negative weights, or a `fusion`, `prior_expert` or `beta` argument (fixed: see
+            `FIXED_ARGUMENTS`).
         TypeError: `num_importance_samples=`, `num_samples`' former name.
 
     Example:
@@ -126,18 +168,23 @@ class MSNVI(MultimodalVAE):
 
     def __init__(self, modalities, latent_dim, *, objective="ind", num_samples=16,
                  sources=None, observations=None, hybrid_weights=(0.5, 0.5), integration="poe",
-                 **kwargs):
+                 beliefs="prior_times_encoder", **kwargs):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
         if integration not in INTEGRATIONS:
             raise ValueError(f"integration must be one of {INTEGRATIONS}; received "
                              f"{integration!r}.")
+        if beliefs not in BELIEFS:
+            raise ValueError(f"beliefs must be one of {BELIEFS}; received {beliefs!r}. Use "
+                             f"'prior_times_encoder' (q_m = p(z) r_m, the default) or "
+                             f"'encoder' (q_m = r_m, the paper's eq. 3).")
         hybrid_weights = tuple(float(w) for w in hybrid_weights)
         if len(hybrid_weights) != 2 or min(hybrid_weights) < 0:
             raise ValueError(f"hybrid_weights must be two numbers >= 0; received "
                              f"{hybrid_weights!r}.")
         self.objective = objective
         self.integration = integration
+        self.beliefs = beliefs
         self.num_samples = check_num_samples(num_samples)
         self.hybrid_weights = hybrid_weights
         super().__init__(modalities, latent_dim,
@@ -162,15 +209,16 @@ class MSNVI(MultimodalVAE):
         return {**super().get_config(), "objective": self.objective,
                 "num_samples": self.num_samples,
                 "sources": list(self.sources), "observations": list(self.observations),
-                "hybrid_weights": list(self.hybrid_weights), "integration": self.integration}
+                "hybrid_weights": list(self.hybrid_weights), "integration": self.integration,
+                "beliefs": self.beliefs}
 
     def term_names(self):
         return ("loss", "bound")
 
     # ------------------------------------------------------------------------- beliefs
     def experts(self, x, training=False):
-        """The sources' beliefs `(locs, scales)`, `(B, M, D)` (see `belief_parameters`); entries
-        of modalities that are no source hold the prior's (0, 1) and are never used."""
+        """The sources' beliefs `(locs, scales)`, `(B, M, D)` (`_source_belief`); entries of
+        modalities that are no source hold the prior's (0, 1) and are never used."""
         locs, scales = [], []
         for m, name in enumerate(self.modality_names):
             if name in self.sources:
@@ -183,10 +231,24 @@ class MSNVI(MultimodalVAE):
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)
 
     def _source_belief(self, m, x_m, training=False):
-        """Source `m`'s belief `(loc, scale)`, each `(B, D)`, from its encoder's Gaussian and
-        `belief_parameters`; `experts` and `belief` call it (a subclass may change how a belief
-        is formed, as docs/experiments/msnvi_beliefs.py does)."""
-        return belief_parameters(self.encoders[m](x_m, training=training).distribution)
+        """Source `m`'s belief `(loc, scale)`, each `(B, D)`, from its encoder's Gaussian:
+        that Gaussian itself for `beliefs="encoder"`, its product with the prior
+        (`belief_parameters`) for `"prior_times_encoder"`. `experts` and `belief` call it (a
+        subclass may change how a belief is formed, as docs/experiments/msnvi_beliefs.py
+        does)."""
+        factor = self.encoders[m](x_m, training=training).distribution
+        if self.beliefs == "encoder":
+            return factor.loc, factor.scale
+        return belief_parameters(factor)
+
+    def _product_of_beliefs(self, locs, scales, mask):
+        """Eq. 3's integrated belief of the sources `mask` marks, `(loc, scale)` `(B, D)` each,
+        from `experts`' `(B, M, D)`: `msnvi_product_of_experts` with the hard floor for
+        `beliefs="prior_times_encoder"` (whose precision is >= 1: the floor never binds) and
+        the smooth one for `"encoder"` (improper where the precisions sum below `|S| - 1`).
+        `posterior` (integration="poe") and `poe_bound` form the product here."""
+        floor = "smooth" if self.beliefs == "encoder" else "hard"
+        return msnvi_product_of_experts(locs, scales, self.source_mask(mask), floor=floor)
 
     @property
     def conditioning_modalities(self):
@@ -201,16 +263,16 @@ class MSNVI(MultimodalVAE):
         return tf.logical_and(mask, self._is_source)
 
     def posterior(self, locs, scales, mask, integration=None):
-        """The integrated belief of the present sources: `"poe"` (eq. 3, a Normal) or `"moe"`
-        (the uniform mixture); batch shape `(B,)`, event `(D,)`."""
+        """The integrated belief of the present sources: `"poe"` (eq. 3, a Normal,
+        `_product_of_beliefs`) or `"moe"` (the uniform mixture of the beliefs); batch shape
+        `(B,)`, event `(D,)`."""
         integration = self.integration if integration is None else integration
         if integration not in INTEGRATIONS:
             raise ValueError(f"integration must be one of {INTEGRATIONS}; received "
                              f"{integration!r}.")
-        mask = self.source_mask(mask)
         if integration == "poe":
-            return diagonal_normal(*msnvi_product_of_experts(locs, scales, mask))
-        logits = tf.where(mask, 0.0, -math.inf)
+            return diagonal_normal(*self._product_of_beliefs(locs, scales, mask))
+        logits = tf.where(self.source_mask(mask), 0.0, -math.inf)
         return tfd.MixtureSameFamily(tfd.Categorical(logits=logits),
                                      diagonal_normal(locs, scales))
 
@@ -248,7 +310,8 @@ class MSNVI(MultimodalVAE):
         return self.prior().log_prob(z) - q.log_prob(z), tf.stack(terms, axis=-1)
 
     def belief(self, inputs, name):
-        """`q_m(z | x_m)` of source `name`: a Normal, batch `(B,)`, event `(D,)`."""
+        """`q_m(z | x_m)` of source `name` as the model forms it (`beliefs`: the encoder's
+        Gaussian, or its product with the prior): a Normal, batch `(B,)`, event `(D,)`."""
         if name not in self.sources:
             raise ValueError(f"{name!r} is not an information source; the sources are "
                              f"{self.sources}.")
@@ -261,7 +324,9 @@ class MSNVI(MultimodalVAE):
         `c(m || m') = KL(q_m'(z | x_m') || q_m(z | x_m)) / KL(q_m'(z | x_m') || p(z))`.
 
         High when the belief of source m is much more certain than that of m' (or disagrees
-        with it); 0 for identical beliefs.
+        with it); 0 for identical beliefs. The beliefs are the model's (`belief`): with
+        `beliefs="encoder"` the encoders' Gaussians, as in the paper; by default the prior times
+        them.
 
         Args:
             inputs: a batch dict holding both sources; m, m_prime: source names.
@@ -279,7 +344,8 @@ class MSNVI(MultimodalVAE):
     def impute(self, inputs, target, num_samples=100, seed=None):
         """Imputation by MSNVI eq. 6, `p(x_m | x_S) = E_{z ~ q(z | x_S)}[p(x_m | z)]`: the mean of
         the predictive distribution, estimated from `num_samples` draws of the integrated belief
-        of the sources in `inputs`.
+        of the sources in `inputs` (`encode`: the model's integration; with `beliefs="encoder"`
+        and integration="poe" the smoothly floored eq. 3, broad where it is improper).
 
         Returns:
             `(B,) + shape` of `target` (class probabilities `(B,) + shape + (C,)` if categorical).
@@ -332,8 +398,9 @@ class MSNVI(MultimodalVAE):
                 / tf.reduce_sum(present, axis=1))
 
     def poe_bound(self, x, mask, locs, scales, num_samples):
-        """L(PoE) (eq. 4) per example `(B,)`: the IWAE bound with the eq. 3 proposal."""
-        loc, scale = msnvi_product_of_experts(locs, scales, self.source_mask(mask))
+        """L(PoE) (eq. 4) per example `(B,)`: the IWAE bound with the eq. 3 proposal
+        (`_product_of_beliefs`)."""
+        loc, scale = self._product_of_beliefs(locs, scales, mask)
         z = self._sample(loc, scale, num_samples)[:, :, None]            # (K, B, 1, D)
         log_q = diagonal_normal(loc[:, None], scale[:, None]).log_prob(z)
         log_w = self._log_joint(x, mask, z) - log_q                      # (K, B, 1)

@@ -1,5 +1,6 @@
 """Importance-weighted models: MMVAE (stratified IWAE / DReG, tight and looser) and MSNVI
-(L(ind), L(MoE), L(PoE), L(hybrid), eq. 3 integration, eq. 2 conflict, eq. 6 imputation).
+(L(ind), L(MoE), L(PoE), L(hybrid), eq. 3 integration with either belief parameterisation,
+eq. 2 conflict, eq. 6 imputation).
 
 Checked against closed forms of a linear-Gaussian model, numerically integrated densities and
 hand-computed log weights."""
@@ -12,7 +13,7 @@ from scipy import special, stats
 
 import kmvae
 from kmvae.models.importance import masked_log_mean_exp
-from kmvae.models.msnvi import msnvi_product_of_experts
+from kmvae.models.msnvi import MIN_PRECISION, msnvi_product_of_experts
 from linear_gaussian import (B, K, SIGMA, exact_log_marginal, linear_gaussian_model,
                              sample_linear_gaussian)
 
@@ -427,3 +428,156 @@ def test_msnvi_bounds_ignore_missing_entries(tiny, objective):
         values.append(model.bound({**data, "mask": mask}, num_samples=3).numpy())
     np.testing.assert_array_equal(values[0], values[1])
     assert np.all(np.isfinite(values[0]))
+
+
+# ------------------------------------------------------------------ MSNVI, beliefs="encoder"
+def paper_msnvi(tiny, **kwargs):
+    """Three normal sources, latent 3, the paper's beliefs. The encoders' scales are pushed to
+    about 3, 0.7 and 0.13 in the three latent dimensions, so eq. 3's raw precision is below the
+    floor in the first (three or two sources) and far above it in the last."""
+    model = kmvae.MSNVI(tiny.modalities(("normal",) * 3), 3, beliefs="encoder", num_samples=2,
+                        seed=5, **kwargs)
+    for encoder in model.encoders:
+        bias = encoder.head.dense.bias.numpy()
+        bias[3:] += np.array([3.0, 0.0, -2.0], "float32")
+        encoder.head.dense.bias.assign(bias)
+    return model
+
+
+def numpy_paper_eq3(locs, scales, mask):
+    """Eq. 3 with the encoders' Gaussians as beliefs, `p(z) prod_m r_m / p(z)`, the precision
+    `lambda = sum_m 1/s_m^2 - (|S| - 1)`, used as is from 0.1 and, below, continued as
+    `1e-3 + 0.099 exp((lambda - 0.1) / 0.099)`; float64.
+    locs, scales `(B, M, D)`, mask `(B, M)` -> loc, scale and lambda `(B, D)`."""
+    locs, scales = np.asarray(locs, np.float64), np.asarray(scales, np.float64)
+    present = np.asarray(mask, np.float64)[..., None]
+    precisions = present / scales ** 2
+    raw = precisions.sum(1) - (present.sum(1) - 1.0)
+    below = 1e-3 + 0.099 * np.exp((np.minimum(raw, 0.1) - 0.1) / 0.099)
+    precision = np.where(raw >= 0.1, raw, below)
+    return (precisions * locs).sum(1) / precision, precision ** -0.5, raw
+
+
+def encoder_outputs(model, batch):
+    """Each source's encoder Gaussian on the complete batch: locs, scales `(B, M, D)`."""
+    factors = [encoder(batch[name]).distribution
+               for name, encoder in zip(model.modality_names, model.encoders)]
+    return (np.stack([f.loc.numpy() for f in factors], 1),
+            np.stack([f.scale.numpy() for f in factors], 1))
+
+
+def test_paper_beliefs_are_the_encoders_gaussians_and_eq3_divides_the_prior_out(tiny):
+    """beliefs="encoder": `belief` is the encoder's Gaussian; `encode` (integration="poe") and
+    the L(PoE) proposal of `bound` (alone and inside L(hybrid)) are numpy's eq. 3 of the present
+    sources, improper ones smoothly floored; missing sources' entries (NaN here) play no part."""
+    model = paper_msnvi(tiny, objective="hybrid")
+    batch = tiny.batch(model.modalities, 7, seed=3)
+    mask = tiny.every_mask(3)                          # every subset of the sources
+    locs, scales = encoder_outputs(model, batch)
+    for m, name in enumerate(model.modality_names):
+        q = model.belief(batch, name)
+        np.testing.assert_allclose(q.mean(), locs[:, m], rtol=1e-6)
+        np.testing.assert_allclose(q.stddev(), scales[:, m], rtol=1e-6)
+    loc, scale, raw = numpy_paper_eq3(locs, scales, mask)
+    assert np.any(raw < MIN_PRECISION) and np.any(raw > 1.0)   # improper and proper entries
+    assert np.all(raw[mask.sum(1) == 3, 0] < 0)                # three vague sources: improper
+    holed = {n: np.where(mask[:, m, None], batch[n], np.nan).astype("float32")
+             for m, n in enumerate(model.modality_names)}
+    q = model.encode({**holed, "mask": mask})
+    np.testing.assert_allclose(q.mean(), loc, rtol=1e-5)
+    np.testing.assert_allclose(q.stddev(), scale, rtol=1e-5)
+    single = mask.sum(1) == 1                          # eq. 3 of one source is its belief
+    own = np.einsum("bm,bmd->bd", mask[single].astype("float64"), scales[single])
+    proper = own < 0.1 ** -0.5                         # where the floor leaves lambda as is
+    assert np.any(proper) and np.any(~proper)
+    np.testing.assert_allclose(q.stddev().numpy()[single][proper], own[proper], rtol=1e-5)
+    proposals = []
+    original = model._sample
+    model._sample = lambda l, s, k: proposals.append((l, s)) or original(l, s, k)
+    try:
+        for objective in ("poe", "hybrid"):
+            bound = model.bound({**holed, "mask": mask}, objective, num_samples=2).numpy()
+            assert bound.shape == (7,) and np.all(np.isfinite(bound))
+    finally:
+        model._sample = original
+    integrated = [(l, s) for l, s in proposals if l.shape.rank == 2]   # not L(ind)'s (B, S, D)
+    assert len(integrated) == 2
+    for got_loc, got_scale in integrated:
+        np.testing.assert_allclose(got_loc, loc, rtol=1e-5)
+        np.testing.assert_allclose(got_scale, scale, rtol=1e-5)
+
+
+def test_paper_eq3_passes_gradients_where_it_is_improper(tiny):
+    """Where eq. 3's raw precision is below the floor, the hard floor's gradient w.r.t. the
+    beliefs' scales is 0 and the smooth floor's finite and nonzero: in
+    `msnvi_product_of_experts`, in L(PoE) (zero means, so only the spread carries a gradient)
+    and end to end into every encoder variable."""
+    locs = tf.constant([[[0.5, -1.0], [0.2, 2.0], [-0.3, 0.1]]])          # (1, 3, 2)
+    scales = tf.constant([[[3.0, 0.4], [2.0, 0.5], [4.0, 0.3]]])
+    mask = tf.ones((1, 3), tf.bool)
+    _, _, raw = numpy_paper_eq3(locs, scales, mask)
+    assert raw[0, 0] < 0 < 1 < raw[0, 1]
+    grads = {}
+    for floor in ("hard", "smooth"):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([locs, scales])
+            loc, scale = msnvi_product_of_experts(locs, scales, mask, floor=floor)
+        grads[floor] = (tape.gradient(scale, scales).numpy(), tape.gradient(loc, locs).numpy())
+    np.testing.assert_array_equal(grads["hard"][0][..., 0], 0.0)
+    for g in grads["smooth"]:
+        assert np.all(np.isfinite(g)) and np.all(g != 0)
+    # L(PoE): the same through the bound, the paper's model against the default's hard floor.
+    paper = paper_msnvi(tiny, objective="poe")
+    default = kmvae.MSNVI(tiny.modalities(("normal",) * 3), 3, objective="poe", seed=5)
+    default.set_weights(paper.get_weights())
+    x, mask = paper.prepare_batch(tiny.batch(paper.modalities, 4, seed=1))
+    _, scales = paper.experts(x)                                        # the encoders' own
+    zeros = tf.zeros_like(scales)
+    assert np.all(numpy_paper_eq3(zeros, scales, mask)[2][:, 0] < 0)
+    for model in (paper, default):
+        with tf.GradientTape() as tape:
+            tape.watch(scales)
+            bound = tf.reduce_sum(model.poe_bound(x, mask, zeros, scales, 3))
+        grads[model.beliefs] = tape.gradient(bound, scales).numpy()[..., 0]   # dim 0: improper
+    assert np.all(np.isfinite(grads["encoder"])) and np.all(grads["encoder"] != 0)
+    np.testing.assert_array_equal(grads["prior_times_encoder"], 0.0)
+    with tf.GradientTape() as tape:
+        loss, _ = paper.compute_objective(x, mask, training=True)
+    variables = [v for encoder in paper.encoders for v in encoder.trainable_variables]
+    for v, g in zip(variables, tape.gradient(loss, variables)):
+        assert g is not None and np.all(np.isfinite(g)) and np.any(g != 0), v.path
+
+
+def test_paper_beliefs_round_trip_through_get_config_and_keras_save(tiny, tmp_path):
+    """The `.keras` file keeps beliefs="encoder": the loaded model's bound on a fixed batch
+    (same weights, same seed state, so the same draws) and encoding are the saved model's,
+    and differ from a default-beliefs model with the same weights."""
+    model = paper_msnvi(tiny, objective="hybrid")
+    config = model.get_config()
+    assert config["beliefs"] == "encoder"
+    assert type(model).from_config(config).get_config() == config
+    older = {k: v for k, v in config.items() if k != "beliefs"}      # saved before the option
+    assert type(model).from_config(older).beliefs == "prior_times_encoder"
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert loaded.get_config() == config
+    batch = {**tiny.batch(model.modalities, 7, seed=2), "mask": tiny.every_mask(3)}
+    default = kmvae.MSNVI(tiny.modalities(("normal",) * 3), 3, objective="hybrid",
+                          num_samples=2, seed=5)
+    default.set_weights(model.get_weights())
+    bounds = [m.bound(batch, num_samples=4).numpy() for m in (model, loaded, default)]
+    np.testing.assert_array_equal(bounds[0], bounds[1])
+    assert np.all(np.isfinite(bounds[0])) and np.all(np.abs(bounds[0] - bounds[2]) > 1e-3)
+    means = [m.encode(batch).mean().numpy() for m in (model, loaded, default)]
+    np.testing.assert_array_equal(means[0], means[1])
+    assert np.all(np.abs(means[0] - means[2]) > 1e-6)
+
+
+def test_beliefs_and_floor_errors_name_the_value_and_the_choices(tiny):
+    with pytest.raises(ValueError, match=r"beliefs must be one of \('prior_times_encoder', "
+                                         r"'encoder'\); received 'paper'"):
+        kmvae.MSNVI(tiny.modalities(("normal",) * 2), 2, beliefs="paper")
+    with pytest.raises(ValueError, match=r"floor must be one of \('hard', 'smooth'\); "
+                                         r"received 'soft'"):
+        msnvi_product_of_experts(tf.ones((1, 1, 1)), tf.ones((1, 1, 1)), tf.ones((1, 1), bool),
+                                 floor="soft")
