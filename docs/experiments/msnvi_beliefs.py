@@ -207,21 +207,57 @@ def part_a(runs, examples, runs_dir=RUNS):
         diagnose(model, batches, label=f"archived {run} ({examples} test examples)")
 
 
+def part_c(runs, out, epochs=None):
+    """Each recipe of `runs` trained, evaluated and saved as `kmvae train` would
+    (`kmvae.train.run`, under `out`), with the paper's beliefs (`beliefs="encoder"`), then
+    Table 1's three bounds and each source's linear-probe accuracy beside the archived run's."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from kmvae.train import run as train_run
+    archive = Path(__file__).resolve().parents[1] / "reproduction"
+    for name in runs:
+        recipe = recipes.load(name)
+        recipe = dataclasses.replace(
+            recipe, model_options={**recipe.model_options, "beliefs": "encoder"})
+        metrics = train_run(recipe, out=out, epochs=epochs)
+        archived = json.loads((archive / f"{name}.json").read_text())
+        print(f"\n== {name}, beliefs='encoder', {metrics['epochs']} epochs, "
+              f"train {metrics['train_seconds']:.0f} s (archived: {archived['epochs']} epochs, "
+              f"kmvae's beliefs)")
+        for key in ("msnvi_bounds", "latent_probe"):
+            for cell, value in metrics[key].items():
+                if key == "latent_probe" and "," in cell:
+                    continue
+                print(f"  {cell:12s} {value:9.3f}   archived {archived[key][cell]:9.3f}")
+        selection = metrics.get("selection", {})
+        print(f"  selected epoch {selection.get('selected_epoch')}")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--part", choices=("A", "B", "AB"), default="A")
-    parser.add_argument("--runs", nargs="+",
-                        default=["msnvi_mnist_no_poe", "msnvi_mnist_no_hybrid"])
+    parser.add_argument("--part", choices=("A", "B", "AB", "C"), default="A")
+    parser.add_argument("--runs", nargs="+", default=None,
+                        help="recipes; part A's default msnvi_mnist_no_poe and "
+                             "msnvi_mnist_no_hybrid, part C's msnvi_mnist_no_poe")
     parser.add_argument("--runs-dir", default=RUNS, help="the runs/ folder of `kmvae train --out`")
     parser.add_argument("--examples", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="part B: epochs per variant (default 8); part C: override the "
+                             "recipe's")
+    parser.add_argument("--out", default="/work/runs-experiments",
+                        help="part C: the output folder of the runs (as `kmvae train --out`)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
     args = parser.parse_args()
     if "A" in args.part:
-        part_a(args.runs, args.examples, args.runs_dir)
+        part_a(args.runs or ["msnvi_mnist_no_poe", "msnvi_mnist_no_hybrid"], args.examples,
+               args.runs_dir)
     if "B" in args.part:
-        part_b(args.epochs, args.seeds, args.variants, min(args.examples, 500))
+        part_b(args.epochs or 8, args.seeds, args.variants, min(args.examples, 500))
+    if args.part == "C":
+        part_c(args.runs or ["msnvi_mnist_no_poe"], args.out, args.epochs)
 
 
 if __name__ == "__main__":
