@@ -20,7 +20,10 @@ hidden layers of 512 Swish units) per source and observation, Bernoulli likeliho
 20-dimensional latent space, Adam 1e-3, batch 100, 100 epochs, and model selection on a sixth of
 the training split held out: the epoch of the highest validation bound, the objective the model
 trains (the paper states no convergence or selection criterion and no validation split; the
-selected epoch against the last one shows whether the validation bound had converged).
+selected epoch against the last one shows whether the validation bound had converged). Each
+belief is the prior times the encoder's Gaussian (`MSNVI`'s default `beliefs`): with the
+encoder's Gaussian itself, as eq. 3 is written, L(PoE) and L(hybrid) training diverged on MNIST-NO
+(docs/experiments/msnvi_beliefs.py, part C).
 """
 
 import math
@@ -50,6 +53,10 @@ _NOTES = ("From the paper: K = 16 importance samples in training (1 for the hybr
           "epoch of the highest validation bound (val_bound, the trained objective on a sixth "
           "of the training split held out; no selection criterion or validation split in the "
           "paper: the selected epoch against the last shows whether the bound converged). "
+          "Beliefs: kmvae's, the prior times the encoder's Gaussian (MSNVI's default), not the "
+          "encoder's Gaussian itself as eq. 3 is written (beliefs='encoder'), with which L(PoE) "
+          "and L(hybrid) training diverged on MNIST-NO after 8 and 3 epochs "
+          "(docs/experiments/msnvi_beliefs.py). "
           "Data: MNIST is the 10,000-digit subset on this machine (8,000 / 2,000, of which "
           "6,667 train and 1,333 validate) unless TFDS or the IDX folder has the full 60,000 / "
           "10,000.")

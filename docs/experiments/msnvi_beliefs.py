@@ -30,6 +30,23 @@ Run on 2026-12-04 (2 cores, nothing else running), `--part AB --epochs 8 --seeds
   formed kmvae's beliefs p * r_m from the encoder's Gaussian; it is now the library's
   `beliefs="encoder"` (eq. 3 exact where its precision is at least 0.1, floored smoothly
   below) and that row its own beliefs. Not rerun since.)
+
+Part C trains a recipe as `kmvae train` does, with the paper's beliefs. Run on 2026-12-04
+21:48-22:02 UTC (2 cores, alone; the kmvae training beside it was stopped with SIGSTOP),
+`--part C --runs msnvi_mnist_no_poe msnvi_mnist_no_hybrid`:
+- msnvi_mnist_no_poe, 100 epochs (484 s): L(PoE) training diverges. The validation bound
+  improves to -163.7 at epoch 8, then falls to -1161.6 at epoch 9, and the training bound
+  reaches -930,001 at epoch 15; by epoch 100 the validation bound is -527.8. Selected epoch 8:
+  -L(ind) 195.4, -L(MoE) 193.5, -L(PoE) 159.0 (the recipe's kmvae beliefs at 100 epochs:
+  194.4, 193.3, 100.6), every source informative (linear probe 0.585-0.640 against kmvae's
+  0.819, 0.161, 0.125, 0.777). Its metrics.json and history.csv are
+  docs/experiments/msnvi_beliefs_part_c_no_poe{.json,_history.csv}.
+- msnvi_mnist_no_hybrid: diverged from epoch 4 (training bound -318, -222, -206, then -300,
+  -605, -864, -16,392 and -663,710 at epoch 10; validation -200.5 at epoch 3, then
+  -3,158 at epoch 5); stopped at epoch 16 (training bound -5,045).
+Eq. 3 as written has the precision sum_m 1/s_m^2 - (|S| - 1): where it nears 0, the
+integrated belief's mean sum_m mu_m / s_m^2 / precision and spread blow up, and with them the
+importance weights. kmvae's beliefs keep that precision at least 1.
 """
 
 import argparse

@@ -138,6 +138,9 @@ class MSNVI(MultimodalVAE):
               L(PoE), L(hybrid)) the precision is exactly `lambda` where `lambda >= 0.1`
               and floored smoothly towards 1e-3 below (`msnvi_product_of_experts(...,
               floor="smooth")`), so improper products still pass a gradient to the encoders.
+              Where that precision nears 0 the integrated belief's mean and spread blow up:
+              trained with L(PoE) or L(hybrid) on MNIST-NO, the recipes diverged after 8 and
+              3 epochs (docs/experiments/msnvi_beliefs.py, part C).
             L(ind), L(MoE), the MoE integration, `belief`, `conflict` (eq. 2) and `impute`
             (eq. 6) use the beliefs as formed here.
 
