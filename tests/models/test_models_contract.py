@@ -37,6 +37,7 @@ import tensorflow as tf
 
 import kmvae
 from kmvae import Modality
+from subset_helpers import filled
 
 LATENT = 2
 NAMES = ("a", "b", "c")
@@ -116,24 +117,6 @@ def values(n, seed=0):
     return {"a": rng.uniform(size=(n, 5)).astype("float32"),
             "b": rng.normal(size=(n, 3)).astype("float32"),
             "c": rng.integers(0, 4, n).astype("int32")}
-
-
-def filled(data, mask, how, seed=0):
-    """`data` with `mask` and every missing entry replaced: "zeros", "nan" (NaN floats, class
-    id -7) or "garbage" (values around 1e6, class id 123456)."""
-    rng = np.random.default_rng(seed)
-    out = {"mask": mask.copy()}
-    for m, name in enumerate(NAMES):
-        value = data[name].copy()
-        rows = ~mask[:, m]
-        if value.dtype.kind == "i":
-            value[rows] = {"zeros": 0, "nan": -7, "garbage": 123456}[how]
-        else:
-            shape = value[rows].shape
-            value[rows] = {"zeros": np.zeros(shape), "nan": np.full(shape, np.nan),
-                           "garbage": rng.normal(0, 1e6, shape)}[how]
-        out[name] = value
-    return out
 
 
 def masked_batch(name, how="nan", seed=0):
