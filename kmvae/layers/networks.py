@@ -281,3 +281,138 @@ class PolyMNISTDecoder(LayerChain):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], math.prod(POLYMNIST_IMAGE))
+
+
+# The MVAE authors' MultiMNIST image networks (Wu & Goodman 2018, section 4.3: "the DCGAN
+# architecture from Radford et al. (2015)", without more detail; multimnist/model.py of
+# mhw32/multimodal-vae-public). Their four 4x4 / stride-2 convolutions pad by PyTorch's
+# `padding` on every side and their transposed ones crop it from every side; TensorFlow's "same"
+# would make 25 -> 13 where PyTorch makes 25 -> 12, so the padding and cropping are explicit
+# layers, as the PolyMNIST networks'.
+MULTIMNIST_IMAGE = (50, 50, 1)
+MULTIMNIST_FILTERS = (32, 64, 128, 256)
+MULTIMNIST_CONV_PADDING = (1, 1, 1, 0)            # 50 -> 25 -> 12 -> 6 -> 2
+MULTIMNIST_MAP = (2, 2, 256)                      # the encoder's last map, the decoder's first
+# (filters, kernel, PyTorch padding) of each stride-2 transposed convolution: 2 -> 6 -> 12 ->
+# 25 -> 50 (Keras's "valid" output is (n - 1) * 2 + kernel, before the crop).
+MULTIMNIST_DECONVS = ((128, 4, 0), (64, 4, 1), (32, 5, 1), (1, 4, 1))
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class MultiMNISTImageEncoder(LayerChain):
+    """The MVAE authors' MultiMNIST image encoder (Wu & Goodman 2018, section 4.3, "the DCGAN
+    architecture"; their released code): four 4x4 convolutions of stride 2 with 32, 64, 128 and
+    256 filters and Swish, the first three on the input padded by one pixel on every side, the
+    last unpadded (50x50 -> 25x25 -> 12x12 -> 6x6 -> 2x2), flattened to 1,024 features, and a
+    dense layer of `units` with Swish.
+
+    The authors' encoder also has batch normalisation after the last three convolutions (so
+    its convolutions have no bias) and dropout 0.1 after the dense layer. Both are left out here,
+    as in `ConvEncoder`: rows of a missing modality (zero-filled) would bias the batch
+    statistics, and the paper names no dropout; the convolutions have biases instead. Their
+    last layer, `units -> 2 * latent`, is the `GaussianPosterior` head that `ModalityEncoder`
+    puts on this backbone.
+
+    Args:
+        units: the width of the dense layer (512 in the authors' code).
+
+    Input `(batch, 2500)` (a 50x50x1 canvas flattened row-major, as `kmvae.datasets` gives
+    MultiMNIST) or `(batch, 50, 50, 1)`; output `(batch, units)`.
+
+    Example:
+        >>> encoder = MultiMNISTImageEncoder()
+        >>> encoder(keras.ops.zeros((2, 2500))).shape
+        TensorShape([2, 512])
+    """
+
+    def __init__(self, units=512, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        dtype = self.dtype_policy
+        self.reshape = keras.layers.Reshape(MULTIMNIST_IMAGE, dtype=dtype)
+        self.pads = [keras.layers.ZeroPadding2D(p, dtype=dtype) if p else None
+                     for p in MULTIMNIST_CONV_PADDING]
+        self.convs = [keras.layers.Conv2D(f, 4, strides=2, activation=SWISH, dtype=dtype)
+                      for f in MULTIMNIST_FILTERS]
+        self.flatten = keras.layers.Flatten(dtype=dtype)
+        self.dense = keras.layers.Dense(self.units, activation=SWISH, dtype=dtype)
+
+    @staticmethod
+    def _check_shape(shape):
+        if None not in shape[1:] and math.prod(shape[1:]) != math.prod(MULTIMNIST_IMAGE):
+            raise ValueError(f"MultiMNISTImageEncoder takes 50x50x1 canvases, (batch, 2500) or "
+                             f"(batch, 50, 50, 1); received input shape {tuple(shape)}.")
+
+    def chain(self):
+        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair
+                 if layer is not None]
+        return [self.reshape, *steps, self.flatten, self.dense]
+
+    def build(self, input_shape):
+        self._check_shape(input_shape)
+        super().build(input_shape)
+
+    def call(self, x):
+        self._check_shape(x.shape)
+        return super().call(x)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="kmvae")
+class MultiMNISTImageDecoder(LayerChain):
+    """The MVAE authors' MultiMNIST image decoder (section 4.3, their released code): a dense
+    layer of 1,024 units with Swish reshaped to a 2x2x256 map, and four transposed convolutions
+    of stride 2, cropped as PyTorch's `padding`: 128 filters 4x4 unpadded (2x2 -> 6x6), 64
+    filters 4x4 and 32 filters 5x5 with padding 1 (-> 12x12 -> 25x25), each with Swish, and one
+    filter 4x4 with padding 1 (-> 50x50) without activation.
+
+    The last convolution gives the Bernoulli logit of each pixel, flattened row-major to
+    `(batch, 2500)`: the decoder returns the likelihood's parameters (its class declares
+    `returns_parameters = True`, a `Modality`'s default `decoder_output="parameters"`), so the
+    likelihood head adds no dense layer after it. Batch normalisation, which the authors put
+    after the first three transposed convolutions, is left out as in `MultiMNISTImageEncoder`,
+    and the convolutions have biases instead.
+
+    The map is channels-last where PyTorch's is channels-first: the dense layer's outputs are
+    the authors' in another order, the same network up to a permutation of its weights.
+
+    Args:
+        **kwargs: Keras layer arguments (`name`, `dtype`); the network has no options (its
+            first layer takes any latent size).
+
+    Input `(batch, latent_dim)`; output `(batch, 2500)`.
+
+    Example:
+        >>> decoder = MultiMNISTImageDecoder()
+        >>> decoder(keras.ops.zeros((2, 100))).shape
+        TensorShape([2, 2500])
+    """
+
+    returns_parameters = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        dtype = self.dtype_policy
+        self.dense = keras.layers.Dense(math.prod(MULTIMNIST_MAP), activation=SWISH,
+                                        dtype=dtype)
+        self.reshape = keras.layers.Reshape(MULTIMNIST_MAP, dtype=dtype)
+        last = len(MULTIMNIST_DECONVS) - 1
+        self.deconvs = [keras.layers.Conv2DTranspose(
+            f, k, strides=2, activation=SWISH if i < last else None, dtype=dtype)
+            for i, (f, k, _) in enumerate(MULTIMNIST_DECONVS)]
+        self.crops = [keras.layers.Cropping2D(p, dtype=dtype) if p else None
+                      for _, _, p in MULTIMNIST_DECONVS]
+        self.flatten = keras.layers.Flatten(dtype=dtype)
+
+    def chain(self):
+        steps = [layer for pair in zip(self.deconvs, self.crops) for layer in pair
+                 if layer is not None]
+        return [self.dense, self.reshape, *steps, self.flatten]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], math.prod(MULTIMNIST_IMAGE))
