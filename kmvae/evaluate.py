@@ -151,6 +151,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
       each subset's posterior (M2VAE eq. 12, Table 1's L_{a,b}, L_a, L_b; beta = 1):
       `subset_elbo`, nats per example;
     - cross-modal accuracy source -> target (categorical target);
+    - for a target that is a text of its data set (MultiMNIST's), the character and sequence
+      accuracies of the text predicted from the source (MVAE Figure 4(c));
     - coherence (MoPoE App. B) when the data hold `"label"`: oracles trained (and cached) for
       the non-categorical modalities (for a convolutional encoder a copy of it with a class
       layer, `metrics.coherence.encoder_oracle`, else `default_oracle`), conditional
@@ -425,14 +427,16 @@ def redraw_plots(run, out="."):
     return paths
 
 
-HEADLINE = ("test_log_p", "cross_modal_accuracy", "coherence", "latent_probe_by_size",
-            "subset_log_likelihood_by_size", "msnvi_bounds", "split_accuracy")
+HEADLINE = ("test_log_p", "cross_modal_accuracy", "character_accuracy", "sequence_accuracy",
+            "coherence", "latent_probe_by_size", "subset_log_likelihood_by_size",
+            "msnvi_bounds", "split_accuracy")
 
 
 def headline_table(result):
     """The headline metrics of a `kmvae train` result as a short text table (every metric is in
-    `metrics.json`): the test log-likelihoods (nats), cross-modal accuracies, joint coherence,
-    latent probes and subset log-likelihoods by number of inputs, MSNVI's bounds."""
+    `metrics.json`): the test log-likelihoods (nats), cross-modal accuracies (and a text's
+    character and sequence accuracies), joint coherence, latent probes and subset
+    log-likelihoods by number of inputs, MSNVI's bounds."""
     rows = [("epochs", str(result.get("epochs"))), ("train_seconds",
                                                      str(result.get("train_seconds")))]
     for key, value in result.items():
@@ -477,7 +481,7 @@ def format_table(result):
         if key in result:
             walk(key, result[key])
     for key, value in result.items():
-        if key.startswith("cross_modal_accuracy"):
+        if key.startswith(("cross_modal_accuracy", "character_accuracy", "sequence_accuracy")):
             walk(key, value)
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

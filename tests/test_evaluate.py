@@ -194,8 +194,9 @@ def test_every_key_of_the_archived_metrics_is_documented():
     documented = suite.metrics_json_keys()
 
     def generic(key):
-        if key.startswith("cross_modal_accuracy("):
-            return "cross_modal_accuracy(<source>-><target>)"
+        for accuracy in ("cross_modal_accuracy", "character_accuracy", "sequence_accuracy"):
+            if key.startswith(f"{accuracy}("):
+                return f"{accuracy}(<source>-><target>)"
         if key.startswith("test_log_p("):
             return "test_log_p(<source>,<target>)" if "," in key else "test_log_p(<source>)"
         return key

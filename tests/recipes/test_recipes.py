@@ -44,22 +44,40 @@ def test_fashion_recipe_uses_the_convolutional_networks():
     assert isinstance(model.decoders[0].backbone, kmvae.layers.ConvDecoder)
 
 
-@pytest.mark.parametrize("base", ["mvae_mnist", "mvae_fashion_mnist"])
-def test_figure_4_recipes_are_their_tables_recipe_with_weak_supervision(base):
+@pytest.mark.parametrize("base, accuracy", [
+    ("mvae_mnist", "cross_modal_accuracy(image->label)"),
+    ("mvae_fashion_mnist", "cross_modal_accuracy(image->label)"),
+    ("mvae_multimnist", "character_accuracy(image->text)")])
+def test_figure_4_recipes_are_their_tables_recipe_with_weak_supervision(base, accuracy):
     """MVAE section 6.1: the same model, training and selection as the Tables 2-5 recipe; only
-    the supervision fraction (and the metrics Figure 4 needs) differ."""
+    the supervision fraction (and the metrics Figure 4 needs: its panel's accuracy first, no
+    Tables 2-5 log-likelihoods) differ."""
+    from kmvae.metrics import suite
+
+    mvae = recipes.paper("mvae")
     plain = recipes.load(base)
+    parameters = plain.build_model(compile=False).count_params()
     same = ("model", "dataset", "latent_dim", "epochs", "batch_size", "learning_rate",
-            "kl_warmup_epochs", "model_options", "selection", "source", "target")
+            "kl_warmup_epochs", "model_options", "selection", "source", "target", "optimizer",
+            "eval_num_samples")
+    panel = mvae.SUPERVISION_PANELS[base]
+    assert mvae.SUPERVISION_ACCURACY_KEYS[base] == accuracy
     for level, fraction in (("10", 0.1), ("1", 0.01), ("0p1", 0.001)):
         weak = recipes.load(f"{base}_sup_{level}")
         assert [getattr(weak, key) for key in same] == [getattr(plain, key) for key in same]
         assert weak.dataset_options == {**plain.dataset_options, "supervision": fraction}
-        assert weak.metrics[0] == "CrossModalAccuracy" and "MVAELikelihoods" not in weak.metrics
+        first = suite.METRICS[weak.metrics[0]].keys[0]
+        assert first.replace("<source>", "image").replace("<target>", plain.target) == accuracy
+        assert "MVAELikelihoods" not in weak.metrics
         assert f"{100 * fraction:g}% of the training examples paired" in weak.notes
-        assert recipes.targets(weak.name)["supervision"] == fraction
-        assert (weak.build_model(compile=False).count_params()
-                == plain.build_model(compile=False).count_params())
+        assert f"Figure 4 {panel}'s accuracy is {accuracy}" in weak.notes
+        assert weak.notes.endswith(plain.notes)
+        assert weak.paper == (f"Wu & Goodman 2018 (MVAE), section 6.1, Figure 4 {panel}, "
+                              f"supervision {100 * fraction:g}%")
+        assert recipes.targets(weak.name) == {
+            "source": f"Wu & Goodman 2018 (MVAE), section 6.1, Figure 4 {panel}",
+            "epochs": 500, "supervision": fraction}
+        assert weak.build_model(compile=False).count_params() == parameters
 
 
 def test_figure_4_recipe_masks_only_its_training_split(tmp_path):

@@ -23,11 +23,12 @@ NAMES = sorted([
     *(f"{m}_mnist_split_{level}" for m in ("svae", "vaevae", "vaevae_star", "mmvae")
       for level in LEVELS),
     "svae_mnist_split3", "vaevae_mnist_split3",
-    *(f"mvae_{d}_sup_{level}" for d in ("mnist", "fashion_mnist") for level in ("10", "1", "0p1"))])
+    *(f"mvae_{d}_sup_{level}" for d in ("mnist", "fashion_mnist", "multimnist")
+      for level in ("10", "1", "0p1"))])
 
 
 def test_catalog_has_every_recipe_name():
-    assert len(NAMES) == 59
+    assert len(NAMES) == 62
     assert recipes.list() == NAMES
 
 
