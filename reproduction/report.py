@@ -872,8 +872,11 @@ def _count(n, noun):
 def _polymnist_shortfalls(found):
     """What the PolyMNIST runs do differently from the paper, from their metrics and recipes."""
     short = {name: m["epochs"] for name, m in found.items()
-             if m.get("epochs") and m["epochs"] < POLYMNIST_EPOCHS}
-    notes = []
+             if m.get("epochs") and m["epochs"] < POLYMNIST_EPOCHS and not m.get("interim")}
+    notes = [f"{name}: interim numbers, the model selected at epoch {m['epochs']} of a "
+             f"{m['epochs_planned']}-epoch run still in progress (`kmvae evaluate "
+             f"{m['recipe']} --in-progress`); the finished run replaces them."
+             for name, m in found.items() if m.get("interim")]
     if short:
         runs = ", ".join(f"{name} {epochs} epoch{'' if epochs == 1 else 's'}"
                          for name, epochs in short.items())

@@ -155,6 +155,25 @@ def test_polymnist_figure_3_section_pairs_models_and_sizes(tmp_path):
     assert "at chance" not in text
 
 
+def test_polymnist_interim_run_is_said_and_not_called_far_from_converged(tmp_path):
+    """A run evaluated with `kmvae evaluate --in-progress` is named as interim, with its epoch
+    and the planned length; only the finished short runs get the "far from converged" note."""
+    values = ((0.3,) * 5, (0.1,) * 4, (-2000.0,) * 5, 0.04)
+    interim = {**_polymnist_metrics("mvae_polymnist", *values), "epochs": 210,
+               "interim": True, "epochs_planned": 300, "kl_weight": 1.0}
+    tmp_path.joinpath("mvae_polymnist.json").write_text(json.dumps(interim))
+    tmp_path.joinpath("mmvae_polymnist.json").write_text(json.dumps(
+        _polymnist_metrics("mmvae_polymnist", *values)))
+    text = reproduction.build(tmp_path, runs="runs-p", images=tmp_path / "images")
+    section = text[text.index("## MoPoE Figure 3 (PolyMNIST)"):text.index("## Figures")]
+    assert ("- MVAE: interim numbers, the model selected at epoch 210 of a 300-epoch run still "
+            "in progress (`kmvae evaluate mvae_polymnist --in-progress`); the finished run "
+            "replaces them.") in section
+    assert "- MMVAE 2 epochs instead of the paper's 300 (a 2-core CPU): that model is far " \
+        in section
+    assert "kmvae train mvae_polymnist --epochs 300 --out runs-p" in section
+
+
 def test_polymnist_coherence_at_chance_is_said(tmp_path):
     archive = tmp_path / "archive"
     archive.mkdir()
