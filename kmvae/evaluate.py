@@ -180,11 +180,13 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     computing it again (a restored part has no entry in `"eval_seconds_parts"`); an
     importance-sampling estimate interrupted midway goes on after the test examples it had done.
     `cache_key` (JSON-serialisable) is what else the cache depends on besides the settings, e.g.
-    the epoch of a run still training, whose weights change.
+    the epoch of a run still training, whose weights change. `oracle_epochs` are the training
+    epochs of an oracle not cached yet; None means `ORACLE_EPOCHS` (the CLI's default).
 
     Returns:
         dict (JSON-serialisable).
     """
+    oracle_epochs = ORACLE_EPOCHS if oracle_epochs is None else int(oracle_epochs)
     started = time.time()
     num_samples = recipe.eval_num_samples if num_samples is None else int(num_samples)
     say = print if verbose else (lambda *a, **kw: None)

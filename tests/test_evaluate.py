@@ -260,3 +260,31 @@ def test_an_interrupted_estimate_inside_an_evaluation_goes_on_where_it_stopped(
     assert sum(sizes) == 7 * 60 - 40 and sizes[0] == 20    # 7 subsets; 40 examples were done
     assert set(resumed["subset_log_likelihood"]) == {"a", "b", "c", "a,b", "a,c", "b,c",
                                                      "a,b,c"}
+
+
+def test_no_oracle_epochs_means_the_default_for_an_oracle_not_cached_yet(monkeypatch):
+    """`kmvae evaluate RECIPE --in-progress` without `--oracle-epochs` passes None down: an
+    oracle not cached yet is trained for `ORACLE_EPOCHS` epochs (it was `int(None)`, a
+    TypeError, once the run's evaluation reached the coherence)."""
+    from kmvae.evaluate import ORACLE_EPOCHS
+
+    class Trained(Exception):
+        pass
+
+    def train_oracle(*args, epochs, **kwargs):
+        raise Trained(epochs)
+
+    monkeypatch.setattr(kmvae.metrics, "train_oracle", train_oracle)
+    modalities = [kmvae.Modality("image", shape=(64,), likelihood="bernoulli"),
+                  kmvae.Modality("label", num_classes=10, likelihood="categorical")]
+    model = kmvae.MVAE(modalities, 2, seed=0)
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices(
+        {"image": rng.uniform(size=(20, 64)).astype("float32"),
+         "label": rng.integers(0, 10, 20).astype("int32")}).batch(10)
+    recipe = types.SimpleNamespace(**vars(_recipe("image", "label")), metrics=("Coherence",))
+    recipe.dataset = "digits_label"           # bundled with scikit-learn: the oracle's data
+    for given, used in ((None, ORACLE_EPOCHS), (3, 3)):
+        with pytest.raises(Trained) as trained:
+            compute_metrics(model, recipe, data, data, oracle_epochs=given)
+        assert trained.value.args == (used,)
