@@ -482,7 +482,8 @@ def _msnvi_silent_sources(recipe_of, runs_of, paper, ours):
             "identifiable). The recipes' belief is the prior times the encoder's Gaussian "
             "(`MSNVI(beliefs=\"prior_times_encoder\")`, the default: never less certain than "
             "the prior, so eq. 3's product stays proper), not the paper's encoder Gaussian "
-            "itself (`beliefs=\"encoder\"`), and that choice silences them: retrained for 8 epochs with L(PoE) on MNIST-NO "
+            "itself (`beliefs=\"encoder\"`), and that choice silences them: retrained for 8 "
+            "epochs with L(PoE) on MNIST-NO "
             "(docs/experiments/msnvi_beliefs.py, two seeds), kmvae's beliefs leave one source "
             "of four informative (KL to the prior 9.3 or 10.3 nats, the others at most 0.2), "
             "the paper's keep all four (4.1-6.3 nats each) but train L(PoE) more slowly "
@@ -873,7 +874,7 @@ def _polymnist_shortfalls(found):
     """What the PolyMNIST runs do differently from the paper, from their metrics and recipes."""
     short = {name: m["epochs"] for name, m in found.items()
              if m.get("epochs") and m["epochs"] < POLYMNIST_EPOCHS and not m.get("interim")}
-    notes = [f"{name}: interim numbers, the model selected at epoch {m['epochs']} of a "
+    notes = [f"{name}: interim numbers, the model of epoch {m['epochs']} of a "
              f"{m['epochs_planned']}-epoch run still in progress (`kmvae evaluate "
              f"{m['recipe']} --in-progress`); the finished run replaces them."
              for name, m in found.items() if m.get("interim")]
@@ -979,14 +980,18 @@ def _polymnist_section(archive, runs, images=IMAGES):
             lines.append(f"| {title} | {model} | " + " | ".join(cells) + f" | {change} |")
     joint = {model: found.get(model, {}).get("coherence", {}).get("joint")
              for model in POLYMNIST_JOINT_COHERENCE}
-    epochs = sorted({m.get("epochs") for m in found.values() if m.get("epochs")})
-    caveats = [f"{'-'.join(map(str, epochs))} of 300 epochs"] if epochs and epochs[0] < 300 \
-        else []
+
+    def caveats(model):
+        """The model's own run length, when it is shorter than the paper's."""
+        epochs = found.get(model, {}).get("epochs")
+        return ([f"{epochs} of {POLYMNIST_EPOCHS} epochs"]
+                if epochs and epochs < POLYMNIST_EPOCHS else [])
+
     lines += ["", "Joint coherence (paper, mean +- std over 5 runs / kmvae: verdict, within "
               "the paper's 2 std or 3 points): " + "; ".join(
-                  f"{model} {paper:.3f} +- {std:.3f} / {_fmt(joint[model])}: "
-                  f"{verdict(joint[model], paper, max(2 * std, TOLERANCE_POINTS), caveats)}"
-                  for model, (paper, std) in POLYMNIST_JOINT_COHERENCE.items()) + ".", ""]
+                  f"{m} {paper:.3f} +- {std:.3f} / {_fmt(joint[m])}: "
+                  f"{verdict(joint[m], paper, max(2 * std, TOLERANCE_POINTS), caveats(m))}"
+                  for m, (paper, std) in POLYMNIST_JOINT_COHERENCE.items()) + ".", ""]
     lines += [_ordering_line("Joint coherence ordering", POLYMNIST_JOINT_COHERENCE, joint), ""]
     lines += ["```bash"]
     for model, name in POLYMNIST_RUNS:

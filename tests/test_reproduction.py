@@ -166,12 +166,16 @@ def test_polymnist_interim_run_is_said_and_not_called_far_from_converged(tmp_pat
         _polymnist_metrics("mmvae_polymnist", *values)))
     text = reproduction.build(tmp_path, runs="runs-p", images=tmp_path / "images")
     section = text[text.index("## MoPoE Figure 3 (PolyMNIST)"):text.index("## Figures")]
-    assert ("- MVAE: interim numbers, the model selected at epoch 210 of a 300-epoch run still "
+    assert ("- MVAE: interim numbers, the model of epoch 210 of a 300-epoch run still "
             "in progress (`kmvae evaluate mvae_polymnist --in-progress`); the finished run "
             "replaces them.") in section
     assert "- MMVAE 2 epochs instead of the paper's 300 (a 2-core CPU): that model is far " \
         in section
     assert "kmvae train mvae_polymnist --epochs 300 --out runs-p" in section
+    # Each model's joint-coherence verdict names its own length; MoPoE has no run here.
+    assert ("MVAE 0.036 +- 0.015 / 0.0400: reproduced; MMVAE 0.200 +- 0.019 / 0.0400: differs "
+            "(kmvae lower); 2 of 300 epochs; MoPoE 0.121 +- 0.016 / (not run): not run.") \
+        in section
 
 
 def test_polymnist_coherence_at_chance_is_said(tmp_path):
@@ -765,8 +769,8 @@ def test_mvae_figure_4_multimnist_panel_reads_character_accuracy_and_judges_10_p
             "cross_modal_accuracy(image->text)": 0.9}))
     section = _supervision_section(reproduction.build(tmp_path, runs="runs-x"))
     assert "| paired | (a) MNIST | (b) FashionMNIST | (c) MultiMNIST |" in section
-    assert "| 10% | not run yet (`mvae_mnist_sup_10`) | not run yet (`mvae_fashion_mnist_sup_10`) " \
-        "| 0.780 (`mvae_multimnist_sup_10`, 20 epochs) |" in section
+    assert "| 10% | not run yet (`mvae_mnist_sup_10`) | not run yet " \
+        "(`mvae_fashion_mnist_sup_10`) | 0.780 (`mvae_multimnist_sup_10`, 20 epochs) |" in section
     assert ("(c) MultiMNIST, \"In MultiMNIST, around 10% is sufficient\": shown (20 epochs): "
             "10% 0.780 against 100% 0.800 (-2.0 points; the tolerance is 3).") in section
     assert ("shown (20 epochs): 0.1% -> 1% +30.0 points; 1% -> 10% +18.0 points; 10% -> 100% "
