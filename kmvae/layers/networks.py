@@ -155,6 +155,104 @@ class ConvDecoder(LayerChain):
                 "filters": list(self.filters), "units": self.units}
 
 
+class PaddedConvEncoder(LayerChain):
+    """An image encoder ported from PyTorch: stride-2 convolutions, each on its input zero-padded
+    by PyTorch's `padding` on every side (an explicit `ZeroPadding2D`, since TensorFlow's
+    "same" places the odd pixel differently), flattened, and a dense layer of `units`. A
+    subclass declares its layout in class attributes: `IMAGE` `(h, w, c)`, `FILTERS`, `KERNEL`,
+    `PADDING` (one per convolution, 0 for none), `ACTIVATION` and `INPUTS` (what an input is
+    called in errors).
+
+    Input `(batch, h*w*c)` or `(batch, h, w, c)`; output `(batch, units)`.
+
+    Raises:
+        ValueError: an input that does not hold `h*w*c` values per example, naming the shape
+            received and the ones expected.
+    """
+
+    IMAGE = FILTERS = PADDING = ()
+    KERNEL, ACTIVATION, INPUTS = None, None, "images"
+
+    def __init__(self, units=512, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        dtype = self.dtype_policy
+        self.reshape = keras.layers.Reshape(self.IMAGE, dtype=dtype)
+        self.pads = [keras.layers.ZeroPadding2D(p, dtype=dtype) if p else None
+                     for p in self.PADDING]
+        self.convs = [keras.layers.Conv2D(f, self.KERNEL, strides=2, activation=self.ACTIVATION,
+                                          dtype=dtype) for f in self.FILTERS]
+        self.flatten = keras.layers.Flatten(dtype=dtype)
+        self.dense = keras.layers.Dense(self.units, activation=self.ACTIVATION, dtype=dtype)
+
+    def _check_shape(self, shape):
+        if None not in shape[1:] and math.prod(shape[1:]) != math.prod(self.IMAGE):
+            h, w, c = self.IMAGE
+            raise ValueError(f"{type(self).__name__} takes {h}x{w}x{c} {self.INPUTS}, (batch, "
+                             f"{h * w * c}) or (batch, {h}, {w}, {c}); received input shape "
+                             f"{tuple(shape)}.")
+
+    def chain(self):
+        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair
+                 if layer is not None]
+        return [self.reshape, *steps, self.flatten, self.dense]
+
+    def build(self, input_shape):
+        self._check_shape(input_shape)
+        super().build(input_shape)
+
+    def call(self, x):
+        self._check_shape(x.shape)
+        return super().call(x)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class CroppedDeconvDecoder(LayerChain):
+    """An image decoder ported from PyTorch: a dense layer reshaped to a `MAP` `(h, w, c)`, then
+    stride-2 transposed convolutions, each Keras's "valid" output cropped as PyTorch's `padding`
+    and `output_padding` (an explicit `Cropping2D`), the last without activation and giving the
+    likelihood's parameters per pixel and channel, flattened to `(batch, h*w*c)` of `IMAGE`.
+    A subclass declares `IMAGE`, `MAP`, `ACTIVATION` and `DECONVS`, one `(filters, kernel,
+    crop)` per transposed convolution (`crop` a `Cropping2D` argument, 0 for none).
+
+    It returns the likelihood's parameters (`returns_parameters = True`, a `Modality`'s default
+    `decoder_output="parameters"`), so the likelihood head adds no dense layer after it.
+
+    Input `(batch, latent_dim)`; output `(batch, h*w*c)`.
+    """
+
+    returns_parameters = True
+    IMAGE = MAP = DECONVS = ()
+    ACTIVATION = None
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        dtype = self.dtype_policy
+        self.dense = keras.layers.Dense(math.prod(self.MAP), activation=self.ACTIVATION,
+                                        dtype=dtype)
+        self.reshape = keras.layers.Reshape(self.MAP, dtype=dtype)
+        last = len(self.DECONVS) - 1
+        self.deconvs = [keras.layers.Conv2DTranspose(
+            f, k, strides=2, activation=self.ACTIVATION if i < last else None, dtype=dtype)
+            for i, (f, k, _) in enumerate(self.DECONVS)]
+        self.crops = [keras.layers.Cropping2D(crop, dtype=dtype) if crop else None
+                      for _, _, crop in self.DECONVS]
+        self.flatten = keras.layers.Flatten(dtype=dtype)
+
+    def chain(self):
+        steps = [layer for pair in zip(self.deconvs, self.crops) for layer in pair
+                 if layer is not None]
+        return [self.dense, self.reshape, *steps, self.flatten]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], math.prod(self.IMAGE))
+
+
 # The MoPoE authors' PolyMNIST networks (Sutter et al. 2021, App. D.2 "straightforward
 # convolutional neural networks ... we refer to the released code": mmnist/networks/
 # ConvNetworksImgCMNIST.py of thomassutter/MoPoE). PyTorch pads its 3x3 / stride-2 convolutions
@@ -169,7 +267,7 @@ POLYMNIST_DECONV_PADDING = ((1, 0), (1, 1), (1, 1))
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class PolyMNISTEncoder(LayerChain):
+class PolyMNISTEncoder(PaddedConvEncoder):
     """The MoPoE authors' PolyMNIST image encoder (Sutter et al. 2021, App. D.2, their released
     code): three 3x3 convolutions of stride 2 with 32, 64 and 128 filters and ReLU, each on the
     input padded by one pixel on every side (PyTorch's `padding=1`: 28x28 -> 14x14 -> 7x7 ->
@@ -193,44 +291,12 @@ class PolyMNISTEncoder(LayerChain):
         TensorShape([2, 512])
     """
 
-    def __init__(self, units=512, **kwargs):
-        super().__init__(**kwargs)
-        self.units = int(units)
-        dtype = self.dtype_policy
-        self.reshape = keras.layers.Reshape(POLYMNIST_IMAGE, dtype=dtype)
-        self.pads = [keras.layers.ZeroPadding2D(1, dtype=dtype) for _ in POLYMNIST_FILTERS]
-        self.convs = [keras.layers.Conv2D(f, 3, strides=2, activation="relu", dtype=dtype)
-                      for f in POLYMNIST_FILTERS]
-        self.flatten = keras.layers.Flatten(dtype=dtype)
-        self.dense = keras.layers.Dense(self.units, activation="relu", dtype=dtype)
-
-    @staticmethod
-    def _check_shape(shape):
-        if None not in shape[1:] and math.prod(shape[1:]) != math.prod(POLYMNIST_IMAGE):
-            raise ValueError(f"PolyMNISTEncoder takes 28x28x3 images, (batch, 2352) or "
-                             f"(batch, 28, 28, 3); received input shape {tuple(shape)}.")
-
-    def chain(self):
-        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair]
-        return [self.reshape, *steps, self.flatten, self.dense]
-
-    def build(self, input_shape):
-        self._check_shape(input_shape)
-        super().build(input_shape)
-
-    def call(self, x):
-        self._check_shape(x.shape)
-        return super().call(x)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
+    IMAGE, FILTERS, KERNEL, ACTIVATION = POLYMNIST_IMAGE, POLYMNIST_FILTERS, 3, "relu"
+    PADDING = (1,) * len(POLYMNIST_FILTERS)
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class PolyMNISTDecoder(LayerChain):
+class PolyMNISTDecoder(CroppedDeconvDecoder):
     """The MoPoE authors' PolyMNIST image decoder (Sutter et al. 2021, App. D.2, their released
     code), the encoder mirrored: a dense layer of 2,048 units with ReLU reshaped to a 4x4x128
     map, and three 3x3 transposed convolutions of stride 2 (64 and 32 filters with ReLU, then
@@ -258,29 +324,11 @@ class PolyMNISTDecoder(LayerChain):
         TensorShape([2, 2352])
     """
 
-    returns_parameters = True
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        dtype = self.dtype_policy
-        self.dense = keras.layers.Dense(math.prod(POLYMNIST_MAP), activation="relu", dtype=dtype)
-        self.reshape = keras.layers.Reshape(POLYMNIST_MAP, dtype=dtype)
-        filters = POLYMNIST_FILTERS[-2::-1] + POLYMNIST_IMAGE[-1:]              # 64, 32, 3
-        self.deconvs = [keras.layers.Conv2DTranspose(
-            f, 3, strides=2, activation="relu" if i < len(filters) - 1 else None, dtype=dtype)
-            for i, f in enumerate(filters)]
-        # Keras's "valid" output is PyTorch's before cropping `padding` from each side and
-        # keeping `output_padding` of the end crop.
-        self.crops = [keras.layers.Cropping2D(((p, p - extra), (p, p - extra)), dtype=dtype)
-                      for p, extra in POLYMNIST_DECONV_PADDING]
-        self.flatten = keras.layers.Flatten(dtype=dtype)
-
-    def chain(self):
-        steps = [layer for pair in zip(self.deconvs, self.crops) for layer in pair]
-        return [self.dense, self.reshape, *steps, self.flatten]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], math.prod(POLYMNIST_IMAGE))
+    IMAGE, MAP, ACTIVATION = POLYMNIST_IMAGE, POLYMNIST_MAP, "relu"
+    # 64, 32, 3 filters of 3x3; Keras's "valid" output is PyTorch's before cropping `padding`
+    # from each side and keeping `output_padding` of the end crop.
+    DECONVS = tuple((f, 3, ((p, p - extra), (p, p - extra))) for f, (p, extra) in zip(
+        POLYMNIST_FILTERS[-2::-1] + POLYMNIST_IMAGE[-1:], POLYMNIST_DECONV_PADDING))
 
 
 # The MVAE authors' MultiMNIST image networks (Wu & Goodman 2018, section 4.3: "the DCGAN
@@ -299,7 +347,7 @@ MULTIMNIST_DECONVS = ((128, 4, 0), (64, 4, 1), (32, 5, 1), (1, 4, 1))
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class MultiMNISTImageEncoder(LayerChain):
+class MultiMNISTImageEncoder(PaddedConvEncoder):
     """The MVAE authors' MultiMNIST image encoder (Wu & Goodman 2018, section 4.3, "the DCGAN
     architecture"; their released code): four 4x4 convolutions of stride 2 with 32, 64, 128 and
     256 filters and Swish, the first three on the input padded by one pixel on every side, the
@@ -325,46 +373,12 @@ class MultiMNISTImageEncoder(LayerChain):
         TensorShape([2, 512])
     """
 
-    def __init__(self, units=512, **kwargs):
-        super().__init__(**kwargs)
-        self.units = int(units)
-        dtype = self.dtype_policy
-        self.reshape = keras.layers.Reshape(MULTIMNIST_IMAGE, dtype=dtype)
-        self.pads = [keras.layers.ZeroPadding2D(p, dtype=dtype) if p else None
-                     for p in MULTIMNIST_CONV_PADDING]
-        self.convs = [keras.layers.Conv2D(f, 4, strides=2, activation=SWISH, dtype=dtype)
-                      for f in MULTIMNIST_FILTERS]
-        self.flatten = keras.layers.Flatten(dtype=dtype)
-        self.dense = keras.layers.Dense(self.units, activation=SWISH, dtype=dtype)
-
-    @staticmethod
-    def _check_shape(shape):
-        if None not in shape[1:] and math.prod(shape[1:]) != math.prod(MULTIMNIST_IMAGE):
-            raise ValueError(f"MultiMNISTImageEncoder takes 50x50x1 canvases, (batch, 2500) or "
-                             f"(batch, 50, 50, 1); received input shape {tuple(shape)}.")
-
-    def chain(self):
-        steps = [layer for pair in zip(self.pads, self.convs) for layer in pair
-                 if layer is not None]
-        return [self.reshape, *steps, self.flatten, self.dense]
-
-    def build(self, input_shape):
-        self._check_shape(input_shape)
-        super().build(input_shape)
-
-    def call(self, x):
-        self._check_shape(x.shape)
-        return super().call(x)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
+    IMAGE, FILTERS, KERNEL, ACTIVATION = MULTIMNIST_IMAGE, MULTIMNIST_FILTERS, 4, SWISH
+    PADDING, INPUTS = MULTIMNIST_CONV_PADDING, "canvases"
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
-class MultiMNISTImageDecoder(LayerChain):
+class MultiMNISTImageDecoder(CroppedDeconvDecoder):
     """The MVAE authors' MultiMNIST image decoder (section 4.3, their released code): a dense
     layer of 1,024 units with Swish reshaped to a 2x2x256 map, and four transposed convolutions
     of stride 2, cropped as PyTorch's `padding`: 128 filters 4x4 unpadded (2x2 -> 6x6), 64
@@ -393,26 +407,5 @@ class MultiMNISTImageDecoder(LayerChain):
         TensorShape([2, 2500])
     """
 
-    returns_parameters = True
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        dtype = self.dtype_policy
-        self.dense = keras.layers.Dense(math.prod(MULTIMNIST_MAP), activation=SWISH,
-                                        dtype=dtype)
-        self.reshape = keras.layers.Reshape(MULTIMNIST_MAP, dtype=dtype)
-        last = len(MULTIMNIST_DECONVS) - 1
-        self.deconvs = [keras.layers.Conv2DTranspose(
-            f, k, strides=2, activation=SWISH if i < last else None, dtype=dtype)
-            for i, (f, k, _) in enumerate(MULTIMNIST_DECONVS)]
-        self.crops = [keras.layers.Cropping2D(p, dtype=dtype) if p else None
-                      for _, _, p in MULTIMNIST_DECONVS]
-        self.flatten = keras.layers.Flatten(dtype=dtype)
-
-    def chain(self):
-        steps = [layer for pair in zip(self.deconvs, self.crops) for layer in pair
-                 if layer is not None]
-        return [self.dense, self.reshape, *steps, self.flatten]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], math.prod(MULTIMNIST_IMAGE))
+    IMAGE, MAP, ACTIVATION = MULTIMNIST_IMAGE, MULTIMNIST_MAP, SWISH
+    DECONVS = MULTIMNIST_DECONVS
