@@ -279,7 +279,6 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     Raises:
         ValueError / FileNotFoundError: see `resolve_run`.
     """
-    oracle_epochs = ORACLE_EPOCHS if oracle_epochs is None else int(oracle_epochs)
     run_dir, name, recipe, model = _load_run(run, out)
     train = probe_training_data(recipe)
     test = recipe.load_data("test")

@@ -88,8 +88,8 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         UsageError: `epochs`, `batch_size`, `learning_rate` or `seed` out of range, or an
             unknown mixed-precision name.
     """
-    from kmvae.evaluate import (ORACLE_EPOCHS, PARTS_FILE, clear_evaluation_cache,
-                                compute_metrics, probe_training_data)
+    from kmvae.evaluate import (PARTS_FILE, clear_evaluation_cache, compute_metrics,
+                                probe_training_data)
     from kmvae.export import export_saved_model
 
     recipe = recipes.load(recipe) if isinstance(recipe, str) else recipe
@@ -169,8 +169,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
                                       eval_examples, oracle_dir=oracle_dir,
                                       plots_dir=run_dir if plots else None,
                                       coherence_examples=coherence_examples,
-                                      oracle_epochs=ORACLE_EPOCHS if oracle_epochs is None
-                                      else int(oracle_epochs),
+                                      oracle_epochs=oracle_epochs,
                                       cache_path=run_dir / PARTS_FILE))
     export_dir = Path(out) / "saved_models" / recipe.name
     export_path = export_dir / str(next_version(export_dir))
