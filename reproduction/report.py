@@ -174,9 +174,8 @@ def _shortfalls(name, metrics):
         notes.append("MultiMNIST's canvases are composed from the 10,000-digit MNIST subset "
                      "this machine has when TFDS has no MNIST (the same 60,000 / 10,000 "
                      "canvases, from fewer distinct digits). The text holds START, STOP and PAD "
-                     "tokens (6 per example) and its decoder predicts them independently given "
-                     "z, where the paper's is autoregressive over digits and a stop token: the "
-                     "log-likelihoods with y compare only roughly.")
+                     "tokens (6 per example), where the paper's texts are the digits and a stop "
+                     "token: the log-likelihoods with y compare only roughly.")
     k = metrics.get("num_samples")
     if k is not None and k != PAPER_NUM_SAMPLES:
         notes.append(f"K = {k} importance samples instead of {PAPER_NUM_SAMPLES}.")

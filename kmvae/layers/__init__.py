@@ -10,4 +10,4 @@ from kmvae.layers.networks import (ConvDecoder, ConvEncoder, MultiMNISTImageDeco
                                    MultiMNISTImageEncoder, PolyMNISTDecoder, PolyMNISTEncoder,
                                    default_decoder, default_encoder, mlp)
 from kmvae.layers.subset import SubsetEncoder
-from kmvae.layers.text import GRUTextDecoder, GRUTextEncoder
+from kmvae.layers.text import GreedyGRUTextDecoder, GRUTextDecoder, GRUTextEncoder

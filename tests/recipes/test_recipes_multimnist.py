@@ -51,7 +51,7 @@ def test_recipe_has_the_papers_settings():
     assert recipe.dataset_options == {"validation": 1 / 6} and recipe.selection == "val_elbo"
     assert recipe.eval_num_samples == 1000
     assert recipe.metrics == ("MVAELikelihoods", "CrossModalAccuracy", "CharacterAccuracy")
-    assert "Paper left open" in recipe.notes and "not autoregressive" in recipe.notes
+    assert "Paper left open" in recipe.notes and "GreedyGRUTextDecoder" in recipe.notes
     assert "Figure 4(c)" in recipe.notes
 
 
@@ -65,7 +65,7 @@ def test_model_has_the_authors_networks():
     assert [type(e.backbone) for e in model.encoders] == [
         kmvae.layers.MultiMNISTImageEncoder, kmvae.layers.GRUTextEncoder]
     assert [type(d.backbone) for d in model.decoders] == [
-        kmvae.layers.MultiMNISTImageDecoder, kmvae.layers.GRUTextDecoder]
+        kmvae.layers.MultiMNISTImageDecoder, kmvae.layers.GreedyGRUTextDecoder]
     assert [d.head.dense for d in model.decoders] == [None, None]  # both return parameters
 
 
