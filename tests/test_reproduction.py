@@ -333,16 +333,21 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
     assert ("- `svae_mnist_split_10` was trained with data-set options {'supervision': 0.1, "
             "'paired_per_batch': 10}; the recipe now has {'supervision': 0.1, "
             "'validation': 0.16666666666666666, 'paired_per_batch': 100, 'unpaired_from': "
-            "'all'}.") in lines
+            "'incomplete_views'}.") in lines
     assert "- `svae_mnist_split_10` was trained on batches of 100; the recipe now has 300." \
         in lines
     assert not any(line.startswith("- `vaevae_mnist_split_1` was trained") for line in lines)
-    pairs = json.loads(split_metrics("svae_mnist_split3", 8, accuracy))   # no dataset_options
-    tmp_path.joinpath("svae_mnist_split3.json").write_text(json.dumps(pairs))
+    pairs = json.loads(split_metrics("vaevae_mnist_split_100", 8, accuracy))  # no options
+    pairs["batch_size"] = 300
+    tmp_path.joinpath("vaevae_mnist_split_100.json").write_text(json.dumps(pairs))
+    # MNIST-Split-3's L_comb recipes train on plain batches of 100 pairs, as such a run did
+    same = json.loads(split_metrics("svae_mnist_split3", 8, accuracy))
+    tmp_path.joinpath("svae_mnist_split3.json").write_text(json.dumps(same))
     lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
-    assert ("- `svae_mnist_split3` was trained on plain batches of 100 pairs, before the recipe "
-            "added single parts of every image (`paired_per_batch=100`, "
+    assert ("- `vaevae_mnist_split_100` was trained on plain batches of 300 pairs, before the "
+            "recipe added single parts of every image (`paired_per_batch=100`, "
             "`unpaired_from=\"all\"`).") in lines
+    assert not any(line.startswith("- `svae_mnist_split3` was trained") for line in lines)
 
 
 def test_svae_table_1_and_figure_4_pair_paper_and_kmvae(tmp_path):

@@ -46,7 +46,7 @@ def check_paired_per_batch(paired_per_batch, batch_size):
 
 
 def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=False,
-                   drop_remainder=False, unpaired_views=None):
+                   drop_remainder=False, unpaired_views=None, views_from="all"):
     """Batches of `paired_per_batch` complete examples and `batch_size - paired_per_batch`
     incomplete ones, as the training loop of SVAE's Algorithm 1 (Kutuzova et al. 2021,
     Appendix C) and of Wu & Goodman's VAEVAE, which take paired and unpaired minibatches at
@@ -55,7 +55,10 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
     The other examples are the incomplete rows, or with `unpaired_views` every example once
     under each view's mask, complete rows included: the SVAE authors' code (sgalkina/poe-vaes,
     experiments/mnist_split/run.py) draws its unpaired top and bottom halves from all the
-    training images at every supervision level, 100% included. An epoch is one pass over the
+    training images at every supervision level, 100% included; with `views_from="incomplete"`
+    only the incomplete examples are viewed so, each once under each view (SVAE's L_comb, eq.
+    7-10, whose unpaired terms range over the unpaired data alone: both halves of every
+    unpaired image, each on its own). An epoch is one pass over the
     other examples; the complete ones are cycled, in a new order each cycle when `shuffle`
     (with fewer than `paired_per_batch` of them, a batch holds some more than once). Each
     batch lists its complete examples first.
@@ -67,26 +70,34 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
             batch_size - 1.
         seed, shuffle, drop_remainder: as `make_dataset`.
         unpaired_views: None, or bool `(V, M)`, each row an incomplete mask: the other examples
-            are then the V * n views of the examples.
+            are then the V * n views of the examples (of the u incomplete ones, V * u, with
+            `views_from="incomplete"`).
+        views_from: `"all"` or `"incomplete"`, the examples `unpaired_views` views.
 
     Returns:
-        An unconverted `tf.data.Dataset` of batch dicts. Without incomplete examples, plain
-        batches of all of them.
+        An unconverted `tf.data.Dataset` of batch dicts. Without other examples (no incomplete
+        example, and no views of all of them), plain batches of all of them.
 
     Raises:
-        ValueError: `paired_per_batch` not an int in 1 .. batch_size - 1, or no complete
-            example.
+        ValueError: `paired_per_batch` not an int in 1 .. batch_size - 1, no complete
+            example, or `views_from` neither `"all"` nor `"incomplete"`.
     """
+    if views_from not in ("all", "incomplete"):
+        raise ValueError(f"views_from must be 'all' or 'incomplete'; received "
+                         f"views_from={views_from!r}.")
     check_paired_per_batch(paired_per_batch, batch_size)
     complete = np.all(examples["mask"], axis=1)
     paired, unpaired = np.flatnonzero(complete), np.flatnonzero(~complete)
     if not len(paired):
         raise ValueError(f"paired_per_batch={paired_per_batch} needs complete examples; none "
                          f"of the {len(complete)} training examples has every modality.")
-    if unpaired_views is not None:   # every example once under each view's mask
+    viewed = (None if unpaired_views is None else
+              np.arange(len(complete)) if views_from == "all" else unpaired)
+    if viewed is not None and len(viewed):   # each viewed example once under each view's mask
         views = np.asarray(unpaired_views, bool)
-        others = {key: np.concatenate([value] * len(views)) for key, value in examples.items()}
-        others["mask"] = np.repeat(views, len(complete), axis=0)
+        others = {key: np.concatenate([value[viewed]] * len(views))
+                  for key, value in examples.items()}
+        others["mask"] = np.repeat(views, len(viewed), axis=0)
         rows = None
     elif not len(unpaired):          # every row complete: plain batches
         return _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
@@ -101,7 +112,8 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
 
 def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=None,
                  binarize_keys=(), fresh_binarization=True, mask=None, transform=None,
-                 drop_remainder=False, paired_per_batch=None, unpaired_views=None):
+                 drop_remainder=False, paired_per_batch=None, unpaired_views=None,
+                 views_from="all"):
     """A batched, prefetched `tf.data.Dataset` of batch dicts built from in-memory arrays.
 
     Args:
@@ -128,7 +140,9 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
         paired_per_batch: None, or with `mask`, the number of complete examples in every batch
             (see `paired_batches`).
         unpaired_views: None, or with `paired_per_batch`, the masks under which every example
-            joins the incomplete ones (see `paired_batches`).
+            (with `views_from="incomplete"`, every incomplete one) joins the other examples of
+            each batch (see `paired_batches`).
+        views_from: `"all"` or `"incomplete"` (see `paired_batches`).
 
     Returns:
         A dataset of dicts with the entries of `arrays` (after `transform`) plus
@@ -153,7 +167,7 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
                              f"supervision level) to tell complete examples from the others.")
         dataset = paired_batches(examples, batch_size, paired_per_batch, seed=seed,
                                  shuffle=shuffle, drop_remainder=drop_remainder,
-                                 unpaired_views=unpaired_views)
+                                 unpaired_views=unpaired_views, views_from=views_from)
     else:
         dataset = _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
     dataset = dataset.map(_converter(spec), num_parallel_calls=tf.data.AUTOTUNE)

@@ -170,7 +170,7 @@ def evaluation(name):
 MASK_OPTIONS = ("supervision", "keep_probability", "paired_per_batch", "unpaired_from")
 """The `load` options that only mask or batch the training examples, not their values."""
 
-UNPAIRED_FROM = ("incomplete", "all")
+UNPAIRED_FROM = ("incomplete", "all", "incomplete_views")
 """The values of `load`'s `unpaired_from`."""
 
 
@@ -389,7 +389,11 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
             every training example once per droppable modality with that modality alone
             (plus those always present), complete examples included, as the SVAE authors'
             code draws its unpaired top and bottom halves from all training images at every
-            supervision level, 100% included. An epoch is one pass over them: with `"all"`,
+            supervision level, 100% included; `"incomplete_views"`, the examples the mask
+            leaves incomplete, each once per droppable modality with that modality alone (the
+            unpaired data of SVAE's L_comb, eq. 7-10: both halves of every unpaired image,
+            each on its own; at 100% supervision there are none, and the batches are plain).
+            An epoch is one pass over them: with `"all"`,
             `M * n / (batch_size - paired_per_batch)` steps for M droppable modalities.
         validation: None, or a number of training examples (int) or a fraction of them
             (float in (0, 1)) held out as the `"validation"` split, for model selection (MVAE
@@ -457,12 +461,13 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
         mask = (_mask(item, modalities, count, supervision, keep_probability, seed)
                 if training and (supervision, keep_probability) != (None, None) else None)
         views = (single_modality_views(item, modalities)
-                 if training and unpaired_from == "all" else None)
+                 if training and unpaired_from != "incomplete" else None)
         datasets.append(make_dataset(
             arrays, modalities, batch_size=batch_size, seed=seed, shuffle=shuffle and training,
             binarize=binarize, binarize_keys=item.binarizable, fresh_binarization=training,
             mask=mask, transform=transform, drop_remainder=drop_remainder,
-            paired_per_batch=paired_per_batch if training else None, unpaired_views=views))
+            paired_per_batch=paired_per_batch if training else None, unpaired_views=views,
+            views_from="incomplete" if unpaired_from == "incomplete_views" else "all"))
     return datasets[0] if isinstance(split, str) else tuple(datasets)
 
 

@@ -124,7 +124,7 @@ def train_whole_image_oracle(dataset, parts, model=None, *, name, image_shape=IM
 
 def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=IMAGE_SHAPE,
                                   label="label", sample=True, max_examples=None,
-                                  subsets=None):
+                                  subsets=None, seed=None):
     """SVAE's MNIST-Split accuracy (Kutuzova et al. 2021, section 4; Table 1, Figures 4 and
     6): for every non-empty subset S of the parts, all parts decoded from `z ~ q(z | x_S)`
     (`model.translate(x_S, targets=parts)`: the decoded means, grey values for a Bernoulli
@@ -144,7 +144,10 @@ def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=
         label: the key of the true class ids.
         sample: decode a posterior sample (True, as the paper) or the posterior mean. Samples
             come from TensorFlow's global random state (`keras.utils.set_random_seed` makes
-            them repeatable).
+            them repeatable), or with `seed` from stateless draws.
+        seed: None, or an int: batch `b` and subset `s` (in the order of `subsets`) then
+            decode the stateless sample of seed `(seed, b * len(subsets) + s)`, so the same
+            weights and data give the same accuracy (`SplitAccuracyLogger`'s criterion).
         max_examples: stop after this many examples.
         subsets: the subsets S to decode from, each a sequence of part names (default: every
             non-empty subset).
@@ -173,7 +176,7 @@ def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=
                              f"{tuple(parts)}.")
     correct = {subset_label(s): 0 for s in subsets}
     seen = 0
-    for batch in dataset:
+    for index, batch in enumerate(dataset):
         if max_examples is not None and seen >= max_examples:
             break
         if label not in batch:
@@ -182,9 +185,10 @@ def split_reconstruction_accuracy(model, dataset, oracle, parts, *, image_shape=
         keep = None if max_examples is None else max_examples - seen
         truth = np.asarray(batch[label])[:keep]
         seen += len(truth)
-        for s in subsets:
+        for number, s in enumerate(subsets):
+            draw = None if seed is None else (int(seed), index * len(subsets) + number)
             generated = model.translate({p: batch[p][:keep] for p in s}, targets=parts,
-                                        sample=sample)
+                                        sample=sample, seed=draw)
             images = reassemble([generated[p] for p in parts], image_shape)
             predicted = np.argmax(np.asarray(oracle(images, training=False)), axis=-1)
             correct[subset_label(s)] += int(np.sum(predicted == truth))

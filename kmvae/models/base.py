@@ -462,20 +462,26 @@ class MultimodalVAE(keras.Model):
         `z.shape[:-1]`."""
         return {m.name: decoder(z) for m, decoder in zip(self.modalities, self.decoders)}
 
-    def translate(self, inputs, targets=None, sample=False):
+    def translate(self, inputs, targets=None, sample=False, seed=None):
         """Cross-modal generation: decoded means of `targets` given the modalities in `inputs`.
 
         Args:
             inputs: batch dict of the conditioning modalities.
             targets: modality names to generate (default all).
             sample: decode a sample of `q(z | inputs)` instead of its mean.
+            seed: with `sample`, None to draw from TensorFlow's global random state, or a
+                stateless seed, an int32 pair `(a, b)`: the same seed, inputs and weights give
+                the same sample.
 
         Returns:
             dict name -> `(batch,) + shape` decoded mean (Bernoulli probabilities, locations, or
             class probabilities `(batch,) + shape + (num_classes,)`).
         """
         q = self.encode(inputs)
-        z = q.sample() if sample else q.mean()
+        if sample and seed is not None:
+            z = q.sample(seed=tf.constant(seed, tf.int32, shape=(2,)))
+        else:
+            z = q.sample() if sample else q.mean()
         return self.decoded_means(z, targets)
 
     def generate(self, num_samples, seed=None, targets=None):

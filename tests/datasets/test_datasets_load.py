@@ -247,13 +247,53 @@ def test_unpaired_from_all_views_every_example_once_per_modality(supervision):
     assert {_rows(paired, i) for i in range(len(paired["label"]))} <= complete
 
 
+def test_unpaired_from_incomplete_views_views_only_the_unpaired_examples():
+    """SVAE's L_comb (eq. 7-10): k complete examples cycled, the rest every incomplete example
+    once as image-only and once as label-only (its own mask ignored), no complete one; at 100%
+    supervision no incomplete example, so plain batches of pairs."""
+    options = dict(batch_size=50, supervision=0.1, seed=3)
+    train = datasets.load("digits_label", "train", paired_per_batch=10,
+                          unpaired_from="incomplete_views", **options)
+    plain = epoch(datasets.load("digits_label", "train", shuffle=False, **options))
+    unpaired = [i for i in range(len(plain["label"])) if not plain["mask"][i].all()]
+    assert 0 < len(unpaired) < len(plain["label"])
+    batches = [{key: value.numpy() for key, value in batch.items()} for batch in train]
+    assert len(batches) == -(-2 * len(unpaired) // 40)
+    rest = {key: np.concatenate([b[key][10:] for b in batches]) for key in batches[0]}
+    views = collections.Counter(_rows(rest, i) for i in range(len(rest["label"])))
+    expected = collections.Counter()
+    for i in unpaired:
+        image, label, _ = _rows(plain, i)
+        expected[image, label, (True, False)] += 1
+        expected[image, label, (False, True)] += 1
+    assert views == expected
+    full = datasets.load("digits_label", "train", paired_per_batch=10,
+                         unpaired_from="incomplete_views", **dict(options, supervision=1.0))
+    sizes = [len(b["label"]) for b in full]
+    everything = epoch(datasets.load("digits_label", "train", shuffle=False, batch_size=50))
+    assert sum(sizes) == len(everything["label"]) and max(sizes) == 50
+    assert all(np.all(b["mask"]) for b in full)
+
+
+def test_paired_batches_checks_views_from():
+    from kmvae.datasets.pipeline import paired_batches
+    examples = {"x": np.zeros((4, 2), np.float32),
+                "mask": np.array([[1, 1], [1, 0], [0, 1], [1, 1]], bool)}
+    with pytest.raises(ValueError, match="views_from must be 'all' or 'incomplete'; received "
+                                         "views_from='paired'"):
+        paired_batches(examples, 4, 2, unpaired_views=np.eye(2, dtype=bool),
+                       views_from="paired")
+
+
 def test_unpaired_from_checks_its_value_and_needs_paired_per_batch():
     with pytest.raises(ValueError, match=r"unpaired_from must be one of \('incomplete', "
-                                         r"'all'\); received unpaired_from='every'"):
+                                         r"'all', 'incomplete_views'\); received "
+                                         r"unpaired_from='every'"):
         datasets.load("digits_label", supervision=0.1, paired_per_batch=10,
                       unpaired_from="every")
-    with pytest.raises(ValueError, match="give paired_per_batch too"):
-        datasets.load("digits_label", supervision=0.1, unpaired_from="all")
+    for unpaired_from in ("all", "incomplete_views"):
+        with pytest.raises(ValueError, match="give paired_per_batch too"):
+            datasets.load("digits_label", supervision=0.1, unpaired_from=unpaired_from)
     arrays = {"image": np.zeros((6, 64), np.float32), "label": np.zeros(6, np.int32)}
     with pytest.raises(ValueError, match="unpaired_views needs paired_per_batch"):
         make_dataset(arrays, datasets.spec("digits_label"), batch_size=4,

@@ -98,10 +98,17 @@ def test_svae_paper_settings():
         assert (recipe.latent_dim, recipe.learning_rate) == (64, 2e-4)
         assert recipe.epochs == (50 if name.endswith("split3") else 200)
         # Algorithm 1 pairs examples at every step; the authors' code takes 100 paired and 100
-        # of each single part, drawn from all images, at every level (100% included)
+        # of each single part, drawn from all images, at every level (100% included): VAEVAE's
+        # recipes too. L_comb's unpaired terms range over the unpaired images, of which there
+        # are none at 100% (all of MNIST-Split-3's recipes): batches of 100 pairs there.
         paired = recipe.dataset_options.get("paired_per_batch")
-        assert recipe.batch_size == (400 if name.endswith("split3") else 300)
-        assert paired == (None if name.startswith("mmvae") and name.endswith("_100") else 100)
+        comb = not name.startswith(("mmvae", "vaevae_mnist_split_"))
+        full = name.endswith(("_100", "split3"))
+        assert recipe.batch_size == (100 if comb and full else 300)
+        assert paired == (None if full and (comb or name.startswith("mmvae")) else 100)
+        assert recipe.dataset_options.get("unpaired_from", "incomplete") == (
+            "all" if name.startswith("vaevae_mnist_split_") else
+            "incomplete_views" if comb and not full else "incomplete")
     assert recipes.load("vaevae_mnist_split_10").model_options["variant"] == "b"
     assert recipes.load("svae_mnist_split_10").model_options["objective"] == "comb"
 

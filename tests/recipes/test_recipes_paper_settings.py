@@ -124,8 +124,9 @@ SETTINGS = [
      ({"bernoulli"}, None)),
     ("SVAE authors' code: no KL warm-up (annealing_epochs = 0)", SVAE_FAMILY,
      lambda r: r.kl_warmup_epochs, None),
-    ("SVAE authors' code: 100 paired + 100 + 100 unpaired per step, the unpaired parts from "
-     "all training images (experiments/mnist_split*/run.py)", SVAE_FAMILY,
+    ("SVAE authors' code: 100 paired + 100 + 100 unpaired per step, VAEVAE's unpaired parts "
+     "from all training images (experiments/mnist_split*/run.py), L_comb's (eq. 7-10) from the "
+     "unpaired images only", SVAE_FAMILY,
      lambda r: (r.batch_size, r.dataset_options.get("paired_per_batch"),
                 r.dataset_options.get("unpaired_from", "incomplete")), PER_RECIPE),
     ("SVAE section 4: supervision levels 100 / 10 / 1 / 0.1%", SPLIT,
@@ -216,7 +217,11 @@ def _per_recipe(reference, name):
     if reference.startswith("SVAE authors' code: 100 paired"):
         if name.startswith("mmvae"):
             return (300, None if name.endswith("_100") else 100, "incomplete")
-        return (400 if name in SPLIT3 else 300, 100, "all")
+        if name.startswith("vaevae_mnist_split_"):
+            return (300, 100, "all")
+        if name.endswith("_100") or name in SPLIT3:    # L_comb with every example paired
+            return (100, None, "incomplete")
+        return (300, 100, "incomplete_views")
     if reference.startswith("SVAE section 4: supervision"):
         return {"100": 1.0, "10": 0.1, "1": 0.01, "0p1": 0.001}[name.rsplit("_", 1)[1]]
     if reference.startswith("SVAE section 4 / eq. 10"):
