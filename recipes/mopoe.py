@@ -60,7 +60,12 @@ def polymnist_recipe(method):
               "authors' code uses 12); no source/target pair (PolyMNIST has no image / label "
               "modalities), so no MVAE Tables 2-5 estimates. The MMVAE recipe is MoPoE's MMVAE, "
               "the mixture of experts with the ELBO and beta = 2.5 (App. B.1), not MMVAE's own "
-              "importance-weighted bound.")
+              "importance-weighted bound. The MVAE recipe trains MVAE's own sub-sampled ELBO "
+              "(Wu & Goodman section 2.4: the joint, each single modality and k = 1 random "
+              "subset per step, kmvae.MVAE's default); MoPoE's eq. 7 writes the joint term "
+              "alone, and the authors' code (method 'poe', which sets poe_unimodal_elbos) "
+              "trains the joint and the single-modality terms, k = 0 "
+              "(`model_options=dict(beta=2.5, num_random_subsets=0)`).")
 
 
 def _mnist_notes(posterior):
