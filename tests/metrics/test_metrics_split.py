@@ -145,21 +145,30 @@ def test_reassemble_and_accuracy_errors():
         metrics.whole_images(unlabelled, ["top", "bottom"])
 
 
+def tiny_svae(parts):
+    """An untrained SVAE on flat 8-pixel strips named `parts`, latent 2."""
+    keras.utils.set_random_seed(5)
+    return kmvae.SVAE([Modality(name, shape=(8,), likelihood="bernoulli",
+                                encoder=keras.Sequential([keras.layers.Dense(8, "tanh")]),
+                                decoder=keras.Sequential([keras.layers.Dense(8, "tanh")]))
+                       for name in parts], latent_dim=2, seed=0)
+
+
+def linear_oracle(image_shape):
+    """A 3-class linear classifier of centred pixels: on an untrained decoder's images (about
+    0.5 everywhere), its class depends on the small differences between them."""
+    return keras.Sequential([keras.Input(image_shape + (1,)), keras.layers.Flatten(),
+                             keras.layers.Rescaling(1.0, offset=-0.5),
+                             keras.layers.Dense(3, use_bias=False)])
+
+
 def test_a_real_model_matches_a_numpy_reassembly():
     """A tiny SVAE on three 2-row strips of 7x4 images (row 6 uncovered): with the posterior
     mean, the metric equals the accuracy computed here from `translate` with numpy."""
-    keras.utils.set_random_seed(5)
     parts = ["top", "middle", "bottom"]
-    model = kmvae.SVAE([Modality(name, shape=(8,), likelihood="bernoulli",
-                                 encoder=keras.Sequential([keras.layers.Dense(8, "tanh")]),
-                                 decoder=keras.Sequential([keras.layers.Dense(8, "tanh")]))
-                        for name in parts], latent_dim=2, seed=0)
-    # Centred pixels, random weights, none on the uncovered row: the class depends on the small
-    # differences between the decoded images (an untrained decoder gives about 0.5 everywhere).
-    oracle = keras.Sequential([keras.Input((7, 4, 1)), keras.layers.Flatten(),
-                               keras.layers.Rescaling(1.0, offset=-0.5),
-                               keras.layers.Dense(3, use_bias=False)])
+    model, oracle = tiny_svae(parts), linear_oracle((7, 4))
     rng = np.random.default_rng(6)
+    # Random weights, none on the uncovered row.
     kernel = rng.normal(size=(28, 3)).astype(np.float32)
     kernel[24:] = 0.0
     oracle.layers[-1].kernel.assign(kernel)
@@ -181,15 +190,8 @@ def test_seeded_samples_are_stateless_draws_of_the_posterior():
     """`translate(sample=True, seed=(a, b))` decodes `q(z | x).sample(seed=(a, b))`, the same
     for the same seed whatever the global random state; the accuracy with `seed` decodes batch
     b's subset s with seed `(seed, b * len(subsets) + s)`."""
-    keras.utils.set_random_seed(5)
     parts = ["top", "bottom"]
-    model = kmvae.SVAE([Modality(name, shape=(8,), likelihood="bernoulli",
-                                 encoder=keras.Sequential([keras.layers.Dense(8, "tanh")]),
-                                 decoder=keras.Sequential([keras.layers.Dense(8, "tanh")]))
-                        for name in parts], latent_dim=2, seed=0)
-    oracle = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                               keras.layers.Rescaling(1.0, offset=-0.5),
-                               keras.layers.Dense(3, use_bias=False)])
+    model, oracle = tiny_svae(parts), linear_oracle((4, 4))
     rng = np.random.default_rng(6)
     batch = {name: rng.uniform(size=(60, 8)).astype(np.float32) for name in parts}
     batch["label"] = rng.integers(0, 3, 60).astype(np.int32)
