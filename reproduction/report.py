@@ -1455,8 +1455,10 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     """`kmvae reproduce`: trains (or resumes), evaluates and archives each recipe of `names` at
     its own settings (the paper's), then regenerates the report.
 
-    A recipe whose newest run under `<out>/runs/<recipe>/` finished at the recipe's epochs is
-    not trained again; an unfinished one resumes (`kmvae.train.run`). Each finished run's
+    A recipe whose newest run under `<out>/runs/<recipe>/` finished with the recipe's settings
+    (its epochs and batch size, and the data-set options its `metrics.json` records) is not
+    trained again; one finished with other settings (a recipe changed since) is trained again
+    as a new run beside it; an unfinished one resumes (`kmvae.train.run`). Each finished run's
     `metrics.json` is archived into `archive` as soon as it is evaluated, and the report is
     written again after each recipe, so an interrupted queue loses nothing finished.
 
@@ -1483,19 +1485,40 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     for recipe in chosen:
         folder = Path(out) / "runs" / recipe.name
         finished = [folder / str(n) for n in runs.versions(out, recipe.name)
-                    if runs.is_finished(folder / str(n))
-                    and (runs.settings_of(folder / str(n)) or {}).get("epochs") == recipe.epochs]
-        if finished:
+                    if runs.is_finished(folder / str(n))]
+        stale = _changed_settings(finished[-1], recipe) if finished else None
+        if finished and not stale:
             run_dir = finished[-1]
             log(f"{recipe.name}: finished at {recipe.epochs} epochs in {run_dir}; skipped")
             done.append((recipe.name, str(run_dir), "skipped"))
         else:
+            if stale:
+                log(f"{recipe.name}: {finished[-1]} finished with other settings than the "
+                    f"recipe's now ({stale}); training a new run")
             log(f"{recipe.name}: training {recipe.epochs} epochs (resumed if interrupted)")
             result = run(recipe, out=out, log=log, **evaluation)
             done.append((recipe.name, result["run_dir"], "trained"))
         archive_runs(out, archive)
         Path(report).write_text(build(archive, out))
     return done
+
+
+def _changed_settings(run_dir, recipe):
+    """How the finished run in `run_dir` was trained otherwise than `recipe` trains now: a
+    string naming each setting, run's value -> recipe's (epochs, batch size, and the data-set
+    options when its `metrics.json` records them), or "" when it was trained as the recipe."""
+    from kmvae import runs
+    settings = runs.settings_of(run_dir) or {}
+    then = {"epochs": settings.get("epochs"),
+            "batch_size": settings.get("batch_size", recipe.batch_size)}
+    now = {"epochs": recipe.epochs, "batch_size": recipe.batch_size}
+    metrics_path = Path(run_dir) / "metrics.json"
+    recorded = (json.loads(metrics_path.read_text()).get("dataset_options")
+                if metrics_path.exists() else None)
+    if recorded is not None:
+        then["dataset_options"] = recorded
+        now["dataset_options"] = dict(recipe.dataset_options or {})
+    return ", ".join(f"{key} {then[key]} -> {now[key]}" for key in now if then[key] != now[key])
 
 
 def main(argv=None):

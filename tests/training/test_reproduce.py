@@ -24,7 +24,10 @@ def short_digits(monkeypatch):
     monkeypatch.setattr(recipes, "load", load)
 
 
-def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path):
+def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path, monkeypatch):
+    """A recipe is trained, archived and reported; rerun, it is skipped; once the recipe has
+    changed (other data-set options or batches, as the SVAE recipes' batches changed), its
+    finished run is not skipped but a new one is trained beside it."""
     out, archive, report = tmp_path / "runs", tmp_path / "archive", tmp_path / "REPORT.md"
     options = dict(num_samples=3, eval_examples=10, oracle_dir=str(tmp_path / "oracles"),
                    plots=False, verbose=0)
@@ -42,6 +45,25 @@ def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path):
     assert not (out / "runs/digits/2").exists()
     assert (out / "runs/digits/1/metrics.json").read_bytes() == before
     assert any("skipped" in line for line in lines)
+
+    short = recipes.load
+
+    def changed(name):
+        recipe = short(name)
+        return dataclasses.replace(recipe, dataset_options={"validation": 0.2},
+                                   batch_size=40) if name == "digits" else recipe
+
+    monkeypatch.setattr(recipes, "load", changed)
+    lines.clear()
+    done = reproduction.reproduce(["digits"], out=out, archive=archive, report=report,
+                                  log=lines.append, **options)
+    assert done == [("digits", str(out / "runs/digits/2"), "trained")]
+    reason = next(line for line in lines if "other settings" in line)
+    assert "batch_size 50 -> 40" in reason
+    assert "dataset_options {} -> {'validation': 0.2}" in reason
+    archived = json.loads((archive / "digits.json").read_text())
+    assert archived["dataset_options"] == {"validation": 0.2} and archived["batch_size"] == 40
+    assert (out / "runs/digits/1/metrics.json").read_bytes() == before
 
 
 def test_reproduce_command_errors(capsys):
