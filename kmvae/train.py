@@ -200,7 +200,8 @@ def training_record(recipe, model, test, history, epochs, seed=None, mixed_preci
     record = {
         "recipe": recipe.name, "epochs": int(epochs), "mixed_precision": mixed_precision,
         "seed": seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
-        "dataset_options": recipe.dataset_options, "parameters": int(model.count_params()),
+        "dataset_options": recipe.dataset_options, "model_options": dict(recipe.model_options),
+        "parameters": int(model.count_params()),
         "train_seconds": train_seconds, "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
         "final_train": {k: float(v[-1]) for k, v in history.items() if v},

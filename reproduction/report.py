@@ -1506,18 +1506,19 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
 def _changed_settings(run_dir, recipe):
     """How the finished run in `run_dir` was trained otherwise than `recipe` trains now: a
     string naming each setting, run's value -> recipe's (epochs, batch size, and the data-set
-    options when its `metrics.json` records them), or "" when it was trained as the recipe."""
+    and model options when its `metrics.json` records them), or "" when it was trained as the
+    recipe."""
     from kmvae import runs
     settings = runs.settings_of(run_dir) or {}
     then = {"epochs": settings.get("epochs"),
             "batch_size": settings.get("batch_size", recipe.batch_size)}
     now = {"epochs": recipe.epochs, "batch_size": recipe.batch_size}
     metrics_path = Path(run_dir) / "metrics.json"
-    recorded = (json.loads(metrics_path.read_text()).get("dataset_options")
-                if metrics_path.exists() else None)
-    if recorded is not None:
-        then["dataset_options"] = recorded
-        now["dataset_options"] = dict(recipe.dataset_options or {})
+    recorded = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    for key in ("dataset_options", "model_options"):
+        if recorded.get(key) is not None:
+            then[key] = recorded[key]
+            now[key] = dict(getattr(recipe, key) or {})
     return ", ".join(f"{key} {then[key]} -> {now[key]}" for key in now if then[key] != now[key])
 
 

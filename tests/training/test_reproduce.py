@@ -37,6 +37,7 @@ def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path, mo
     assert done == [("digits", str(out / "runs/digits/1"), "trained")]
     archived = json.loads((archive / "digits.json").read_text())
     assert archived["epochs"] == 2 and archived["saved_model"].endswith("saved_models/digits/1")
+    assert archived["model_options"] == recipes.load("digits").model_options
     assert "`digits`" in report.read_text()
     before = (out / "runs/digits/1/metrics.json").read_bytes()
     again = reproduction.reproduce(["digits"], out=out, archive=archive, report=report,
