@@ -948,15 +948,22 @@ def _polymnist_shortfalls(found):
     return notes
 
 
+def _panel(title):
+    """A Figure 3 panel's name without its unit: "log p(X), ... nats" -> "log p(X)"."""
+    return title.split(",")[0]
+
+
 def _polymnist_claims(found):
     """A line per claim of MoPoE's section 4.2 on Figure 3 saying whether kmvae shows it, from
     the runs `found` (model -> metrics); a claim about a model whose run is shorter than the
     paper's is not judged."""
     def short(model):
-        epochs = found.get(model, {}).get("epochs")
+        """Why a claim naming `model` cannot be judged yet (an interim run's epochs are the
+        evaluated epoch's, fewer than the paper's), or None."""
         if model not in found:
             return f"{model} not run"
-        if found[model].get("interim") or (epochs or 0) < POLYMNIST_EPOCHS:
+        epochs = found[model].get("epochs")
+        if (epochs or 0) < POLYMNIST_EPOCHS:
             return f"{model} trained {_count(epochs, 'epoch')} of {POLYMNIST_EPOCHS}"
         return None
 
@@ -965,10 +972,12 @@ def _polymnist_claims(found):
         return (f"- {claim}: kmvae not judged ({'; '.join(reasons)})." if reasons
                 else f"- {claim}: kmvae {test()}.")
 
+    def change(model, key):
+        values = _by_size(found[model], key)
+        return values.get("4", 0) - values.get("1", 0)
+
     def rises(model):
-        changes = [(title.split(',')[0], _by_size(found[model], key))
-                   for title, key in POLYMNIST_PANELS]
-        falls = [title for title, v in changes if not v.get("4", 0) > v.get("1", 0)]
+        falls = [_panel(title) for title, key in POLYMNIST_PANELS if not change(model, key) > 0]
         return "shown" if not falls else f"not shown ({', '.join(falls)} not higher)"
 
     def above(key, sizes):
@@ -984,19 +993,15 @@ def _polymnist_claims(found):
         return (f"{'shown' if abs(gap) <= TOLERANCE_NATS else 'not shown'} (MoPoE - MVAE = "
                 f"{gap:+.1f} nats given all five; tolerance {TOLERANCE_NATS:g})")
 
-    def change(model, key):
-        values = _by_size(found[model], key)
-        return values.get("4", 0) - values.get("1", 0)
-
     def flat():
-        changes = {title.split(",")[0]: change("MMVAE", key)
+        changes = {_panel(title): change("MMVAE", key)
                    for title, key in POLYMNIST_PANELS[:2]}
         moved = [t for t, v in changes.items() if abs(v) > TOLERANCE_POINTS]
         return (("shown" if not moved else f"not shown ({', '.join(moved)} moved)") + " ("
                 + ", ".join(f"{t} {v:+.3f}" for t, v in changes.items()) + ")")
 
     def single_match():
-        gaps = {title.split(",")[0]: (_by_size(found["MoPoE"], key).get("1", 0)
+        gaps = {_panel(title): (_by_size(found["MoPoE"], key).get("1", 0)
                                       - _by_size(found["MMVAE"], key).get("1", 0), tolerance)
                 for (title, key), tolerance in zip(POLYMNIST_PANELS, (
                     TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS))}
@@ -1543,11 +1548,11 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     its own settings (the paper's), then regenerates the report.
 
     A recipe whose newest run under `<out>/runs/<recipe>/` finished with the recipe's settings
-    (its epochs and batch size, and the data-set options its `metrics.json` records) is not
-    trained again; one finished with other settings (a recipe changed since) is trained again
-    as a new run beside it; an unfinished one resumes (`kmvae.train.run`). Each finished run's
-    `metrics.json` is archived into `archive` as soon as it is evaluated, and the report is
-    written again after each recipe, so an interrupted queue loses nothing finished.
+    (its epochs and batch size, and the data-set and model options its `metrics.json` records)
+    is not trained again; one finished with other settings (a recipe changed since) is trained
+    again as a new run beside it; an unfinished one resumes (`kmvae.train.run`). Each finished
+    run's `metrics.json` is archived into `archive` as soon as it is evaluated, and the report
+    is written again after each recipe, so an interrupted queue loses nothing finished.
 
     Args:
         names: recipe names.

@@ -179,6 +179,7 @@ class GreedyGRUTextDecoder(keras.layers.Layer):
                                  f"at least 1.")
         dtype = self.dtype_policy
         self.embedding = keras.layers.Embedding(self.vocabulary_size, self.units, dtype=dtype)
+        self.activation = keras.activations.get(SWISH)
         self.initial_state = keras.layers.Dense(self.units, dtype=dtype)
         self.cells = [keras.layers.GRUCell(self.units, dtype=dtype)
                       for _ in range(self.num_layers)]
@@ -202,7 +203,7 @@ class GreedyGRUTextDecoder(keras.layers.Layer):
         token = keras.ops.full(keras.ops.shape(z)[:1], self.start_token, "int32")
         logits = []
         for _ in range(self.length):
-            x = keras.ops.concatenate([keras.activations.silu(self.embedding(token)), z], axis=-1)
+            x = keras.ops.concatenate([self.activation(self.embedding(token)), z], axis=-1)
             for layer, cell in enumerate(self.cells):
                 x, new_state = cell(x, [states[layer]])
                 states[layer] = new_state[0]
