@@ -694,6 +694,21 @@ def test_svae_table_1_says_whether_every_poe_model_is_above_mmvae(tmp_path):
             in reproduction.build(tmp_path, runs="runs-x"))
 
 
+def test_svae_section_checks_mmvae_both_against_the_mixture_identity(tmp_path):
+    """MMVAE's "both" decodes a sample of the equal mixture of the two single-half posteriors,
+    so the note sets it beside the mean of the single-half accuracies, and the paper's beside
+    its own (0.539 against (0.221 + 0.283) / 2 = 0.252)."""
+    tmp_path.joinpath("mmvae_mnist_split_100.json").write_text(split_metrics(
+        "mmvae_mnist_split_100", 200, {"top,bottom": 0.818, "top": 0.833, "bottom": 0.811}))
+    line = next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
+                if line.startswith("- MMVAE differs the other way"))
+    assert "kmvae 0.818 against (0.833 + 0.811) / 2 = 0.822." in line
+    assert "The paper's 0.539 is 2.1 times the mean of its 0.221 and 0.283" in line
+    tmp_path.joinpath("mmvae_mnist_split_100.json").write_text(split_metrics(
+        "mmvae_mnist_split_100", 200, {"top": 0.833, "bottom": 0.811}))
+    assert "MMVAE differs the other way" not in reproduction.build(tmp_path, runs="runs-x")
+
+
 def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tmp_path):
     """An MNIST-Split recipe's run archived by hand under superseded/ before the recipe's
     batches changed is set beside the current run, each with its batches, accuracies and
