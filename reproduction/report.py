@@ -7,9 +7,10 @@ then run this script again. The paper numbers are the recipes' targets, kept as 
 recipes that reproduce them (`TARGETS` of each module of `recipes/`, read through
 `kmvae.recipes.targets`); kmvae's come from the archive `docs/reproduction/<recipe>.json`: each
 run's `<runs>/runs/<recipe>/metrics.json` is copied there first (replacing an older one), so the
-report always covers every run ever archived, and the archive is committed with it. A run
-that a retrained recipe replaces, copied by hand to `docs/reproduction/superseded/<recipe>.json`
-first, is set beside the new one (so far the MNIST-Split runs whose batches changed).
+report always covers every run ever archived, and the archive is committed with it. An archived
+run that a run trained with other settings replaces (a recipe changed since) moves to
+`docs/reproduction/superseded/<recipe>.json` (`<recipe>.2.json`, ... for later ones) and is set
+beside the new one (so far in the MNIST-Split section, whose recipes' batches changed).
 
 This module is part of the source checkout, not of the kmvae package: `python -m
 kmvae.reproduction` and `kmvae reproduce` find it through `kmvae.reproduction.load()`.
@@ -26,7 +27,9 @@ from kmvae import recipes as _recipes
 ROOT = Path(__file__).resolve().parents[1]           # the checkout (REPRODUCTION.md's folder)
 ARCHIVE = ROOT / "docs" / "reproduction"
 IMAGES = ROOT / "docs" / "images"                    # the README's copies of run figures
-SUPERSEDED = "superseded"   # <archive>/superseded/<recipe>.json: a recipe's run before a change
+SUPERSEDED = "superseded"   # <archive>/superseded/<recipe>[.<n>].json: runs a change replaced
+# The settings whose change makes an archived run superseded rather than overwritten.
+TRAINING_SETTINGS = ("batch_size", "dataset_options", "model_options")
 
 # Wu & Goodman 2018 (MVAE), the MVAE rows of Tables 2-5 (recipes/mvae.py): (table, quantity,
 # metrics.json section, key); the paper's value of each recipe is `_recipes.targets(name)[section]
@@ -102,11 +105,42 @@ def run_metrics(archive, name):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def superseded_runs(archive, name):
+    """The archived runs of recipe `name` that runs with other settings replaced, oldest first:
+    `<archive>/superseded/<name>.json`, then `<name>.2.json`, `<name>.3.json`, ..."""
+    folder = Path(archive) / SUPERSEDED
+    found = []
+    for path in folder.glob(f"{name}*.json"):
+        order = path.name[len(name):-len(".json")]
+        if order == "" or (order.startswith(".") and order[1:].isdigit()):
+            found.append((int(order[1:] or 1), path))
+    return [json.loads(path.read_text()) for _, path in sorted(found)]
+
+
+def _supersede(archived, new, archive, name):
+    """Moves the archived run `archived` (a path) to `<archive>/superseded/` when the run `new`
+    (a path) about to replace it was trained with other settings (`TRAINING_SETTINGS`, each
+    compared where both runs record it); an interim run, or the same run evaluated again, is
+    replaced."""
+    if not archived.exists():
+        return
+    then, now = json.loads(archived.read_text()), json.loads(new.read_text())
+    if then.get("interim") or not any(
+            key in then and key in now and then[key] != now[key] for key in TRAINING_SETTINGS):
+        return
+    folder = Path(archive) / SUPERSEDED
+    folder.mkdir(exist_ok=True)
+    count = len(superseded_runs(archive, name))
+    shutil.move(archived, folder / (f"{name}.json" if count == 0 else f"{name}.{count + 1}.json"))
+
+
 def archive_runs(runs, archive=ARCHIVE):
     """Copies each recipe's newest finished `metrics.json` under `<runs>/runs/<recipe>/` (the
     highest version `<n>/` that has one, else the unversioned run of earlier kmvae; a recipe
     without a finished run, its newest `<n>/interim/metrics.json` of
-    `kmvae evaluate --in-progress`) to `<archive>/<recipe>.json`.
+    `kmvae evaluate --in-progress`) to `<archive>/<recipe>.json`. An archived finished run
+    that one trained with other batch size, data-set or model options replaces moves to
+    `<archive>/superseded/` (`superseded_runs`) instead of being overwritten.
 
     Returns:
         list of the recipe names archived.
@@ -123,6 +157,7 @@ def archive_runs(runs, archive=ARCHIVE):
         found = (versions[-1:] or [p for p in [folder / "metrics.json"] if p.exists()]
                  or interim[-1:])
         if found:
+            _supersede(archive / f"{folder.name}.json", found[0], archive, folder.name)
             shutil.copyfile(found[0], archive / f"{folder.name}.json")
             names.append(folder.name)
     return names
@@ -1256,16 +1291,15 @@ def _batches(metrics):
 
 
 def _superseded_split_lines(archive, ran):
-    """A line for each MNIST-Split recipe trained again after a change of its data-set options:
-    the earlier run (`<archive>/superseded/<recipe>.json`, archived by hand before the new run
-    replaced it) against the current one."""
+    """A line for each MNIST-Split recipe trained again after a change of its batches: the
+    earlier runs (`superseded_runs`), oldest first, and the current one."""
     lines = []
     for name, m in ran.items():
-        old = run_metrics(Path(archive) / SUPERSEDED, name)
-        if old is None:
+        earlier = superseded_runs(archive, name)
+        if not earlier:
             continue
         runs = []
-        for metrics in (old, m):
+        for metrics in (*earlier, m):
             text = f"{_batches(metrics)}: {_three_accuracies(metrics.get('split_accuracy', {}))}"
             means = metrics.get("split_accuracy_mean")
             if means:
@@ -1276,9 +1310,11 @@ def _superseded_split_lines(archive, ran):
                          f"selected at validation top-half accuracy "
                          f"{chosen['selected_value']:.3f}")
             runs.append(text)
-        lines.append(f"- `{name}` was trained twice with the same recipe but its batches, both "
-                     f"runs evaluated on the whole test set (both / top / bottom): on "
-                     f"{runs[0]}; on {runs[1]}.")
+        times = {2: "twice", 3: "three times"}.get(len(runs), f"{len(runs)} times")
+        every = "both runs" if len(runs) == 2 else "every run"
+        lines.append(f"- `{name}` was trained {times} with the same recipe but its batches, "
+                     f"{every} evaluated on the whole test set (both / top / bottom), oldest "
+                     f"first: on " + "; on ".join(runs) + ".")
     return lines
 
 
@@ -1581,8 +1617,9 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     (its epochs and batch size, and the data-set and model options its `metrics.json` records)
     is not trained again; one finished with other settings (a recipe changed since) is trained
     again as a new run beside it; an unfinished one resumes (`kmvae.train.run`). Each finished
-    run's `metrics.json` is archived into `archive` as soon as it is evaluated, and the report
-    is written again after each recipe, so an interrupted queue loses nothing finished.
+    run's `metrics.json` is archived into `archive` as soon as it is evaluated (the run it
+    replaces, if trained with other settings, into `<archive>/superseded/`), and the report is
+    written again after each recipe, so an interrupted queue loses nothing finished.
 
     Args:
         names: recipe names.

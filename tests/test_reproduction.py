@@ -81,6 +81,40 @@ def test_msnvi_claims_are_judged_on_runs_of_one_length(tmp_path):
     assert "kmvae has no run of `msnvi_mnist_no_ind`, `msnvi_mnist_no_poe` yet." in no
 
 
+def test_archive_moves_a_run_trained_with_other_settings_to_superseded(tmp_path):
+    """A finished archived run that a run with another batch size or other data-set or model
+    options replaces moves to superseded/, numbered oldest first; the same run evaluated
+    again, an interim run, or a run that records none of those settings is overwritten."""
+    archive, name = tmp_path / "archive", "svae_mnist_split_100"
+    run = tmp_path / "runs" / "runs" / name / "1"
+    run.mkdir(parents=True)
+
+    def archive_run(**metrics):
+        run.joinpath("metrics.json").write_text(json.dumps({"recipe": name, **metrics}))
+        assert reproduction.archive_runs(tmp_path / "runs", archive) == [name]
+        return [m["batch_size"] for m in reproduction.superseded_runs(archive, name)]
+
+    options = {"supervision": 1.0}
+    assert archive_run(batch_size=300, dataset_options=options, interim=True) == []
+    assert archive_run(batch_size=300, dataset_options=options, epochs=200) == []  # interim
+    assert archive_run(batch_size=300, dataset_options=options, epochs=200) == []  # the same
+    assert archive_run(batch_size=300, dataset_options={**options, "unpaired_from": "all"},
+                       epochs=200) == [300]
+    assert archive_run(batch_size=100, dataset_options=options, model_options={"beta": 1.0},
+                       epochs=200) == [300, 300]
+    assert archive_run(batch_size=100, dataset_options=options, model_options={"beta": 2.0},
+                       epochs=200) == [300, 300, 100]
+    assert sorted(p.name for p in (archive / "superseded").iterdir()) == [
+        f"{name}.2.json", f"{name}.3.json", f"{name}.json"]
+    assert json.loads((archive / "superseded" / f"{name}.2.json").read_text())[
+        "dataset_options"] == {**options, "unpaired_from": "all"}
+    assert json.loads((archive / f"{name}.json").read_text())["model_options"] == {"beta": 2.0}
+    run.joinpath("metrics.json").write_text(json.dumps({"recipe": name, "epochs": 200}))
+    reproduction.archive_runs(tmp_path / "runs", archive)   # records no settings: overwritten
+    assert len(reproduction.superseded_runs(archive, name)) == 3
+    assert reproduction.superseded_runs(archive, "svae_mnist_split_1") == []
+
+
 def test_archive_keeps_earlier_runs_and_takes_newer_ones(tmp_path):
     """A second report, from a runs directory holding only some recipes, still covers the
     recipes archived before; a recipe run again replaces its archived metrics."""
@@ -733,11 +767,25 @@ def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tm
     tmp_path.joinpath("superseded", "svae_mnist_split_100.json").write_text(json.dumps(old))
     lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
     assert ("- `svae_mnist_split_100` was trained twice with the same recipe but its batches, "
-            "both runs evaluated on the whole test set (both / top / bottom): on plain batches "
-            "of 300: 0.915 / 0.785 / 0.759, epoch 198 of 200 selected at validation top-half "
-            "accuracy 0.887; on batches of 100 paired examples and 200 single parts of every "
-            "image: 0.920 / 0.800 / 0.750 (from posterior means 0.950 / 0.900 / 0.850), epoch "
-            "150 of 200 selected at validation top-half accuracy 0.870.") in lines
+            "both runs evaluated on the whole test set (both / top / bottom), oldest first: on "
+            "plain batches of 300: 0.915 / 0.785 / 0.759, epoch 198 of 200 selected at "
+            "validation top-half accuracy 0.887; on batches of 100 paired examples and 200 "
+            "single parts of every image: 0.920 / 0.800 / 0.750 (from posterior means 0.950 / "
+            "0.900 / 0.850), epoch 150 of 200 selected at validation top-half accuracy "
+            "0.870.") in lines
+    third = json.loads(split_metrics("svae_mnist_split_100", 200,
+                                     {"top": 0.85, "bottom": 0.8, "top,bottom": 0.94}))
+    third.update(batch_size=100, dataset_options={"supervision": 1.0})
+    tmp_path.joinpath("superseded", "svae_mnist_split_100.2.json").write_text(json.dumps(new))
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(third))
+    line = next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
+                if "with the same recipe but its batches" in line)
+    assert line.startswith("- `svae_mnist_split_100` was trained three times with the same "
+                           "recipe but its batches, every run evaluated on the whole test set "
+                           "(both / top / bottom), oldest first: on plain batches of 300: "
+                           "0.915 / 0.785 / 0.759")
+    assert line.endswith("; on plain batches of 100: 0.940 / 0.850 / 0.800.")
+    assert line.index("0.920 / 0.800 / 0.750") < line.index("0.940 / 0.850 / 0.800")
 
 
 def test_an_mvae_run_selected_late_is_said_not_to_have_converged(tmp_path):
