@@ -18,6 +18,7 @@ kmvae.reproduction` and `kmvae reproduce` find it through `kmvae.reproduction.lo
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -86,15 +87,19 @@ TOLERANCE_TEXT = (
 def verdict(ours, paper, tolerance, caveats=()):
     """The report's verdict on one number: `"reproduced"` within `tolerance` of `paper`, else
     `"differs (kmvae higher|lower)"`, followed by the `caveats` that qualify a difference
-    (e.g. `"5 of 500 epochs"`); `"not run"` when `ours` is None."""
+    (e.g. `"5 of 500 epochs"`); `"not run"` when `ours` is None; without a `tolerance`,
+    `"compared (no tolerance)"` (`"not run (compared, no tolerance)"`)."""
+    if tolerance is None:
+        return "compared (no tolerance)" if ours is not None else \
+            "not run (compared, no tolerance)"
     if ours is None:
         return "not run"
-    if tolerance is None:
-        return "compared (no tolerance)"
     if abs(ours - paper) <= tolerance:
         return "reproduced"
     text = f"differs (kmvae {'higher' if ours > paper else 'lower'})"
     return text + "".join(f"; {c}" for c in caveats)
+
+
 PAPER_NUM_SAMPLES = _MVAE.TARGETS["mvae_mnist"]["num_samples"]
 OTHER_RECIPES = ("mopoe_mnist", "moe_mnist", "digits")
 
@@ -1522,6 +1527,40 @@ def _svae_section(archive, runs):
     return lines
 
 
+# The verdicts `verdict` writes with a tolerance, as they stand in the report's tables ("(not
+# run)" is an empty kmvae cell beside its verdict, "not run yet" a kmvae-only cell without a
+# paper number, "not run (compared" a number without a tolerance).
+VERDICT_PATTERNS = (("reproduced", re.compile(r"\breproduced\b")),
+                    ("differs", re.compile(r"\bdiffers\b")),
+                    ("not run", re.compile(r"(?<!\()\bnot run\b(?! yet| \(compared)")))
+
+
+def _summary(lines):
+    """The report's first table: for each section (`## ` heading) with a paper number, how
+    many of its numbers are reproduced, differ or are not run yet, counted from the verdicts
+    in its tables and in MoPoE's joint coherence line; `lines` are the report's lines."""
+    counts, section = {}, None
+    for line in lines:
+        if line.startswith("## "):
+            section = line[3:]
+        elif section and (line.startswith("|") or line.startswith("Joint coherence (paper")):
+            for label, pattern in VERDICT_PATTERNS:
+                found = len(pattern.findall(line))
+                if found:
+                    counts.setdefault(section, dict.fromkeys(dict(VERDICT_PATTERNS), 0))
+                    counts[section][label] += found
+    if not counts:
+        return []
+    table = ["**At a glance.** The numbers that have a paper value and a tolerance, by "
+             "verdict (each section gives them one by one, and judges the paper's claims; "
+             "MSNVI's and MoPoE's sections count once they have a run):", "",
+             "| section | reproduced | differs | not run |", "|---|---|---|---|"]
+    table += [f"| {section} | " + " | ".join(str(n) for n in c.values()) + " |"
+              for section, c in counts.items()]
+    totals = [sum(c[label] for c in counts.values()) for label, _ in VERDICT_PATTERNS]
+    return table + ["| all | " + " | ".join(str(n) for n in totals) + " |", ""]
+
+
 def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
     """The text of REPRODUCTION.md from the archived metrics under `archive` (see
     `archive_runs`); `runs` is the `--out` the printed commands use. Once the three PolyMNIST
@@ -1605,7 +1644,8 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
                          f"{_fmt(ll.get('log p(image,label) | q(z|image)'))} | "
                          f"{_fmt(m.get('coherence', {}).get('joint'))} |")
         lines.append("")
-    return "\n".join(lines)
+    head = lines.index(TOLERANCE_TEXT) + 2
+    return "\n".join(lines[:head] + _summary(lines[head:]) + lines[head:])
 
 
 def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCTION.md",

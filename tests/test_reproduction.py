@@ -504,6 +504,37 @@ def test_numbers_carried_over_from_an_earlier_report_say_so(tmp_path):
             "abc.") in section
 
 
+def test_report_opens_with_each_sections_verdict_counts(tmp_path):
+    """The first table counts each section's verdicts on numbers with a tolerance: before any
+    run MVAE's and SVAE's are "not run" (six log-likelihoods per MVAE column, whose variances
+    have no tolerance; Table 1's twelve accuracies), MSNVI's and MoPoE's sections have no
+    table yet; an archived run moves its section's counts into reproduced / differs."""
+    def glance(text):
+        start = text.index("**At a glance.**")
+        return text[start:text.index("\n## ", start)]
+
+    empty = glance(reproduction.build(tmp_path, runs="runs-x"))
+    assert ("| `mvae_fashion_mnist`: Wu & Goodman 2018 (MVAE), Tables 2-5, FashionMNIST column "
+            "| 0 | 0 | 6 |") in empty
+    assert "2021) | 0 | 0 | 12 |" in empty          # SVAE Table 1
+    assert "| MSNVI" not in empty and "| MoPoE" not in empty
+    assert "| M2VAE" not in empty                   # orderings only, no tolerance
+    assert "| all | 0 | 0 | 36 |" in empty
+    fashion = json.loads((reproduction.ARCHIVE / "mvae_fashion_mnist.json").read_text())
+    tmp_path.joinpath("mvae_fashion_mnist.json").write_text(json.dumps(fashion))
+    worse = {**fashion, "log_likelihood": {k: v - 10 for k, v in
+                                           fashion["log_likelihood"].items()}}
+    tmp_path.joinpath("mvae_mnist.json").write_text(json.dumps(worse))
+    text = glance(reproduction.build(tmp_path, runs="runs-x"))
+    assert "FashionMNIST column | 6 | 0 | 0 |" in text
+    assert "MNIST column | 0 | 6 | 0 |" in text
+    assert "| all | 6 | 6 | 24 |" in text
+    polymnist = json.loads((reproduction.ARCHIVE / "mopoe_polymnist.json").read_text())
+    tmp_path.joinpath("mopoe_polymnist.json").write_text(json.dumps(polymnist))
+    assert "| MoPoE Figure 3 (PolyMNIST) | 0 | 1 | 2 |" in glance(
+        reproduction.build(tmp_path, runs="runs-x", images=tmp_path))
+
+
 def test_verdicts_and_orderings():
     assert reproduction.verdict(-91.0, -90.619, 2.0) == "reproduced"
     assert reproduction.verdict(-95.0, -90.619, 2.0, ["5 of 500 epochs"]) == \
@@ -511,6 +542,7 @@ def test_verdicts_and_orderings():
     assert reproduction.verdict(0.99, 0.948, 0.03) == "differs (kmvae higher)"
     assert reproduction.verdict(None, 0.948, 0.03) == "not run"
     assert reproduction.verdict(25.0, 25.6, None) == "compared (no tolerance)"
+    assert reproduction.verdict(None, 25.6, None) == "not run (compared, no tolerance)"
     paper = {"MMVAE": (0.2,), "MoPoE": (0.12,), "MVAE": (0.04,)}
     assert reproduction._ordering_line("J", paper, {"MMVAE": 0.3, "MoPoE": 0.2,
                                                     "MVAE": 0.1}).endswith(": shown.")
