@@ -110,16 +110,20 @@ def run_metrics(archive, name):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def superseded_runs(archive, name):
-    """The archived runs of recipe `name` that runs with other settings replaced, oldest first:
-    `<archive>/superseded/<name>.json`, then `<name>.2.json`, `<name>.3.json`, ..."""
-    folder = Path(archive) / SUPERSEDED
+def _superseded_paths(archive, name):
+    """The files of `superseded_runs`, oldest first."""
     found = []
-    for path in folder.glob(f"{name}*.json"):
+    for path in (Path(archive) / SUPERSEDED).glob(f"{name}*.json"):
         order = path.name[len(name):-len(".json")]
         if order == "" or (order.startswith(".") and order[1:].isdigit()):
             found.append((int(order[1:] or 1), path))
-    return [json.loads(path.read_text()) for _, path in sorted(found)]
+    return [path for _, path in sorted(found)]
+
+
+def superseded_runs(archive, name):
+    """The archived runs of recipe `name` that runs with other settings replaced, oldest first:
+    `<archive>/superseded/<name>.json`, then `<name>.2.json`, `<name>.3.json`, ..."""
+    return [json.loads(path.read_text()) for path in _superseded_paths(archive, name)]
 
 
 def _supersede(archived, new, archive, name):
@@ -135,7 +139,7 @@ def _supersede(archived, new, archive, name):
         return
     folder = Path(archive) / SUPERSEDED
     folder.mkdir(exist_ok=True)
-    count = len(superseded_runs(archive, name))
+    count = len(_superseded_paths(archive, name))
     shutil.move(archived, folder / (f"{name}.json" if count == 0 else f"{name}.{count + 1}.json"))
 
 
