@@ -6,12 +6,14 @@ A killed `kmvae train RECIPE` resumes from its last finished epoch when rerun (s
 
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from kmvae import recipes, runs
 from kmvae.errors import UsageError
@@ -181,6 +183,15 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     return result
 
 
+def hardware():
+    """The machine of this process, as a run's `metrics.json` records it beside
+    `train_seconds`: `{"cpus": os.cpu_count(), "gpus": [GPU names]}` (the names TensorFlow
+    reports, `[]` on a machine without one)."""
+    gpus = [tf.config.experimental.get_device_details(device).get("device_name", device.name)
+            for device in tf.config.list_physical_devices("GPU")]
+    return {"cpus": os.cpu_count(), "gpus": gpus}
+
+
 def training_record(recipe, model, test, history, epochs, seed=None, mixed_precision=None,
                     train_seconds=None, num_samples=None):
     """The training entries of a run's `metrics.json`: the settings, the objective on the test
@@ -202,7 +213,7 @@ def training_record(recipe, model, test, history, epochs, seed=None, mixed_preci
         "seed": seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
         "dataset_options": recipe.dataset_options, "model_options": dict(recipe.model_options),
         "parameters": int(model.count_params()),
-        "train_seconds": train_seconds, "num_samples": num_samples,
+        "train_seconds": train_seconds, "hardware": hardware(), "num_samples": num_samples,
         "test": {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()},
         "final_train": {k: float(v[-1]) for k, v in history.items() if v},
     }

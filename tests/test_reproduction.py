@@ -535,6 +535,38 @@ def test_report_opens_with_each_sections_verdict_counts(tmp_path):
         reproduction.build(tmp_path, runs="runs-x", images=tmp_path))
 
 
+def test_report_ends_with_what_each_run_cost_and_the_total(tmp_path):
+    """Per archived run: epochs, training hours, seconds per epoch, evaluation minutes; the
+    machine column once a run records it; the totals count superseded runs; runs without
+    times (carried over by hand) are left out."""
+    def cost(text):
+        return text[text.index("## Cost of the runs"):]
+
+    tmp_path.joinpath("mvae_mnist.json").write_text(json.dumps({
+        "recipe": "mvae_mnist", "epochs": 500, "train_seconds": 1800.0, "eval_seconds": 300.0}))
+    tmp_path.joinpath("msnvi_mog2d.json").write_text(json.dumps({
+        "recipe": "msnvi_mog2d", "epochs": 10, "archived_from": "by hand"}))
+    text = cost(reproduction.build(tmp_path))
+    assert "| `mvae_mnist` | 500 | 0.50 | 3.6 | 5.0 |" in text
+    assert "msnvi_mog2d" not in text
+    assert "0.5 h of training and 0.1 h of evaluation for the 1 run above: 0.6 h." in text
+    assert "The runs' machine is not recorded" in text and "| machine |" not in text
+
+    tmp_path.joinpath("mvae_binary_mnist.json").write_text(json.dumps({
+        "recipe": "mvae_binary_mnist", "epochs": 7, "epochs_planned": 500, "interim": True,
+        "kl_weight": 1.0, "train_seconds": 720.0, "hardware": {"cpus": 8, "gpus": ["A100", "A100"]}}))
+    (tmp_path / "superseded").mkdir()
+    tmp_path.joinpath("superseded", "mvae_mnist.json").write_text(json.dumps({
+        "recipe": "mvae_mnist", "epochs": 500, "train_seconds": 3600.0, "eval_seconds": 360.0}))
+    text = cost(reproduction.build(tmp_path))
+    assert ("| `mvae_binary_mnist` | 7 of 500 (interim) | 8 CPUs, 2 GPU (A100) | 0.20 | 102.9 "
+            "|  |") in text
+    assert "| `mvae_mnist` | 500 | not recorded | 0.50 | 3.6 | 5.0 |" in text
+    assert ("0.7 h of training and 0.1 h of evaluation for the 2 runs above, and 1.1 h for 1 "
+            "superseded run (`docs/reproduction/superseded/`): 1.9 h.") in text
+    assert "A run whose machine is not recorded predates the record" in text
+
+
 def test_verdicts_and_orderings():
     assert reproduction.verdict(-91.0, -90.619, 2.0) == "reproduced"
     assert reproduction.verdict(-95.0, -90.619, 2.0, ["5 of 500 epochs"]) == \

@@ -529,10 +529,14 @@ RUN_KEYS = {
     "batch_size": "the recipe's batch size",
     "learning_rate": "the recipe's learning rate",
     "dataset_options": "the recipe's data-set options",
+    "model_options": "the recipe's model options (the model's own arguments, such as an "
+                     "objective or a variant)",
     "parameters": "the number of the model's weights (model.count_params()): tells runs of "
                   "a recipe's earlier networks from its current ones",
     "train_seconds": "seconds of training: the sum of history.csv's epoch_seconds, over every "
                      "session of a resumed run",
+    "hardware": "the machine that wrote the training record (kmvae.train.hardware: cpus, "
+                "gpus), the last session's for a run resumed elsewhere",
     "test": "the compiled objective on the test split (model.evaluate): name -> value",
     "final_train": "the last epoch's logs (history.csv): name -> value",
     "selection": "for a recipe with model selection: criterion, validation_split, "

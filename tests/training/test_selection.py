@@ -4,10 +4,12 @@ and keeps its best epoch."""
 import csv
 import dataclasses
 import json
+import os
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kmvae import recipes
 from kmvae.train import run
@@ -35,6 +37,9 @@ def test_selected_epoch_is_the_best_validation_epoch(tmp_path):
     model = keras.saving.load_model(run_dir / "model.keras")
     last = keras.saving.load_model(run_dir / "last.keras")
     assert result["parameters"] == model.count_params() == recipe.build_model().count_params()
+    # The machine beside train_seconds: this one's cores and GPUs.
+    assert result["hardware"]["cpus"] == os.cpu_count()
+    assert len(result["hardware"]["gpus"]) == len(tf.config.list_physical_devices("GPU"))
     validation = recipe.load_data("validation")
     selected_loss = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
     last_loss = last.evaluate(validation, verbose=0, return_dict=True)["loss"]
