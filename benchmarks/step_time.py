@@ -32,13 +32,14 @@ import kmvae  # noqa: E402
 
 def random_batch(model, batch_size, seed=0):
     """A batch of random values for every modality of `model`: class ids for a categorical
-    modality, uniform values in [0, 1) otherwise (grey values, Bernoulli parameters' range)."""
+    modality (one per example, or a sequence of the modality's shape: a text), uniform values
+    in [0, 1) otherwise (grey values, Bernoulli parameters' range)."""
     rng = np.random.default_rng(seed)
     batch = {}
     for m in model.modalities:
         if m.likelihood == "categorical":
-            batch[m.name] = tf.constant(rng.integers(0, m.num_classes, batch_size)
-                                        .astype(np.int32))
+            batch[m.name] = tf.constant(rng.integers(0, m.num_classes, (batch_size,)
+                                                     + tuple(m.shape or ())).astype(np.int32))
         else:
             batch[m.name] = tf.constant(rng.uniform(size=(batch_size,) + tuple(m.shape))
                                         .astype(np.float32))
