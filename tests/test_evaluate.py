@@ -52,6 +52,7 @@ def test_per_size_averages_of_the_three_figure_3_quantities():
     assert result["latent_probe_by_size"] == pytest.approx(
         _mean_by_size_by_hand(result["latent_probe"]))
     assert set(result["coherence"]["by_size"]) == {"1", "2"}   # size 3 leaves no target
+    assert 0 <= result["coherence"]["joint_chance"] <= 1     # beside the joint coherence
     assert {"subset_log_likelihood", "coherence", "latent_probe", "conflict"} <= set(
         result["eval_seconds_parts"])
 

@@ -26,9 +26,9 @@ import tensorflow as tf
 
 from kmvae.metrics import plots, subsets
 from kmvae.metrics.base import Context, Metric
-from kmvae.metrics.coherence import (classify, coherence_score, conditional_coherence,
-                                     default_oracle, joint_coherence, oracle_accuracy,
-                                     train_oracle)
+from kmvae.metrics.coherence import (chance_agreement, classify, coherence_score,
+                                     conditional_coherence, default_oracle, joint_coherence,
+                                     joint_predictions, oracle_accuracy, train_oracle)
 from kmvae.metrics.conflict import beliefs, conflict, pairwise_conflicts
 from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likelihood,
                                        importance_sampling, importance_sampling_sets,
@@ -45,7 +45,7 @@ __all__ = [
     "conditional_log_likelihood",
     "subset_log_likelihoods", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
-    "joint_coherence", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
+    "joint_coherence", "joint_predictions", "chance_agreement", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
     "pairwise_conflicts", "reassemble", "whole_images", "train_whole_image_oracle",
     "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings", "text_accuracy",
     "TextAccuracy", "score_texts"]

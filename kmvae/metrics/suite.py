@@ -360,7 +360,9 @@ class Coherence(Metric):
     `"label"` and the model has at least two modalities.
 
     Keys: `"oracle_accuracy"` (modality -> accuracy), `"coherence"` (`"<subset> -> <modality>"`
-    entries, `"by_size"`, `"joint"`)."""
+    entries, `"by_size"`, `"joint"`, and `"joint_chance"`, the joint coherence the same
+    generations would have if their modalities' classes were independent,
+    `metrics.chance_agreement`)."""
 
     name = "coherence"
     keys = ("oracle_accuracy", "coherence")
@@ -394,8 +396,9 @@ class Coherence(Metric):
         say("  coherence")
         conditional = metrics.conditional_coherence(context.evaluated, test, oracles,
                                                     max_examples=context.coherence_examples)
-        result["coherence"] = {**conditional, "joint": metrics.joint_coherence(
-            model, oracles, JOINT_SAMPLES)}
+        joint = metrics.joint_predictions(model, oracles, JOINT_SAMPLES)
+        result["coherence"] = {**conditional, "joint": metrics.coherence_score(joint),
+                               "joint_chance": metrics.chance_agreement(joint)}
         return result
 
 

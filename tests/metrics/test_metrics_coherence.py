@@ -41,6 +41,32 @@ def test_joint_coherence(perfect):
     assert chance == pytest.approx(0.1, abs=0.03)
 
 
+def test_chance_agreement_is_the_coherence_of_independent_modalities():
+    """sum_c prod_m p_m(c), by hand on two modalities; on predictions drawn independently with
+    skewed class frequencies it is what `coherence_score` measures; a perfect generator's
+    joint predictions agree far more often than by chance."""
+    by_hand = {"a": np.array([0, 0, 1, 1]), "b": np.array([0, 1, 1, 1])}
+    assert metrics.chance_agreement(by_hand) == pytest.approx(0.5 * 0.25 + 0.5 * 0.75)
+    rng = np.random.default_rng(0)
+    skew = np.array([0.5, 0.3, 0.1, 0.1])
+    drawn = {name: rng.choice(4, size=200_000, p=skew) for name in ("a", "b", "c")}
+    expected = float(np.sum(skew ** 3))                              # 0.155
+    assert metrics.chance_agreement(drawn) == pytest.approx(expected, abs=0.003)
+    assert metrics.coherence_score(drawn) == pytest.approx(expected, abs=0.003)
+    uniform = {name: np.arange(10).repeat(3) for name in "abcde"}
+    assert metrics.chance_agreement(uniform) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="one length"):
+        metrics.chance_agreement({"a": np.zeros(3, int), "b": np.zeros(4, int)})
+
+
+def test_joint_predictions_of_a_perfect_generator_agree_beyond_chance(perfect):
+    oracles = {"image": perfect.oracle()}
+    predictions = metrics.joint_predictions(perfect.generator(), oracles, num_samples=500)
+    assert set(predictions) == {"image", "label"} and len(predictions["image"]) == 500
+    assert metrics.coherence_score(predictions) == 1.0
+    assert metrics.chance_agreement(predictions) == pytest.approx(0.1, abs=0.03)
+
+
 def test_coherence_needs_an_oracle_for_non_categorical_targets(perfect):
     with pytest.raises(ValueError, match="No oracle for modality 'image'"):
         metrics.conditional_coherence(perfect.generator(), perfect.dataset(10), {})
