@@ -8,7 +8,7 @@ by the run's evaluation), draws the evaluation's prior generations (the same num
 `kmvae evaluate`) and prints the joint coherence, `kmvae.metrics.chance_agreement` and each
 modality's class frequencies, as JSON.
 
-Run on 2026-12-05 06:45 UTC on runs-paper/runs/mvae_polymnist/1 (300 epochs), at nice 19
+Run on 2026-12-05 06:33 UTC on runs-paper/runs/mvae_polymnist/1 (300 epochs), at nice 19
 beside the svae_mnist_split_100 training: joint coherence 0.105 (the archived 0.1050), by chance
 0.0002; class frequencies per modality 0.9% to 30.4%. The mopoe_polymnist run directory is no
 longer on this machine (its metrics are archived).
