@@ -123,6 +123,9 @@ def _parser():
                            help="every recipe behind REPRODUCTION.md")
     reproduce.add_argument("--out", default="runs-paper",
                            help="output directory of the runs (default: runs-paper)")
+    reproduce.add_argument("--dry-run", action="store_true",
+                           help="train nothing: say what each recipe would do (skip, resume, "
+                                "train) and about how long, from the archived runs' times")
     _evaluation_options(reproduce)
 
     commands.add_parser("recipes", help="list the recipes")
@@ -162,12 +165,22 @@ def _run(args):
     if args.command == "reproduce":
         from kmvae import recipes, reproduction
         from kmvae.errors import UsageError
-        reproduce = reproduction.load().reproduce       # only in a source checkout
+        report = reproduction.load()                      # only in a source checkout
         if bool(args.names) == args.all:
             raise UsageError("name recipes to reproduce, or pass --all (not both).")
         names = recipes.list() if args.all else args.names
         for name in names:
             recipes.load(name)              # an unknown name fails before any training
+        if args.dry_run:
+            planned = report.plan(names, out=args.out)
+            for row in planned:
+                cost = ("" if row["hours"] is None else f"about {row['hours']:.2f} h, ")
+                print(f"{row['name']}: {row['action']}: {row['detail']}; {cost}{row['basis']}")
+            known = [row["hours"] for row in planned if row["hours"] is not None]
+            print(f"In all about {sum(known):.1f} h for {len(known)} of {len(planned)} "
+                  f"recipes, at the archived runs' speed; one training at a time.")
+            return 0
+        reproduce = report.reproduce
         options = {k: getattr(args, k) for k in ("eval_examples", "num_samples",
                                                  "coherence_examples", "oracle_epochs",
                                                  "oracle_dir") if getattr(args, k) is not None}

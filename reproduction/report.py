@@ -1821,6 +1821,80 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     return done
 
 
+def plan(names, out="runs-paper", archive=ARCHIVE):
+    """What `reproduce(names, out)` would do, without training: per recipe, the action and an
+    estimate of its wall-clock hours from the archived run of that recipe (its seconds per
+    epoch times the epochs left, plus its evaluation), on the machine that trained it.
+
+    Returns:
+        list of dicts with `name`, `action` ("skip", "resume", "train", "train again" or
+        "conflict"), `detail` (a sentence), `epochs_left`, `hours` (None when the archive
+        has no timed run of the recipe trained with its batch size, data-set and model
+        options as far as the run records them; 0 for "skip") and `basis` (what the
+        estimate is from: the archived run's epochs, speed and machine, or why there is
+        none).
+
+    Raises:
+        UnknownRecipeError: an unknown name.
+    """
+    from kmvae import recipes, runs
+
+    planned = []
+    for recipe in [recipes.load(name) for name in names]:
+        folder = Path(out) / "runs" / recipe.name
+        numbers = runs.versions(out, recipe.name)
+        newest = folder / str(numbers[-1]) if numbers else None
+        finished = [folder / str(n) for n in numbers if runs.is_finished(folder / str(n))]
+        stale = _changed_settings(finished[-1], recipe) if finished else None
+        left = recipe.epochs
+        if finished and not stale:
+            action, detail = "skip", f"finished at {recipe.epochs} epochs in {finished[-1]}"
+            left = 0
+        elif newest is not None and not runs.is_finished(newest):
+            started = runs.settings_of(newest) or {}
+            wanted = {"epochs": recipe.epochs, "seed": None, "batch_size": recipe.batch_size,
+                      "learning_rate": recipe.learning_rate, "mixed_precision": None,
+                      "distribute": None}
+            changed = [f"{key} {started.get(key)!r} -> {value!r}"
+                       for key, value in wanted.items() if started.get(key) != value]
+            if changed:
+                action, detail = "conflict", (f"{newest} is unfinished and was started with "
+                                              f"other settings ({', '.join(changed)}): "
+                                              f"`kmvae train` stops on it")
+            else:
+                history = newest / "history.csv"
+                done = (max(0, len(history.read_text().splitlines()) - 1)
+                        if history.exists() else 0)
+                left = max(0, recipe.epochs - done)
+                action = "resume"
+                detail = (f"{newest} at epoch {done + 1} of {recipe.epochs}" if left
+                          else f"{newest}: trained, to evaluate and export")
+        elif stale:
+            action, detail = "train again", f"{finished[-1]} was trained otherwise ({stale})"
+        else:
+            action, detail = "train", f"{recipe.epochs} epochs, a new run"
+        timed = run_metrics(archive, recipe.name) or {}
+        other = [key for key in TRAINING_SETTINGS if timed.get(key) is not None
+                 and timed[key] != (dict(getattr(recipe, key) or {}) if key != "batch_size"
+                                    else recipe.batch_size)]
+        hours, basis = None, "no archived run to estimate from"
+        if action == "skip":
+            hours, basis = 0.0, "nothing to do"
+        elif other:
+            basis = (f"no estimate: the archived run was trained with other "
+                     f"{', '.join(other)}")
+        elif timed.get("train_seconds") and timed.get("epochs"):
+            per_epoch = timed["train_seconds"] / timed["epochs"]
+            evaluation = timed.get("eval_seconds") or 0
+            hours = (per_epoch * left + evaluation) / 3600
+            basis = (f"from the archived {timed['epochs']}-epoch run: {per_epoch:.1f} s per "
+                     f"epoch and {evaluation / 60:.1f} min of evaluation; machine "
+                     f"{_machine(timed)}")
+        planned.append({"name": recipe.name, "action": action, "detail": detail,
+                        "epochs_left": left, "hours": hours, "basis": basis})
+    return planned
+
+
 def _changed_settings(run_dir, recipe):
     """How the finished run in `run_dir` was trained otherwise than `recipe` trains now: a
     string naming each setting, run's value -> recipe's (epochs, batch size, and the data-set

@@ -72,3 +72,50 @@ def test_reproduce_command_errors(capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_path, capsys):
+    """`plan` (`kmvae reproduce --dry-run`): train, resume at the next epoch, skip a finished
+    run, stop on an unfinished run started otherwise; hours from the archived run's seconds per
+    epoch times the epochs left plus its evaluation, none from a run of other settings."""
+    out, archive = tmp_path / "runs", tmp_path / "archive"
+    archive.mkdir()
+    archived = {"recipe": "digits", "epochs": 2, "batch_size": 50, "dataset_options": {},
+                "train_seconds": 3600.0, "eval_seconds": 720.0,
+                "hardware": {"cpus": 2, "gpus": []}}
+    (archive / "digits.json").write_text(json.dumps(archived))
+
+    def row():
+        [planned] = reproduction.plan(["digits"], out=out, archive=archive)
+        return planned
+
+    fresh = row()
+    assert (fresh["action"], fresh["epochs_left"]) == ("train", 2)
+    assert fresh["hours"] == pytest.approx((1800 * 2 + 720) / 3600)
+    assert fresh["basis"] == ("from the archived 2-epoch run: 1800.0 s per epoch and 12.0 min "
+                              "of evaluation; machine 2 CPUs, no GPU")
+    run_dir = out / "runs/digits/1"
+    run_dir.mkdir(parents=True)
+    settings = {"recipe": "digits", "epochs": 2, "seed": None, "batch_size": 50,
+                "learning_rate": 0.001, "mixed_precision": None, "distribute": None}
+    (run_dir / "run.json").write_text(json.dumps(settings))
+    (run_dir / "history.csv").write_text("epoch,loss\n0,1.5\n")
+    resumed = row()
+    assert resumed["action"] == "resume" and "at epoch 2 of 2" in resumed["detail"]
+    assert resumed["hours"] == pytest.approx((1800 + 720) / 3600)
+    (run_dir / "run.json").write_text(json.dumps({**settings, "batch_size": 40}))
+    conflict = row()
+    assert conflict["action"] == "conflict" and "batch_size 40 -> 50" in conflict["detail"]
+    (run_dir / "run.json").write_text(json.dumps(settings))
+    (run_dir / "metrics.json").write_text(json.dumps({"saved_model": "x", "epochs": 2}))
+    assert (row()["action"], row()["hours"]) == ("skip", 0.0)
+    (archive / "digits.json").write_text(json.dumps({**archived, "batch_size": 40}))
+    (run_dir / "metrics.json").unlink()
+    other = row()
+    assert other["hours"] is None and "other batch_size" in other["basis"]
+
+    assert cli.main(["reproduce", "--dry-run", "digits", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("digits: resume: ") and not (out / "runs/digits/2").exists()
+    assert printed.rstrip().endswith("recipes, at the archived runs' speed; one training at a "
+                                     "time.")
