@@ -915,10 +915,10 @@ def _count(n, noun):
 
 def _polymnist_fit_gap(found):
     """A note (or none) on how much better each model trained for the paper's epochs fits its
-    training tuples than held-out ones: its own objective (`elbo`, nats per example) at the last epoch on the training
-    split against the test split it validates on; and whether MoPoE's log-likelihood below
-    MVAE's given all five modalities is within MoPoE's gap (issue item 6: a gap is called
-    data-limited only with such evidence)."""
+    training tuples than held-out ones: its own objective (`elbo`, nats per example) at the
+    last epoch on the training split against the test split it validates on; and whether
+    MoPoE's log-likelihood below MVAE's given all five modalities is within MoPoE's gap (issue
+    item 6: a gap is called data-limited only with such evidence)."""
     gaps = {model: (m["final_train"]["elbo"], m["final_train"]["val_elbo"])
             for model, m in found.items()
             if {"elbo", "val_elbo"} <= set(m.get("final_train", {}))

@@ -583,7 +583,8 @@ def test_report_ends_with_what_each_run_cost_and_the_total(tmp_path):
 
     tmp_path.joinpath("mvae_binary_mnist.json").write_text(json.dumps({
         "recipe": "mvae_binary_mnist", "epochs": 7, "epochs_planned": 500, "interim": True,
-        "kl_weight": 1.0, "train_seconds": 720.0, "hardware": {"cpus": 8, "gpus": ["A100", "A100"]}}))
+        "kl_weight": 1.0, "train_seconds": 720.0,
+        "hardware": {"cpus": 8, "gpus": ["A100", "A100"]}}))
     (tmp_path / "superseded").mkdir()
     tmp_path.joinpath("superseded", "mvae_mnist.json").write_text(json.dumps({
         "recipe": "mvae_mnist", "epochs": 500, "train_seconds": 3600.0, "eval_seconds": 360.0}))

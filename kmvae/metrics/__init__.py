@@ -45,7 +45,8 @@ __all__ = [
     "conditional_log_likelihood",
     "subset_log_likelihoods", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
-    "joint_coherence", "joint_predictions", "chance_agreement", "encodings", "probe_accuracy", "latent_probe", "conflict", "beliefs",
+    "joint_coherence", "joint_predictions", "chance_agreement", "encodings", "probe_accuracy",
+    "latent_probe", "conflict", "beliefs",
     "pairwise_conflicts", "reassemble", "whole_images", "train_whole_image_oracle",
     "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings", "text_accuracy",
     "TextAccuracy", "score_texts"]

@@ -321,8 +321,9 @@ def chance_agreement(predictions):
     """
     values = [np.asarray(p).reshape(-1) for p in predictions.values()]
     if not values or len({len(v) for v in values}) != 1:
+        lengths = {name: int(np.size(p)) for name, p in predictions.items()}
         raise ValueError(f"chance_agreement needs predictions of one length for at least one "
-                         f"modality; got lengths { {n: np.size(p) for n, p in predictions.items()} }.")
+                         f"modality; got lengths {lengths}.")
     num_classes = 1 + max(int(v.max()) for v in values)
     frequencies = np.stack([np.bincount(v, minlength=num_classes) / len(v) for v in values])
     return float(np.sum(np.prod(frequencies, axis=0)))
