@@ -1296,15 +1296,21 @@ def _poe_above_mmvae_line(runs):
     if any(m is None for m in runs.values()):
         return f"{claim}; kmvae not run for every model yet."
     titles = dict(SVAE_METHODS)
-    found = []
+    found, missed = [], False
     for what, key in SVAE_ACCURACIES:
         mmvae = _split_accuracy(runs["mmvae"], key)
         below = [titles[method] for method in runs if method != "mmvae"
                  and _split_accuracy(runs[method], key) <= mmvae]
+        paper = SVAE_TABLE_1["mmvae"][[k for _, k in SVAE_ACCURACIES].index(key)]
+        missed = missed or (bool(below) and mmvae - paper > TOLERANCE_POINTS)
         found.append(f"{what}: " + ("shown" if not below else
                                     f"not shown ({', '.join(below)} at or below MMVAE's "
                                     f"{mmvae:.3f})"))
-    return f"{claim}. kmvae: " + "; ".join(found) + "."
+    return (f"{claim}. kmvae: " + "; ".join(found) + "."
+            + (" Where it is not, kmvae's MMVAE is above the paper's by more than the "
+               "tolerance: kmvae's has the PoE models' Bernoulli likelihood, the authors' a "
+               "Laplace one, with which kmvae's MMVAE has about the paper's single-half "
+               "accuracies (the MMVAE note below)." if missed else ""))
 
 
 def _accuracy(value):
