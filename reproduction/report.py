@@ -1326,36 +1326,52 @@ def _three_accuracies(values):
     return " / ".join(_accuracy(values.get(key)) for _, key in SVAE_ACCURACIES)
 
 
+def _option_value(value):
+    """A data-set option's value in the report: fractions to 3 decimals, strings quoted."""
+    if value is None:
+        return "unset"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return repr(value)
+
+
 def _data_option_changes(ran):
-    """Report lines naming the runs trained on other data-set options than their recipe now
-    has; a run without recorded `dataset_options` predates `paired_per_batch` (all pairs at
-    100% paired)."""
+    """Report lines naming the runs trained on other batches or data-set options than their
+    recipes now have, runs with the same change named together on one line, each option
+    that changed with its value then and now; a run without recorded `dataset_options`
+    predates `paired_per_batch` (all pairs at 100% paired)."""
     from kmvae import recipes
-    lines = []
+    groups = {}                         # the change, a sentence -> the runs that had it
     for name, m in ran.items():
         recipe = recipes.load(name)
         now, then = recipe.dataset_options, m.get("dataset_options")
         batch = m.get("batch_size", 100)       # runs that predate its record used 100
+        changes = []
         if batch != recipe.batch_size:
-            lines.append(f"- `{name}` was trained on batches of {batch}; the recipe now has "
-                         f"{recipe.batch_size}.")
+            changes.append(f"trained on batches of {batch} (the recipe's now: "
+                           f"{recipe.batch_size})")
         if then is None and "paired_per_batch" in now:
             paired = batch * now["supervision"]
             if paired == batch:             # every example paired: only pairs in each batch
-                lines.append(f"- `{name}` was trained on plain batches of {batch} pairs, "
-                             f"before the recipe added single parts of every image "
-                             f"(`paired_per_batch={now['paired_per_batch']}`, "
-                             f"`unpaired_from=\"{now.get('unpaired_from')}\"`).")
+                changes.append(f"trained on plain batches of {batch} pairs, before the recipe "
+                               f"added single parts of every image "
+                               f"(`paired_per_batch={now['paired_per_batch']}`, "
+                               f"`unpaired_from=\"{now.get('unpaired_from')}\"`)")
             else:
-                lines.append(f"- `{name}` was trained before the recipe set `paired_per_batch`: "
-                             f"on plain batches of {batch}, about {paired:g} paired "
-                             f"example{'' if paired == 1 else 's'} per batch; not comparable "
-                             f"with the runs that have {now['paired_per_batch']} in every "
-                             f"batch.")
+                changes.append(f"trained before the recipe set `paired_per_batch`: on plain "
+                               f"batches of {batch}, about {paired:g} paired "
+                               f"example{'' if paired == 1 else 's'} per batch; not comparable "
+                               f"with the runs that have {now['paired_per_batch']} in every "
+                               f"batch")
         elif then is not None and then != now:
-            lines.append(f"- `{name}` was trained with data-set options {then}; the recipe "
-                         f"now has {now}.")
-    return lines
+            changed = [f"{key} {_option_value(then.get(key))} -> {_option_value(now.get(key))}"
+                       for key in dict.fromkeys([*then, *now]) if then.get(key) != now.get(key)]
+            changes.append("trained with other data-set options than the recipe's now "
+                           "(then -> now): " + ", ".join(changed))
+        for change in changes:
+            groups.setdefault(change, []).append(name)
+    return [f"- {', '.join(f'`{name}`' for name in names)}: {change}." if len(names) > 1 else
+            f"- `{names[0]}` was {change}." for change, names in groups.items()]
 
 
 def _batches(metrics):

@@ -433,12 +433,12 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
     assert any(line.startswith("- `svae_mnist_split_1` was trained before the recipe set "
                                "`paired_per_batch`") and "about 1 paired" in line
                for line in lines)
-    assert ("- `svae_mnist_split_10` was trained with data-set options {'supervision': 0.1, "
-            "'paired_per_batch': 10}; the recipe now has {'supervision': 0.1, "
-            "'validation': 0.16666666666666666, 'paired_per_batch': 100, 'unpaired_from': "
-            "'incomplete_views'}.") in lines
-    assert "- `svae_mnist_split_10` was trained on batches of 100; the recipe now has 300." \
-        in lines
+    assert ("- `svae_mnist_split_10` was trained with other data-set options than the "
+            "recipe's now (then -> now): paired_per_batch 10 -> 100, validation unset -> "
+            "0.167, unpaired_from unset -> 'incomplete_views'.") in lines
+    # Runs with the same change are named together.
+    assert ("- `svae_mnist_split_10`, `svae_mnist_split_1`: trained on batches of 100 (the "
+            "recipe's now: 300).") in lines
     assert not any(line.startswith("- `vaevae_mnist_split_1` was trained") for line in lines)
     pairs = json.loads(split_metrics("vaevae_mnist_split_100", 8, accuracy))  # no options
     pairs["batch_size"] = 300
