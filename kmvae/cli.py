@@ -100,6 +100,9 @@ def _parser():
     evaluate.add_argument("--plots-only", action="store_true",
                           help="draw the PNG figures again, keep the metrics in metrics.json")
     evaluate.add_argument("--quiet", action="store_true", help="no progress output")
+    evaluate.add_argument("--metrics", nargs="+", metavar="METRIC",
+                          help="compute only these metrics again (e.g. coherence), with the "
+                               "evaluation settings metrics.json records; the others stay")
     evaluate.add_argument("--in-progress", action="store_true",
                           help="evaluate an unfinished run (training, or stopped) without "
                                "ending it: the model selected so far, written to "
@@ -200,12 +203,16 @@ def _run(args):
         return 0
     if args.command == "evaluate":
         from kmvae.evaluate import evaluate, evaluate_in_progress, format_table
+        if args.metrics is not None and args.in_progress:
+            from kmvae.errors import UsageError
+            raise UsageError("--metrics excludes --in-progress, which evaluates every metric.")
+        only = {} if args.metrics is None else {"only": args.metrics}
         result = (evaluate_in_progress if args.in_progress else evaluate)(
                           args.run, num_samples=args.num_samples,
                           eval_examples=args.eval_examples, out=args.out,
                           oracle_dir=args.oracle_dir, plots=not args.no_plots,
                           verbose=not args.quiet, coherence_examples=args.coherence_examples,
-                          oracle_epochs=args.oracle_epochs)
+                          oracle_epochs=args.oracle_epochs, **only)
         print(format_table(result))
         return 0
     from kmvae.evaluate import headline_table

@@ -132,7 +132,7 @@ def clear_evaluation_cache(path):
 def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=None,
                     prior_samples=PRIOR_SAMPLES, oracle_epochs=ORACLE_EPOCHS, oracle_dir=None,
                     plots_dir=None, verbose=False, coherence_examples=None, cache_path=None,
-                    cache_key=None):
+                    cache_key=None, only=None):
     """Every metric that applies to `recipe`'s model: a loop over the recipe's metrics
     (`kmvae.metrics.suite.metrics_of`: by default `default_metrics()`), each a
     `kmvae.metrics.Metric` that decides whether it `applies` and owns its keys of
@@ -182,6 +182,7 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
     `cache_key` (JSON-serialisable) is what else the cache depends on besides the settings, e.g.
     the epoch of a run still training, whose weights change. `oracle_epochs` are the training
     epochs of an oracle not cached yet; None means `ORACLE_EPOCHS` (the CLI's default).
+    `only` (names of metrics, `Metric.name`) computes those metrics alone.
 
     Returns:
         dict (JSON-serialisable).
@@ -241,6 +242,8 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
                       oracle_epochs=oracle_epochs, oracle_dir=oracle_dir, result=result,
                       estimate=estimate, say=say)
     for metric in metrics_of(recipe):
+        if only is not None and metric.name not in only:
+            continue
         if not metric.applies(model, context):
             continue
         if metric.cached and metric.name is not None and cache.restore(metric.name, result):
@@ -258,10 +261,18 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
 
 
 def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,
-             oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True, coherence_examples=None):
+             oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True, coherence_examples=None,
+             only=None):
     """Loads a trained recipe, computes `compute_metrics` on its test split, merges the result
     into `<run_dir>/metrics.json` (the training entries stay) and writes the PNGs into the run
     directory.
+
+    With `only` (names of `kmvae.metrics.suite` metrics, their `Metric.name`: e.g.
+    `["coherence"]`), only those are computed again, e.g. after kmvae adds a number to one,
+    with the evaluation settings `metrics.json` records (`num_samples`, `eval_examples`,
+    `coherence_examples`) unless given; only their keys and their parts' seconds in
+    `"eval_seconds_parts"` change (`"eval_seconds"` stays the whole evaluation's), and the
+    figures are drawn only if `"plots"` is named.
 
     Args:
         run: a run directory (holding `model.keras`) or a recipe name (`<out>/runs/<recipe>/`).
@@ -272,21 +283,44 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         oracle_dir: cache of the coherence oracles (default `~/.kmvae/oracles`).
         oracle_epochs: training epochs of a new oracle (None: `ORACLE_EPOCHS`).
         plots: write the figures.
+        only: None (every metric) or the names of the metrics to compute again.
 
     Returns:
         dict: the content written to `metrics.json`.
 
     Raises:
         ValueError / FileNotFoundError: see `resolve_run`.
+        UsageError (a ValueError): `only` names a metric the recipe does not have; the
+            message lists those it has.
     """
     run_dir, name, recipe, model = _load_run(run, out)
+    if only is not None:
+        known = [metric.name for metric in metrics_of(recipe) if metric.name is not None]
+        if not only or any(m not in known for m in only):
+            from kmvae.errors import UsageError
+            raise UsageError(f"metrics {list(only)}: {name!r} has the metrics {known}; "
+                             f"name one or more of them.")
+        recorded = _read_metrics(run_dir, name)
+        num_samples = recorded.get("num_samples") if num_samples is None else num_samples
+        eval_examples = recorded.get("eval_examples") if eval_examples is None else \
+            eval_examples
+        coherence_examples = (recorded.get("coherence_examples") if coherence_examples is None
+                              else coherence_examples)
+        plots = plots and "plots" in only
     train = probe_training_data(recipe)
     test = recipe.load_data("test")
     result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
                              oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,
                              plots_dir=run_dir if plots else None, verbose=verbose,
                              coherence_examples=coherence_examples,
-                             cache_path=Path(run_dir) / PARTS_FILE)
+                             cache_path=Path(run_dir) / PARTS_FILE,
+                             only=None if only is None else set(only))
+    if only is not None:
+        owned = {key for metric in metrics_of(recipe) if metric.name in only
+                 for key in metric.keys}
+        result = {**{key: value for key, value in result.items() if key in owned},
+                  "eval_seconds_parts": {**recorded.get("eval_seconds_parts", {}),
+                                         **result["eval_seconds_parts"]}}
     merged = _merge_metrics(run_dir, name, result)
     clear_evaluation_cache(Path(run_dir) / PARTS_FILE)
     return merged

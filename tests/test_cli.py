@@ -161,6 +161,32 @@ def test_evaluate_plots_only_redraws_the_figures_and_keeps_the_metrics(trained, 
                      "--no-plots"]) == 2
 
 
+def test_evaluate_metrics_computes_only_those_again_and_keeps_the_rest(trained, capsys):
+    """`kmvae evaluate RUN --metrics coherence`: the coherence is computed again with the
+    settings metrics.json records; every other entry, the whole evaluation's seconds and the
+    figures stay; an unknown metric is an error naming the recipe's."""
+    run_dir = runs.latest(trained, "digits")
+    metrics_path = run_dir / "metrics.json"
+    before = json.loads(metrics_path.read_text())
+    marked = {**before, "coherence": {"joint": -1.0}, "latent_probe": {"image": -1.0}}
+    metrics_path.write_text(json.dumps(marked))
+    png = (run_dir / "latent.png").stat().st_mtime_ns
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run_dir), "--metrics", "coherence", "--oracle-dir",
+                     str(trained / "oracles"), "--quiet"]) == 0
+    after = json.loads(metrics_path.read_text())
+    assert after["coherence"]["joint"] >= 0 and 0 <= after["coherence"]["joint_chance"] <= 1
+    assert after["latent_probe"] == {"image": -1.0}                   # not computed again
+    unchanged = set(before) - {"coherence", "oracle_accuracy", "eval_seconds_parts"}
+    assert {k: after[k] for k in unchanged} == {k: marked[k] for k in unchanged}
+    assert after["eval_seconds_parts"].keys() == before["eval_seconds_parts"].keys()
+    assert (run_dir / "latent.png").stat().st_mtime_ns == png          # no figures drawn
+    assert cli.main(["evaluate", str(run_dir), "--metrics", "fid"]) == 2
+    assert "'digits' has the metrics" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(run_dir), "--metrics", "coherence", "--in-progress"]) == 2
+    metrics_path.write_text(json.dumps(before))
+
+
 def test_evaluate_errors(tmp_path):
     from kmvae.evaluate import resolve_run
     with pytest.raises(FileNotFoundError, match="neither a run directory"):
