@@ -1327,7 +1327,8 @@ def _three_accuracies(values):
 
 
 def _option_value(value):
-    """A data-set option's value in the report: fractions to 3 decimals, strings quoted."""
+    """A data-set option's value in the report: fractions to 3 significant digits, strings
+    quoted, "unset" for an option the run did not have."""
     if value is None:
         return "unset"
     if isinstance(value, float):
