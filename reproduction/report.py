@@ -1623,9 +1623,6 @@ def _svae_section(archive, runs):
     return lines
 
 
-# The verdicts `verdict` writes with a tolerance, as they stand in the report's tables ("(not
-# run)" is an empty kmvae cell beside its verdict, "not run yet" a kmvae-only cell without a
-# paper number, "not run (compared" a number without a tolerance).
 def _machine(metrics):
     """A run's machine (`hardware` of its metrics.json) as a table cell."""
     hardware = metrics.get("hardware")
@@ -1685,6 +1682,9 @@ def _cost_section(archive):
     return lines + [""]
 
 
+# The verdicts `verdict` writes with a tolerance, as they stand in the report's tables ("(not
+# run)" is an empty kmvae cell beside its verdict, "not run yet" a kmvae-only cell without a
+# paper number, "not run (compared" a number without a tolerance).
 VERDICT_PATTERNS = (("reproduced", re.compile(r"\breproduced\b")),
                     ("differs", re.compile(r"\bdiffers\b")),
                     ("not run", re.compile(r"(?<!\()\bnot run\b(?! yet| \(compared)")))
