@@ -29,6 +29,15 @@ RUN_SETTINGS = ("epochs", "seed", "batch_size", "learning_rate", "mixed_precisio
 INTERIM = "interim"
 
 
+def run_settings(recipe, epochs, seed=None, mixed_precision=None, distribute=None):
+    """The settings `kmvae train` records in `run.json` (`RUN_SETTINGS`) and resumes a run
+    only with: `epochs` and the recipe's batch size and learning rate (after any override,
+    `recipe` a `kmvae.recipes.Recipe`), `seed`, `mixed_precision` and `distribute`."""
+    return {"epochs": int(epochs), "seed": seed, "batch_size": recipe.batch_size,
+            "learning_rate": recipe.learning_rate, "mixed_precision": mixed_precision,
+            "distribute": distribute}
+
+
 def versions(out, recipe):
     """The version numbers of `recipe`'s runs under `<out>/runs/<recipe>/`, ascending."""
     folder = Path(out) / "runs" / recipe

@@ -112,9 +112,7 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         strategy = distribution.get_strategy(distribute)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    settings = {"epochs": int(epochs), "seed": seed, "batch_size": recipe.batch_size,
-                "learning_rate": recipe.learning_rate, "mixed_precision": mixed_precision,
-                "distribute": distribute}
+    settings = runs.run_settings(recipe, epochs, seed, mixed_precision, distribute)
     if not distribution.is_chief(strategy):
         worker_dir = Path(out) / ".workers" / recipe.name / distribution.task_name(strategy)
         worker_dir.mkdir(parents=True, exist_ok=True)

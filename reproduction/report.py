@@ -1875,6 +1875,7 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
         UnknownRecipeError: an unknown name.
     """
     from kmvae import recipes, runs
+    from kmvae.train import _read_history
 
     planned = []
     for recipe in [recipes.load(name) for name in names]:
@@ -1889,9 +1890,7 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
             left = 0
         elif newest is not None and not runs.is_finished(newest):
             started = runs.settings_of(newest) or {}
-            wanted = {"epochs": recipe.epochs, "seed": None, "batch_size": recipe.batch_size,
-                      "learning_rate": recipe.learning_rate, "mixed_precision": None,
-                      "distribute": None}
+            wanted = runs.run_settings(recipe, recipe.epochs)       # as `reproduce` trains
             changed = [f"{key} {started.get(key)!r} -> {value!r}"
                        for key, value in wanted.items() if started.get(key) != value]
             if changed:
@@ -1899,9 +1898,8 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
                                               f"other settings ({', '.join(changed)}): "
                                               f"`kmvae train` stops on it")
             else:
-                history = newest / "history.csv"
-                done = (max(0, len(history.read_text().splitlines()) - 1)
-                        if history.exists() else 0)
+                history = _read_history(newest / "history.csv")
+                done = len(next(iter(history.values()), []))      # epochs logged
                 left = max(0, recipe.epochs - done)
                 action = "resume"
                 detail = (f"{newest} at epoch {done + 1} of {recipe.epochs}" if left
