@@ -216,15 +216,39 @@ def training_record(recipe, model, test, history, epochs, seed=None, mixed_preci
         "final_train": {k: float(v[-1]) for k, v in history.items() if v},
     }
     if recipe.selection:
-        values = history[recipe.selection]
-        best = max if recipe.selection_mode == "max" else min
-        selected = best(range(len(values)), key=values.__getitem__)
-        record["selection"] = {
-            "criterion": f"{'highest' if best is max else 'lowest'} {recipe.selection}",
+        record["selection"] = model_selection(recipe, history)
+    return record
+
+
+def model_selection(recipe, history):
+    """The model selection of a run with a `recipe.selection` criterion: the best epoch of the
+    criterion's per-epoch values, against the last epoch, and how much the best value
+    improved over the second half of training (whether the criterion was still improving when training
+    stopped).
+
+    Args:
+        recipe: a `kmvae.recipes.Recipe` with `selection` (a validation metric of `history`)
+            and `selection_mode` ("max" or "min").
+        history: dict metric name -> per-epoch values (`history.csv`), at least one epoch.
+
+    Returns:
+        dict: `criterion` ("highest val_bound"), `validation_split`, `selected_epoch`
+        (1-based), `last_epoch`, `selected_value`, `last_value`, and `gain_last_half`: how far
+        the best value moved in the criterion's favour over the second half of the n epochs
+        (the best of all against the best of the first floor(n / 2)), in the criterion's units
+        (nats for a bound, a fraction for an accuracy); 0.0 when the best epoch came in the
+        first half, None for a run of a single epoch.
+    """
+    values = history[recipe.selection]
+    best = max if recipe.selection_mode == "max" else min
+    selected = best(range(len(values)), key=values.__getitem__)
+    head = values[:len(values) // 2]
+    gain = abs(values[selected] - best(head)) if head else None
+    return {"criterion": f"{'highest' if best is max else 'lowest'} {recipe.selection}",
             "validation_split": recipe.dataset_options["validation"],
             "selected_epoch": selected + 1, "last_epoch": len(values),
-            "selected_value": values[selected], "last_value": values[-1]}
-    return record
+            "selected_value": values[selected], "last_value": values[-1],
+            "gain_last_half": gain}
 
 
 def _adopt_chief_backup(out, recipe_name, settings, worker_dir):

@@ -260,7 +260,8 @@ def _selection_lines(metrics, short_of_paper=True):
              f"({held}, held out of training) "
              f"({selection['selected_value']:.3f} against {selection['last_value']:.3f} at the "
              f"last epoch)." + (f" Selected in the last tenth of training, so the criterion "
-                                f"{LATE_SELECTION}." if _late(selection) else "")]
+                                f"{LATE_SELECTION}" + _gain_clause(selection) + "."
+                                if _late(selection) else "")]
     final = metrics.get("final_train", {})
     if "elbo" in final and "val_elbo" in final:
         gap = final["elbo"] - final["val_elbo"]
@@ -629,10 +630,13 @@ def _selection_summary(runs_of):
         f"`{name}` epoch {c['selected_epoch']} of {c['last_epoch']} ({c['criterion']} "
         f"{c['selected_value']:.3f}, last epoch {c['last_value']:.3f})"
         for name, c in chosen.items()) + "."
-    late = [name for name, c in chosen.items() if _late(c)]
+    late = {name: c for name, c in chosen.items() if _late(c)}
     if late:
         line += (f" Selected in the last tenth of training, so their criterion "
-                 f"{LATE_SELECTION}: " + ", ".join(f"`{name}`" for name in late) + ".")
+                 f"{LATE_SELECTION}: " + ", ".join(
+                     f"`{name}`" + (f" (+{_gain(c)} over its last {_half(c)} epochs)"
+                                    if _gain(c) else "")
+                     for name, c in late.items()) + "." + _extrapolation(late.values()))
     return [line, ""]
 
 
@@ -640,6 +644,53 @@ def _late(selection):
     """Whether a run's selected epoch lies in the last tenth of its epochs: its criterion may
     still have been improving when training stopped."""
     return selection["selected_epoch"] > 0.9 * selection["last_epoch"]
+
+
+def _half(selection):
+    """The number of epochs in the second half of a run's training (`gain_last_half`'s)."""
+    return selection["last_epoch"] - selection["last_epoch"] // 2
+
+
+def _gain(selection, factor=1):
+    """How far a run's criterion improved over the second half of its training (times
+    `factor`), with its unit ("0.31 nats", "0.5 points"), or None when the run does not record
+    it (archived before kmvae did, or a single epoch)."""
+    gain = selection.get("gain_last_half")
+    if gain is None:
+        return None
+    if _in_points(selection):
+        return f"{100 * factor * gain:.1f} points"
+    return f"{factor * gain:.2f} nats"
+
+
+def _in_points(selection):
+    """Whether a selection criterion is an accuracy or a coherence (a fraction, reported in
+    points) rather than a bound or a loss (nats)."""
+    return any(word in selection["criterion"] for word in ("accuracy", "coherence"))
+
+
+# What training as long again would gain, from the gain G over the second half: at most 2 G
+# while the learning curve flattens (a concave curve gains no more in each next half-length).
+EXTRAPOLATION = "as many epochs again would gain at most {}, if the learning curve keeps flattening"
+
+
+def _gain_clause(selection):
+    """For one run selected in its last tenth: its gain over the second half and the bound
+    `EXTRAPOLATION` puts on training as long again; empty when the run does not record it."""
+    if not _gain(selection):
+        return ""
+    return (f"; its best value gained {_gain(selection)} over the last {_half(selection)} "
+            f"epochs, so " + EXTRAPOLATION.format(_gain(selection, 2)))
+
+
+def _extrapolation(selections):
+    """The same bound for several runs selected in their last tenth, at the largest of their
+    gains; empty when none records its gain or their units differ."""
+    recorded = [c for c in selections if c.get("gain_last_half") is not None]
+    if not recorded or len({_in_points(c) for c in recorded}) > 1:
+        return ""
+    fastest = max(recorded, key=lambda c: c["gain_last_half"])
+    return " At the largest of these gains, " + EXTRAPOLATION.format(_gain(fastest, 2)) + "."
 
 
 def _fit_gap_summary(runs_of):

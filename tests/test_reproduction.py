@@ -723,6 +723,27 @@ def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
     assert ("(highest val_top_accuracy 0.912, last epoch 0.911). Selected in the last tenth of "
             "training, so their criterion may still have been improving (not shown to have "
             "converged): `svae_mnist_split_100`.") in text
+    # With the gain over the second half recorded: per run, and the bound at the largest.
+    svae["selection"]["gain_last_half"] = 0.004
+    tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(svae))
+    assert ("converged): `svae_mnist_split_100` (+0.4 points over its last 100 epochs). At "
+            "the largest of these gains, as many epochs again would gain at most 0.8 points, "
+            "if the learning curve keeps flattening.") in reproduction.build(tmp_path,
+                                                                              runs="runs-x")
+    runs = {"msnvi_mnist_tb_poe": selection("highest val_bound", 99, 100, -96.5, -96.6),
+            "msnvi_mnist_tb_ind": selection("highest val_bound", 95, 100, -112.0, -112.5),
+            "msnvi_mnist_tb_moe": selection("highest val_bound", 100, 100, -111.0, -111.0)}
+    runs["msnvi_mnist_tb_poe"]["gain_last_half"] = 1.25
+    runs["msnvi_mnist_tb_ind"]["gain_last_half"] = 1.875
+    for name, chosen in runs.items():
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
+            "recipe": name, "epochs": 100, "selection": chosen,
+            "msnvi_bounds": {"-L(ind)": 101.0, "-L(moe)": 100.0, "-L(poe)": 95.0}}))
+    assert ("converged): `msnvi_mnist_tb_ind` (+1.88 nats over its last 50 epochs), "
+            "`msnvi_mnist_tb_moe`, `msnvi_mnist_tb_poe` (+1.25 nats over its last 50 epochs). "
+            "At the largest of these gains, as many epochs again would gain at most 3.75 nats, "
+            "if the learning curve keeps flattening.") in reproduction.build(tmp_path,
+                                                                              runs="runs-x")
 
 
 def test_msnvi_sections_give_the_training_against_the_validation_bound(tmp_path):
@@ -915,6 +936,12 @@ def test_an_mvae_run_selected_late_is_said_not_to_have_converged(tmp_path):
     tmp_path.joinpath("mvae_mnist.json").write_text(json.dumps(late))
     text = reproduction.build(tmp_path, runs="runs-x")
     assert "Model selection: epoch 460 of 500" in text and flag in text
+    assert "over the last 250 epochs" not in text            # archived without its gain
+    late["selection"]["gain_last_half"] = 0.625
+    tmp_path.joinpath("mvae_mnist.json").write_text(json.dumps(late))
+    assert (flag + " (not shown to have converged); its best value gained 0.62 nats over the "
+            "last 250 epochs, so as many epochs again would gain at most 1.25 nats, if the "
+            "learning curve keeps flattening.") in reproduction.build(tmp_path, runs="runs-x")
 
 
 def _supervision_run(tmp_path, name, epochs, accuracy, selected=None):

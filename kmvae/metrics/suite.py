@@ -542,8 +542,10 @@ RUN_KEYS = {
                 "gpus), the last session's for a run resumed elsewhere",
     "test": "the compiled objective on the test split (model.evaluate): name -> value",
     "final_train": "the last epoch's logs (history.csv): name -> value",
-    "selection": "for a recipe with model selection: criterion, validation_split, "
-                 "selected_epoch, last_epoch, selected_value, last_value",
+    "selection": "for a recipe with model selection (kmvae.train.model_selection): "
+                 "criterion, validation_split, selected_epoch, last_epoch, selected_value, "
+                 "last_value, gain_last_half (how far the best value moved over the second "
+                 "half of the epochs)",
     "run_dir": "the run directory (kmvae.train.run; kmvae.evaluate.evaluate_in_progress)",
     "model": "the saved model.keras (kmvae.train.run)",
     "saved_model": "the exported SavedModel; its presence marks the run finished",

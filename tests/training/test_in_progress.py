@@ -85,7 +85,8 @@ def test_the_interim_model_is_the_epoch_selected_so_far(stopped, monkeypatch):
     assert finished["selection"] == {
         "criterion": "highest val_elbo", "validation_split": 0.2,
         "selected_epoch": max(range(4), key=values.__getitem__) + 1, "last_epoch": 4,
-        "selected_value": pytest.approx(max(values)), "last_value": pytest.approx(values[-1])}
+        "selected_value": pytest.approx(max(values)), "last_value": pytest.approx(values[-1]),
+        "gain_last_half": pytest.approx(max(values) - max(values[:2]))}
     with pytest.raises(UsageError, match="is trained; evaluate it with"):
         evaluate_in_progress("digits", out=out)
 

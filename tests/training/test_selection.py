@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from kmvae import recipes
-from kmvae.train import run
+from kmvae.train import model_selection, run
 
 
 def test_selected_epoch_is_the_best_validation_epoch(tmp_path):
@@ -33,6 +33,8 @@ def test_selected_epoch_is_the_best_validation_epoch(tmp_path):
     chosen = int(np.argmin(criteria) if mode == "min" else np.argmax(criteria))
     assert selection["selected_epoch"] == chosen + 1
     assert selection["last_epoch"] == 4
+    # How much lower the best loss of all 4 epochs is than the best of the first 2.
+    assert selection["gain_last_half"] == pytest.approx(min(criteria[:2]) - min(criteria))
     # model.keras holds the selected epoch: its validation loss is the one logged then.
     model = keras.saving.load_model(run_dir / "model.keras")
     last = keras.saving.load_model(run_dir / "last.keras")
@@ -50,3 +52,22 @@ def test_selected_epoch_is_the_best_validation_epoch(tmp_path):
 def test_selection_needs_a_validation_split():
     with pytest.raises(ValueError, match="needs a validation split"):
         dataclasses.replace(recipes.load("digits"), selection="val_loss")
+
+
+def test_gain_over_the_second_half_says_whether_the_criterion_was_still_improving():
+    """`gain_last_half`: the best value of all epochs against the best of the first half, in
+    the criterion's favour; 0 when the best came in the first half."""
+    recipe = dataclasses.replace(recipes.load("digits"), selection="val_bound",
+                                 selection_mode="max", dataset_options={"validation": 0.2})
+    rising = [-120.0 + epoch for epoch in range(18)] + [-101.5, -101.75]
+    selection = model_selection(recipe, {"val_bound": rising})
+    assert (selection["selected_epoch"], selection["last_epoch"]) == (19, 20)
+    assert selection["selected_value"] == -101.5 and selection["last_value"] == -101.75
+    assert selection["gain_last_half"] == pytest.approx(-101.5 - -111.0)   # epoch 10's
+    assert model_selection(recipe, {"val_bound": [-90.0] + rising[1:]})["gain_last_half"] == 0.0
+    assert model_selection(recipe, {"val_bound": [-99.0]})["gain_last_half"] is None
+    lowest = dataclasses.replace(recipe, selection="val_loss", selection_mode="min")
+    selection = model_selection(lowest, {"val_loss": [5.0, 4.0, 4.5, 3.0, 3.5, 3.25, 3.1,
+                                                      3.2, 3.3, 2.5, 2.75]})
+    assert selection["criterion"] == "lowest val_loss" and selection["selected_epoch"] == 10
+    assert selection["gain_last_half"] == pytest.approx(0.5)    # the first 5 epochs' best: 3.0
