@@ -26,15 +26,13 @@ from kmvae import recipes as _recipes
 
 from reproduction.archive import (ARCHIVE, IMAGES, ROOT, TRAINING_SETTINGS, archive_runs,
                                   run_metrics, superseded_runs)
-from reproduction.common import (TOLERANCE_NATS, TOLERANCE_TEXT, _cell, _commands, _fmt,
-                                 _ordering_line, _selection_lines, verdict)
+from reproduction.common import TOLERANCE_TEXT, _fmt, _ordering_line, verdict
 from reproduction.cost import _cost_section, _machine
 from reproduction.figures import _figure_section
 from reproduction.m2vae import _m2vae_section
 from reproduction.mopoe import _polymnist_section
 from reproduction.msnvi import _msnvi_section
-from reproduction.mvae import (MVAE_TABLES, PAPER_EPOCHS, PAPER_NUM_SAMPLES, PAPER_RECIPES, _MVAE,
-                               _short_of_paper, _shortfalls, _supervision_section)
+from reproduction.mvae import MVAE_TABLES, _mvae_tables_section, _supervision_section
 from reproduction.svae import _svae_section
 
 # The names code outside uses (`kmvae.reproduction`, `kmvae reproduce`, the tests), some of them
@@ -97,51 +95,7 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
         TOLERANCE_TEXT,
         "",
     ]
-    for name, paper in PAPER_RECIPES.items():
-        target = _recipes.targets(name)
-        metrics = run_metrics(archive, name) or {}
-        lines += [f"## `{name}`: {paper}", ""]
-        if not metrics:
-            lines += [f"Not run yet: `kmvae train {name}`.", ""]
-        else:
-            train, evaluate = _commands(name, metrics, runs)
-            lines += ["```bash", train, evaluate, "```", "",
-                      f"Epochs: {metrics.get('epochs')} (paper: {PAPER_EPOCHS}); K = "
-                      f"{metrics.get('num_samples')} (paper: {PAPER_NUM_SAMPLES}).", ""]
-            lines += _selection_lines(metrics, _short_of_paper(name, metrics))
-        caveats = []
-        if metrics.get("epochs") is not None and metrics["epochs"] < PAPER_EPOCHS:
-            caveats.append(f"{metrics['epochs']} of {PAPER_EPOCHS} epochs")
-        if name in ("mvae_mnist", "mvae_binary_mnist", "mvae_multimnist"):
-            caveats.append("MNIST subset")
-        lines += ["| table | quantity | paper (MVAE) | kmvae | kmvae - paper | verdict |",
-                  "|---|---|---|---|---|---|"]
-        for table, quantity, section, key in _MVAE.tables(_recipes.load(name).target):
-            paper_value = target[section][key]
-            ours = metrics.get(section, {}).get(key)
-            diff = "" if ours is None else f"{ours - paper_value:+.3f}"
-            tolerance = TOLERANCE_NATS if section == "log_likelihood" else None
-            lines.append(f"| {table} | {_cell(quantity)} | {_fmt(paper_value)} | {_fmt(ours)} | "
-                         f"{diff} | {verdict(ours, paper_value, tolerance, caveats)} |")
-        lines.append("")
-        if metrics:
-            extra = []
-            for key, value in metrics.items():
-                if key.startswith("cross_modal_accuracy"):
-                    extra.append(f"{key} = {value:.3f}")
-            if "coherence" in metrics:
-                c = metrics["coherence"]
-                extra.append("coherence " + ", ".join(f"{k} = {v:.3f}"
-                                                      for k, v in c["pairs"].items())
-                             + f", joint = {c['joint']:.3f}")
-            if "latent_probe" in metrics:
-                extra.append("linear probe (500 training codes) " + ", ".join(
-                    f"{k} = {v:.3f}" for k, v in metrics["latent_probe"].items()))
-            if extra:
-                lines += ["Also measured (no paper number for this recipe): "
-                          + "; ".join(extra) + ".", ""]
-            lines += ["Where kmvae is short of the paper, and why:", ""]
-            lines += [f"- {note}" for note in _shortfalls(name, metrics)] + [""]
+    lines += _mvae_tables_section(archive, runs)
     lines += _supervision_section(archive, runs)
     lines += _msnvi_section(archive, runs)
     lines += _m2vae_section(archive, runs)
