@@ -40,14 +40,14 @@ def _example_limits(metrics):
         if metrics.get(key))
 
 
-def _commands(name, metrics, runs):
-    """`kmvae train` (`_train_command`) and `kmvae evaluate` as the archived run was made."""
-    return (_train_command(name, metrics, runs),
+def run_commands(name, metrics, runs):
+    """`kmvae train` (`train_command`) and `kmvae evaluate` as the archived run was made."""
+    return (train_command(name, metrics, runs),
             f"kmvae evaluate {name} --out {runs} --num-samples {metrics.get('num_samples')}"
             f"{_example_limits(metrics)}{' --in-progress' if metrics.get('interim') else ''}")
 
 
-def _selection_lines(metrics, short_of_paper=True):
+def selection_lines(metrics, short_of_paper=True):
     """The model selection of a run (`metrics.json`'s `selection`) and, as the evidence for or
     against a data-limited gap, the training objective against the validation objective;
     the gap is called data-limited only when the run is `short_of_paper`."""
@@ -80,7 +80,7 @@ def _selection_lines(metrics, short_of_paper=True):
     return lines + [""]
 
 
-def _ordering_line(what, paper, ours):
+def ordering_line(what, paper, ours):
     """Whether kmvae shows the paper's ordering of models: `paper` name -> (value, ...) or
     value, `ours` name -> value or None (higher is better)."""
     rank = sorted(paper, key=lambda n: -(paper[n][0] if isinstance(paper[n], tuple)
@@ -95,13 +95,13 @@ def _ordering_line(what, paper, ours):
     return f"{what}: the paper's {claim}; kmvae's {text}: {'shown' if strict else 'not shown'}."
 
 
-def _fmt(value):
+def format_number(value):
     if value is None:
         return "(not run)"
     return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4f}"
 
 
-def _selection_summary(runs_of):
+def selection_summary(runs_of):
     """One line, for the runs of `runs_of` (recipe name -> archived metrics or None) made with
     model selection: each run's selected epoch against its last, and the criterion; nothing when
     none of them was."""
@@ -116,8 +116,8 @@ def _selection_summary(runs_of):
     if late:
         line += (f" Selected in the last tenth of training, so their criterion "
                  f"{LATE_SELECTION}: " + ", ".join(
-                     f"`{name}`" + (f" (+{_gain(c)} over its last {_half(c)} epochs)"
-                                    if _gain(c) else "")
+                     f"`{name}`" + (f" (+{gain_text(c)} over its last {_half(c)} epochs)"
+                                    if gain_text(c) else "")
                      for name, c in late.items()) + "." + _extrapolation(late.values()))
     return [line, ""]
 
@@ -133,7 +133,7 @@ def _half(selection):
     return selection["last_epoch"] - selection["last_epoch"] // 2
 
 
-def _gain(selection, factor=1):
+def gain_text(selection, factor=1):
     """How far a run's criterion improved over the second half of its training (times
     `factor`), with its unit ("0.31 nats", "0.5 points"), or None when the run does not record
     it (archived before kmvae did, or a single epoch)."""
@@ -159,10 +159,10 @@ EXTRAPOLATION = "as many epochs again would gain at most {}, if the learning cur
 def _gain_clause(selection):
     """For one run selected in its last tenth: its gain over the second half and the bound
     `EXTRAPOLATION` puts on training as long again; empty when the run does not record it."""
-    if not _gain(selection):
+    if not gain_text(selection):
         return ""
-    return (f"; its best value gained {_gain(selection)} over the last {_half(selection)} "
-            f"epochs, so " + EXTRAPOLATION.format(_gain(selection, 2)))
+    return (f"; its best value gained {gain_text(selection)} over the last {_half(selection)} "
+            f"epochs, so " + EXTRAPOLATION.format(gain_text(selection, 2)))
 
 
 def _extrapolation(selections):
@@ -172,10 +172,10 @@ def _extrapolation(selections):
     if not recorded or len({_in_points(c) for c in recorded}) > 1:
         return ""
     fastest = max(recorded, key=lambda c: c["gain_last_half"])
-    return " At the largest of these gains, " + EXTRAPOLATION.format(_gain(fastest, 2)) + "."
+    return " At the largest of these gains, " + EXTRAPOLATION.format(gain_text(fastest, 2)) + "."
 
 
-def _fit_gap_summary(runs_of):
+def fit_gap_summary(runs_of):
     """One line, for the runs of `runs_of` (recipe name -> archived metrics or None) whose last
     epoch logged both: the training bound against the validation bound, the evidence for or
     against a data-limited gap (issue item 6); nothing when no run logged them."""
@@ -201,7 +201,7 @@ def _fit_gap_summary(runs_of):
     return [line, ""]
 
 
-def _train_command(name, metrics, runs):
+def train_command(name, metrics, runs):
     """`kmvae train` as the archived run was made: its epochs, and K or the example limit of its
     evaluation when they differ from the recipe's."""
     from kmvae import recipes
@@ -214,15 +214,15 @@ def _train_command(name, metrics, runs):
     return command + _example_limits(metrics)
 
 
-def _cell(text):
+def table_cell(text):
     """`text` for a Markdown table cell: literal bars escaped."""
     return text.replace("|", "\\|")
 
 
-def _count(n, noun):
+def plural(n, noun):
     """`n` and `noun`, plural unless `n` is 1: "1 epoch", "2 epochs"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _accuracy(value):
+def format_accuracy(value):
     return "(not run)" if value is None else f"{value:.3f}"

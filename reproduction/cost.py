@@ -1,15 +1,15 @@
 """The section "Cost of the runs": each archived run's training and evaluation time and its
-machine (`_machine`, which `plan` gives too).
+machine (`machine_cell`, which `plan` gives too).
 """
 
 import json
 from pathlib import Path
 
 from reproduction.archive import SUPERSEDED
-from reproduction.common import _count
+from reproduction.common import plural
 
 
-def _machine(metrics):
+def machine_cell(metrics):
     """A run's machine (`hardware` of its metrics.json) as a table cell."""
     hardware = metrics.get("hardware")
     if hardware is None:
@@ -19,7 +19,7 @@ def _machine(metrics):
     return text + (f", {len(gpus)} GPU ({', '.join(sorted(set(gpus)))})" if gpus else ", no GPU")
 
 
-def _cost_section(archive):
+def cost_section(archive):
     """What the archived runs cost: per run, its epochs, machine, training and evaluation
     wall-clock time (`train_seconds`, `eval_seconds`); the totals, superseded runs included."""
     archive = Path(archive)
@@ -47,7 +47,7 @@ def _cost_section(archive):
         trained = f"{m.get('epochs')} of {epochs} (interim)" if m.get("interim") else str(epochs)
         evaluation = m.get("eval_seconds")
         lines.append(f"| `{m['recipe']}` | {trained} | "
-                     + (f"{_machine(m)} | " if recorded else "")
+                     + (f"{machine_cell(m)} | " if recorded else "")
                      + f"{m['train_seconds'] / 3600:.2f} | "
                      f"{m['train_seconds'] / max(1, m.get('epochs') or 1):.1f} | "
                      + ("" if evaluation is None else f"{evaluation / 60:.1f}") + " |")
@@ -55,8 +55,8 @@ def _cost_section(archive):
     eval_hours = sum(m.get("eval_seconds") or 0 for m in timed) / 3600
     old_hours = sum(m["train_seconds"] + (m.get("eval_seconds") or 0) for m in superseded) / 3600
     lines += ["", f"In all: {train_hours:.1f} h of training and {eval_hours:.1f} h of "
-              f"evaluation for the {_count(len(timed), 'run')} above"
-              + (f", and {old_hours:.1f} h for {_count(len(superseded), 'superseded run')} "
+              f"evaluation for the {plural(len(timed), 'run')} above"
+              + (f", and {old_hours:.1f} h for {plural(len(superseded), 'superseded run')} "
                  f"(`docs/reproduction/{SUPERSEDED}/`)" if superseded else "")
               + f": {train_hours + eval_hours + old_hours:.1f} h."]
     if any("hardware" not in m for m in timed + superseded):

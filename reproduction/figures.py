@@ -7,7 +7,7 @@ from pathlib import Path
 from kmvae import recipes as _recipes
 
 from reproduction.archive import IMAGES, ROOT, run_metrics
-from reproduction.common import _cell
+from reproduction.common import table_cell
 
 
 # The recipes that reproduce a figure -> (figure, what the paper shows, kmvae's plots of it), from
@@ -17,7 +17,7 @@ FIGURES = {name: (target["figure"], target["claim"], target["plots"])
            for name, target in _recipes.paper(paper).TARGETS.items() if "figure" in target}
 
 
-def _figure_section(archive, images=IMAGES):
+def figure_section(archive, images=IMAGES):
     """The recipes that reproduce a figure: the paper's claim, kmvae's numbers (the subset
     ELBOs of eq. 12 for the M2VAE figures), the PNGs."""
     lines = ["## Figures", "",
@@ -26,7 +26,7 @@ def _figure_section(archive, images=IMAGES):
     for name, (figure, claim, plot_names) in FIGURES.items():
         m = run_metrics(archive, name)
         if m is None:
-            lines.append(f"| `{name}` | {figure} | {_cell(claim)} | (not run) | |")
+            lines.append(f"| `{name}` | {figure} | {table_cell(claim)} | (not run) | |")
             continue
         numbers = [f"{m.get('epochs')} epochs"] + (
             ["numbers carried over from an earlier report"] if m.get("archived_from") else [])
@@ -34,12 +34,12 @@ def _figure_section(archive, images=IMAGES):
         numbers += [f"{key} = {value:.2f}" for key, value in bounds.items()]
         failure = m.get("sensor_failure_conflict")
         if failure:
-            pair = _cell(failure["pair"])
+            pair = table_cell(failure["pair"])
             numbers.append(f"median c({pair}) {failure['median_before']:.2f} "
                            f"before the failure, {failure['median_after']:.2f} after")
         elbos = m.get("subset_elbo")
         if elbos:
-            numbers.append(_cell("ELBO (eq. 12) " + ", ".join(
+            numbers.append(table_cell("ELBO (eq. 12) " + ", ".join(
                 f"q(z|{key}) {value:.2f}" for key, value in elbos.items())))
         pngs = []
         for plot in (plot_names,) if isinstance(plot_names, str) else plot_names:
@@ -48,6 +48,6 @@ def _figure_section(archive, images=IMAGES):
             pngs.append(shown.as_posix() if copy.exists() else
                         m.get("plots", {}).get(plot, ""))
         png = " ".join(p for p in pngs if p)
-        lines.append(f"| `{name}` | {figure} | {_cell(claim)} | {'; '.join(numbers)} | "
+        lines.append(f"| `{name}` | {figure} | {table_cell(claim)} | {'; '.join(numbers)} | "
                      f"{png} |")
     return lines + [""]

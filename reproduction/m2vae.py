@@ -5,7 +5,7 @@ encoder on e-MNIST, and what separates the models in kmvae's runs.
 from kmvae import recipes as _recipes
 
 from reproduction.archive import run_metrics
-from reproduction.common import _fmt, _train_command
+from reproduction.common import format_number, train_command
 
 
 # Korthals et al. 2019 (M2VAE), Table 1 (recipes/m2vae.py): the ELBO of eq. 12 on e-MNIST (higher
@@ -46,7 +46,7 @@ def _by_run(runs_of, key):
                      for value, names in values.items())
 
 
-def _m2vae_section(archive, runs):
+def m2vae_section(archive, runs):
     """M2VAE Table 1: paper / kmvae ELBO (eq. 12) per model and encoder, the commands of the
     runs, and where kmvae falls short."""
     lines = ["## M2VAE Table 1: ELBO per encoder on e-MNIST (Korthals et al. 2019)", "",
@@ -63,7 +63,8 @@ def _m2vae_section(archive, runs):
         ours = (metrics or {}).get("subset_elbo", {})
         if metrics is not None:
             runs_of[name] = metrics
-        cells = [f"{_fmt(paper[key])} / {_fmt(ours.get(key))}" for key, _ in M2VAE_SUBSETS]
+        cells = [f"{format_number(paper[key])} / {format_number(ours.get(key))}"
+                 for key, _ in M2VAE_SUBSETS]
         lines.append(f"| {model} | `{name}` | " + " | ".join(cells) + " |")
     lines.append("")
     if not runs_of:
@@ -71,7 +72,7 @@ def _m2vae_section(archive, runs):
                         + "`.", ""]
     if len(runs_of) == len(M2VAE_TABLE_1):
         lines += [_m2vae_orderings(runs_of), ""]
-    lines += ["```bash", *[_train_command(n, m, runs) for n, m in runs_of.items()], "```", ""]
+    lines += ["```bash", *[train_command(n, m, runs) for n, m in runs_of.items()], "```", ""]
     limited = {n: m["eval_examples"] for n, m in runs_of.items() if m.get("eval_examples")}
     lines += ["Where kmvae is short of the paper, and why:", "",
               f"- {_by_run(runs_of, 'epochs')} epochs on a 2-core CPU; the paper gives no "

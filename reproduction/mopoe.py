@@ -8,8 +8,8 @@ from pathlib import Path
 from kmvae import recipes as _recipes
 
 from reproduction.archive import IMAGES, ROOT, run_metrics
-from reproduction.common import (TOLERANCE_NATS, TOLERANCE_POINTS, _commands, _count, _fmt,
-                                 _ordering_line, verdict)
+from reproduction.common import (TOLERANCE_NATS, TOLERANCE_POINTS, format_number,
+                                 ordering_line, plural, run_commands, verdict)
 
 
 # Sutter, Daunhawer & Vogt 2021 (MoPoE-VAE), section 4.2, Figure 3: PolyMNIST, 5 modalities
@@ -30,7 +30,7 @@ POLYMNIST_FIGURE = "mopoe_polymnist_figure3.png"
 POLYMNIST_CLAIM = _POLYMNIST["mopoe_polymnist"]["claim"]
 
 
-def _by_size(metrics, key):
+def values_by_size(metrics, key):
     values = metrics.get(key) or {}
     return (values.get("by_size") or {}) if key == "coherence" else values
 
@@ -61,7 +61,7 @@ def _polymnist_fit_gap(found):
                 f"{model} {train:.1f} / {held:.1f} ({train - held:+.1f})"
                 for model, (train, held) in gaps.items()) + ".")
     if {"MVAE", "MoPoE"} <= set(gaps):
-        mvae, mopoe = (_by_size(found[m], "subset_log_likelihood_by_size").get("5")
+        mvae, mopoe = (values_by_size(found[m], "subset_log_likelihood_by_size").get("5")
                        for m in ("MVAE", "MoPoE"))
         fit = {m: train - held for m, (train, held) in gaps.items()}
         if None not in (mvae, mopoe) and mvae - mopoe > TOLERANCE_NATS:
@@ -176,7 +176,7 @@ def _polymnist_claims(found):
             return f"{model} not run"
         epochs = found[model].get("epochs")
         if (epochs or 0) < POLYMNIST_EPOCHS:
-            return f"{model} trained {_count(epochs, 'epoch')} of {POLYMNIST_EPOCHS}"
+            return f"{model} trained {plural(epochs, 'epoch')} of {POLYMNIST_EPOCHS}"
         return None
 
     def judged(claim, models, test):
@@ -185,7 +185,7 @@ def _polymnist_claims(found):
                 else f"- {claim}: kmvae {test()}.")
 
     def change(model, key):
-        values = _by_size(found[model], key)
+        values = values_by_size(found[model], key)
         return values.get("4", 0) - values.get("1", 0)
 
     def rises(model):
@@ -194,12 +194,12 @@ def _polymnist_claims(found):
 
     def above(key, sizes):
         worse = [k for k in sizes
-                 if not _by_size(found["MoPoE"], key).get(k, 0) > _by_size(found["MVAE"],
-                                                                          key).get(k, 0)]
+                 if not values_by_size(found["MoPoE"], key).get(k, 0)
+                 > values_by_size(found["MVAE"], key).get(k, 0)]
         return "shown" if not worse else f"not shown (given {', '.join(worse)} inputs)"
 
     def parity():
-        mvae, mopoe = (_by_size(found[m], "subset_log_likelihood_by_size").get("5")
+        mvae, mopoe = (values_by_size(found[m], "subset_log_likelihood_by_size").get("5")
                        for m in ("MVAE", "MoPoE"))
         gap = mopoe - mvae
         return (f"{'shown' if abs(gap) <= TOLERANCE_NATS else 'not shown'} (MoPoE - MVAE = "
@@ -213,8 +213,8 @@ def _polymnist_claims(found):
                 + ", ".join(f"{t} {v:+.3f}" for t, v in changes.items()) + ")")
 
     def single_match():
-        gaps = {_panel(title): (_by_size(found["MoPoE"], key).get("1", 0)
-                                      - _by_size(found["MMVAE"], key).get("1", 0), tolerance)
+        gaps = {_panel(title): (values_by_size(found["MoPoE"], key).get("1", 0)
+                                      - values_by_size(found["MMVAE"], key).get("1", 0), tolerance)
                 for (title, key), tolerance in zip(POLYMNIST_PANELS, (
                     TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS))}
         apart = [t for t, (gap, tolerance) in gaps.items() if abs(gap) > tolerance]
@@ -223,7 +223,7 @@ def _polymnist_claims(found):
                 + ")")
 
     def best_when_all():
-        values = {m: _by_size(found[m], "subset_log_likelihood_by_size").get("5")
+        values = {m: values_by_size(found[m], "subset_log_likelihood_by_size").get("5")
                   for m in found}
         top = max(values, key=values.get)
         return ("shown" if top == "MVAE" else f"not shown ({top} higher)") + " (" + ", ".join(
@@ -251,7 +251,7 @@ def _polymnist_claims(found):
     ]
 
 
-def _polymnist_section(archive, runs, images=IMAGES):
+def polymnist_section(archive, runs, images=IMAGES):
     """MoPoE Figure 3: per model and number of input modalities, the probe accuracy, the
     conditional coherence and the subset log-likelihood (averages over the subsets of each
     size); the figure itself once the three runs are archived."""
@@ -269,14 +269,15 @@ def _polymnist_section(archive, runs, images=IMAGES):
         commands = [f"kmvae train {name}" for _, name in POLYMNIST_RUNS]
         return lines + ["Not run yet: " + ", ".join(f"`{c}`" for c in commands) + ".", ""]
     sizes = sorted({int(k) for m in found.values() for _, key in POLYMNIST_PANELS
-                    for k in _by_size(m, key)})
+                    for k in values_by_size(m, key)})
     lines += ["| quantity | model | " + " | ".join(f"{k} input{'s' * (k > 1)}" for k in sizes)
               + " | change 1 -> 4 |", "|---" * (len(sizes) + 3) + "|"]
     for title, key in POLYMNIST_PANELS:
         for model, _ in POLYMNIST_RUNS:
-            values = _by_size(found.get(model, {}), key)
+            values = values_by_size(found.get(model, {}), key)
             cells = ["(not run)" if model not in found else
-                     "-" if values.get(str(k)) is None else _fmt(values[str(k)]) for k in sizes]
+                     "-" if values.get(str(k)) is None else format_number(values[str(k)])
+                     for k in sizes]
             change = (f"{values['4'] - values['1']:+.3f}" if "1" in values and "4" in values
                       else "")
             lines.append(f"| {title} | {model} | " + " | ".join(cells) + f" | {change} |")
@@ -291,10 +292,10 @@ def _polymnist_section(archive, runs, images=IMAGES):
 
     lines += ["", "Joint coherence (paper, mean +- std over 5 runs / kmvae: verdict, within "
               "the paper's 2 std or 3 points): " + "; ".join(
-                  f"{m} {paper:.3f} +- {std:.3f} / {_fmt(joint[m])}: "
+                  f"{m} {paper:.3f} +- {std:.3f} / {format_number(joint[m])}: "
                   f"{verdict(joint[m], paper, max(2 * std, TOLERANCE_POINTS), caveats(m))}"
                   for m, (paper, std) in POLYMNIST_JOINT_COHERENCE.items()) + ".", ""]
-    lines += [_ordering_line("Joint coherence ordering", POLYMNIST_JOINT_COHERENCE, joint), ""]
+    lines += [ordering_line("Joint coherence ordering", POLYMNIST_JOINT_COHERENCE, joint), ""]
     chance = {model: m["coherence"]["joint_chance"] for model, m in found.items()
               if "joint_chance" in (m.get("coherence") or {})}
     if chance:
@@ -308,7 +309,7 @@ def _polymnist_section(archive, runs, images=IMAGES):
     lines += ["```bash"]
     for model, name in POLYMNIST_RUNS:
         if model in found:
-            lines += list(_commands(name, found[model], runs))
+            lines += list(run_commands(name, found[model], runs))
     lines += ["```", ""]
     if len(found) == len(POLYMNIST_RUNS):
         from kmvae.metrics.plots import performance_by_size

@@ -5,8 +5,8 @@ MNIST-TB / QU / NO, and the claims section 5.2 makes about it.
 from kmvae import recipes as _recipes
 
 from reproduction.archive import run_metrics
-from reproduction.common import (TOLERANCE_NATS, _fit_gap_summary, _fmt, _selection_summary,
-                                 _train_command, verdict)
+from reproduction.common import (TOLERANCE_NATS, fit_gap_summary, format_number, selection_summary,
+                                 train_command, verdict)
 
 
 # Kurle et al. 2019 (MSNVI), Table 1 (recipes/msnvi.py): negative bounds (nats, lower is better)
@@ -34,7 +34,7 @@ MSNVI_TABLE_1 = {
     for variant in MSNVI_VARIANTS}
 
 
-def _msnvi_section(archive, runs):
+def msnvi_section(archive, runs):
     """MSNVI Table 1: for each MNIST variant, paper / kmvae per (evaluated bound, trained
     objective); only variants with at least one run are listed in full."""
     lines = ["## MSNVI Table 1: negative bounds on MNIST-TB / QU / NO (Kurle et al. 2019)", "",
@@ -55,7 +55,7 @@ def _msnvi_section(archive, runs):
         if not runs_of:
             lines += [f"Not run yet (`kmvae train msnvi_{variant}_<objective>`); the paper's "
                       f"row L(PoE): " + ", ".join(
-                          f"{c} {_fmt(v)}" for c, v in zip(MSNVI_COLUMNS, rows["poe"])
+                          f"{c} {format_number(v)}" for c, v in zip(MSNVI_COLUMNS, rows["poe"])
                           if v is not None) + ".", ""]
             continue
         lines += ["| bound \\ trained with | " + " | ".join(MSNVI_COLUMNS) + " |",
@@ -72,9 +72,9 @@ def _msnvi_section(archive, runs):
         lines += [f"- {line}" for line in _msnvi_claims(variant, paper_cells, our_cells,
                                                          runs_of)]
         lines.append("")
-        lines += _selection_summary({recipe_of[o]: m for o, m in runs_of.items()})
-        lines += _fit_gap_summary({recipe_of[o]: m for o, m in runs_of.items()})
-        commands = [_train_command(recipe_of[o], m, runs) for o, m in runs_of.items()]
+        lines += selection_summary({recipe_of[o]: m for o, m in runs_of.items()})
+        lines += fit_gap_summary({recipe_of[o]: m for o, m in runs_of.items()})
+        commands = [train_command(recipe_of[o], m, runs) for o, m in runs_of.items()]
         lines += ["```bash", *commands, "```", ""]
         epochs = sorted({m.get("epochs") for m in runs_of.values()})
         limit = {m.get("eval_examples") for m in runs_of.values()} - {None}
@@ -179,9 +179,9 @@ def _msnvi_cell(paper, ours):
     if paper is None and ours is None:
         return "-"
     if paper is None or ours is None:
-        return f"{_fmt(paper) if paper is not None else '-'} / {_fmt(ours)}"
+        return f"{format_number(paper) if paper is not None else '-'} / {format_number(ours)}"
     judged = verdict(ours, paper, TOLERANCE_NATS).split(" (")[0]    # without "(kmvae ...)"
-    return f"{_fmt(paper)} / {_fmt(ours)}: {ours - paper:+.2f}, {judged}"
+    return f"{format_number(paper)} / {format_number(ours)}: {ours - paper:+.2f}, {judged}"
 
 
 def _msnvi_claims(variant, paper, ours, runs_of):

@@ -6,9 +6,9 @@ supervision (section 6.1).
 from kmvae import recipes as _recipes
 
 from reproduction.archive import run_metrics
-from reproduction.common import (TOLERANCE_NATS, TOLERANCE_POINTS, _accuracy, _cell, _commands,
-                                 _count, _fmt, _selection_lines, _selection_summary,
-                                 _train_command, verdict)
+from reproduction.common import (TOLERANCE_NATS, TOLERANCE_POINTS, format_accuracy,
+                                 format_number, plural, run_commands, selection_lines,
+                                 selection_summary, table_cell, train_command, verdict)
 
 
 # Wu & Goodman 2018 (MVAE), the MVAE rows of Tables 2-5 (recipes/mvae.py): (table, quantity,
@@ -49,7 +49,7 @@ def _shortfalls(name, metrics):
     elif epochs is not None and epochs < PAPER_EPOCHS:
         notes.append(f"{epochs} epochs instead of the paper's {PAPER_EPOCHS}, on a 2-core CPU "
                      f"(the KL warm-up keeps its 40% share: beta reaches 1 after "
-                     f"{_count(max(1, round(0.4 * epochs)), 'epoch')}); "
+                     f"{plural(max(1, round(0.4 * epochs)), 'epoch')}); "
                      + ("the models are not converged, so the log-likelihoods are lower and "
                         "the variances differ." if _short_of_paper(name, metrics) else
                         "every log-likelihood is nevertheless within the tolerance of the "
@@ -93,7 +93,7 @@ def _short_of_paper(name, metrics):
                if ours.get(key) is not None)
 
 
-def _mvae_tables_section(archive, runs):
+def mvae_tables_section(archive, runs):
     """MVAE Tables 2-5: for each recipe of `PAPER_RECIPES`, the commands of its run, its
     model selection, the paper's numbers against kmvae's with their verdicts, what else was
     measured and where kmvae is short of the paper."""
@@ -105,11 +105,11 @@ def _mvae_tables_section(archive, runs):
         if not metrics:
             lines += [f"Not run yet: `kmvae train {name}`.", ""]
         else:
-            train, evaluate = _commands(name, metrics, runs)
+            train, evaluate = run_commands(name, metrics, runs)
             lines += ["```bash", train, evaluate, "```", "",
                       f"Epochs: {metrics.get('epochs')} (paper: {PAPER_EPOCHS}); K = "
                       f"{metrics.get('num_samples')} (paper: {PAPER_NUM_SAMPLES}).", ""]
-            lines += _selection_lines(metrics, _short_of_paper(name, metrics))
+            lines += selection_lines(metrics, _short_of_paper(name, metrics))
         caveats = []
         if metrics.get("epochs") is not None and metrics["epochs"] < PAPER_EPOCHS:
             caveats.append(f"{metrics['epochs']} of {PAPER_EPOCHS} epochs")
@@ -122,8 +122,9 @@ def _mvae_tables_section(archive, runs):
             ours = metrics.get(section, {}).get(key)
             diff = "" if ours is None else f"{ours - paper_value:+.3f}"
             tolerance = TOLERANCE_NATS if section == "log_likelihood" else None
-            lines.append(f"| {table} | {_cell(quantity)} | {_fmt(paper_value)} | {_fmt(ours)} | "
-                         f"{diff} | {verdict(ours, paper_value, tolerance, caveats)} |")
+            lines.append(f"| {table} | {table_cell(quantity)} | {format_number(paper_value)} | "
+                         f"{format_number(ours)} | {diff} | "
+                         f"{verdict(ours, paper_value, tolerance, caveats)} |")
         lines.append("")
         if metrics:
             extra = []
@@ -193,7 +194,7 @@ def _supervision_claims(panel, runs_by_fraction, name="mvae_mnist"):
             f"one before): {verdicts[1]}."]
 
 
-def _supervision_section(archive, runs):
+def supervision_section(archive, runs):
     """MVAE Figure 4: the p(y | x) accuracy per supervision level and data set, the runs'
     commands and selection, and section 6.1's claims judged on them."""
     from kmvae import recipes
@@ -219,8 +220,8 @@ def _supervision_section(archive, runs):
             m = panels[name][fraction]
             recipe = name if level == "100" else f"{name}_sup_{level}"
             cells.append(f"not run yet (`{recipe}`)" if not m else
-                         f"{_accuracy(m.get(SUPERVISION_ACCURACY[name]))} (`{recipe}`, "
-                         f"{_count(m.get('epochs'), 'epoch')})")
+                         f"{format_accuracy(m.get(SUPERVISION_ACCURACY[name]))} (`{recipe}`, "
+                         f"{plural(m.get('epochs'), 'epoch')})")
         lines.append(f"| {_percent(fraction)} | " + " | ".join(cells) + " |")
     lines += ["", "The paper's claims (section 6.1), as kmvae's runs show them:", ""]
     for name, title in SUPERVISION_PANELS:
@@ -229,9 +230,9 @@ def _supervision_section(archive, runs):
            for name, _ in SUPERVISION_PANELS for level, fraction in SUPERVISION_ROWS
            if level != "100" and panels[name][fraction]}
     lines.append("")
-    lines += _selection_summary(ran)
+    lines += selection_summary(ran)
     if ran:
-        lines += ["```bash", *(_train_command(name, m, runs) for name, m in ran.items()),
+        lines += ["```bash", *(train_command(name, m, runs) for name, m in ran.items()),
                   "```", ""]
     short = [f"`{name}` {m['epochs']}" for name, m in ran.items()
              if m.get("epochs", 0) < _MVAE.TARGETS[name]["epochs"]]

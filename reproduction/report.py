@@ -26,18 +26,18 @@ from kmvae import recipes as _recipes
 
 from reproduction.archive import (ARCHIVE, IMAGES, ROOT, TRAINING_SETTINGS, archive_runs,
                                   run_metrics, superseded_runs)
-from reproduction.common import TOLERANCE_TEXT, _fmt, _ordering_line, verdict
-from reproduction.cost import _cost_section, _machine
-from reproduction.figures import _figure_section
-from reproduction.m2vae import _m2vae_section
-from reproduction.mopoe import _polymnist_section
-from reproduction.msnvi import _msnvi_section
-from reproduction.mvae import MVAE_TABLES, _mvae_tables_section, _supervision_section
-from reproduction.svae import _svae_section
+from reproduction.common import TOLERANCE_TEXT, format_number, ordering_line, verdict
+from reproduction.cost import cost_section, machine_cell
+from reproduction.figures import figure_section
+from reproduction.m2vae import m2vae_section
+from reproduction.mopoe import polymnist_section
+from reproduction.msnvi import msnvi_section
+from reproduction.mvae import MVAE_TABLES, mvae_tables_section, supervision_section
+from reproduction.svae import svae_section
 
 # The names code outside uses (`kmvae.reproduction`, `kmvae reproduce`, the tests), some of them
 # defined in the modules beside this one.
-__all__ = ["ARCHIVE", "MVAE_TABLES", "_ordering_line", "_recipes", "archive_runs", "build", "main",
+__all__ = ["ARCHIVE", "MVAE_TABLES", "_recipes", "archive_runs", "build", "main", "ordering_line",
            "plan", "reproduce", "superseded_runs", "verdict"]
 
 OTHER_RECIPES = ("mopoe_mnist", "moe_mnist", "digits")
@@ -95,13 +95,13 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
         TOLERANCE_TEXT,
         "",
     ]
-    lines += _mvae_tables_section(archive, runs)
-    lines += _supervision_section(archive, runs)
-    lines += _msnvi_section(archive, runs)
-    lines += _m2vae_section(archive, runs)
-    lines += _svae_section(archive, runs)
-    lines += _polymnist_section(archive, runs, images)
-    lines += _figure_section(archive, images)
+    lines += mvae_tables_section(archive, runs)
+    lines += supervision_section(archive, runs)
+    lines += msnvi_section(archive, runs)
+    lines += m2vae_section(archive, runs)
+    lines += svae_section(archive, runs)
+    lines += polymnist_section(archive, runs, images)
+    lines += figure_section(archive, images)
     others = [(n, run_metrics(archive, n)) for n in OTHER_RECIPES]
     others = [(n, m) for n, m in others if m is not None]
     if others:
@@ -111,11 +111,11 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
         for name, m in others:
             ll = m.get("log_likelihood", {})
             lines.append(f"| `{name}` | {m.get('epochs')} | "
-                         f"{_fmt(ll.get('log p(image) | q(z|image)'))} | "
-                         f"{_fmt(ll.get('log p(image,label) | q(z|image)'))} | "
-                         f"{_fmt(m.get('coherence', {}).get('joint'))} |")
+                         f"{format_number(ll.get('log p(image) | q(z|image)'))} | "
+                         f"{format_number(ll.get('log p(image,label) | q(z|image)'))} | "
+                         f"{format_number(m.get('coherence', {}).get('joint'))} |")
         lines.append("")
-    lines += _cost_section(archive)
+    lines += cost_section(archive)
     head = lines.index(TOLERANCE_TEXT) + 2
     return "\n".join(lines[:head] + _summary(lines[head:]) + lines[head:])
 
@@ -240,7 +240,7 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
             hours = (per_epoch * left + evaluation) / 3600
             basis = (f"from the archived {timed['epochs']}-epoch run: {per_epoch:.1f} s per "
                      f"epoch and {evaluation / 60:.1f} min of evaluation; machine "
-                     f"{_machine(timed)}")
+                     f"{machine_cell(timed)}")
         planned.append({"name": recipe.name, "action": action, "detail": detail,
                         "epochs_left": left, "hours": hours, "basis": basis})
     return planned

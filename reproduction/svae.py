@@ -5,8 +5,8 @@
 from kmvae import recipes as _recipes
 
 from reproduction.archive import run_metrics, superseded_runs
-from reproduction.common import (TOLERANCE_POINTS, _accuracy, _selection_summary, _train_command,
-                                 verdict)
+from reproduction.common import (TOLERANCE_POINTS, format_accuracy, selection_summary,
+                                 train_command, verdict)
 
 
 # Kutuzova et al. 2021 (SVAE), section 4, MNIST-Split (recipes/svae.py). Table 1 (100%
@@ -139,7 +139,7 @@ def _split_accuracy(metrics, key):
 
 def _three_accuracies(values):
     """`"both / top / bottom"` of a subset label -> accuracy dict (`split_accuracy`)."""
-    return " / ".join(_accuracy(values.get(key)) for _, key in SVAE_ACCURACIES)
+    return " / ".join(format_accuracy(values.get(key)) for _, key in SVAE_ACCURACIES)
 
 
 def _option_value(value):
@@ -232,7 +232,7 @@ def _superseded_split_lines(archive, ran):
     return lines
 
 
-def _svae_section(archive, runs):
+def svae_section(archive, runs):
     """SVAE Table 1 (paper / kmvae at 100% supervision), Figure 4 (kmvae at every supervision
     level) and Figure 6 (MNIST-Split-3, kmvae), from the archived `split_accuracy`."""
     split = {(method, level): run_metrics(archive, f"{method}_mnist_split_{level}")
@@ -270,7 +270,7 @@ def _svae_section(archive, runs):
             caveats.insert(0, "Bernoulli likelihood, the authors' MMVAE's Laplace (see below)")
         if m is not None and m.get("epochs", paper_epochs) < paper_epochs:
             caveats.insert(0, f"{m['epochs']} of {paper_epochs} epochs")
-        cells = [f"{_accuracy(paper)} / {_accuracy(ours)}: "
+        cells = [f"{format_accuracy(paper)} / {format_accuracy(ours)}: "
                  f"{verdict(ours, paper, TOLERANCE_POINTS, caveats)}"
                  for paper, (_, key) in zip(SVAE_TABLE_1[method], SVAE_ACCURACIES)
                  for ours in [_split_accuracy(m, key)]]
@@ -279,7 +279,7 @@ def _svae_section(archive, runs):
                      + " | ".join(cells) + " |")
     lines += ["", _poe_above_mmvae_line({method: split[method, "100"]
                                         for method, _ in SVAE_METHODS})]
-    selected = _selection_summary({f"{method}_mnist_split_100": split[method, "100"]
+    selected = selection_summary({f"{method}_mnist_split_100": split[method, "100"]
                                    for method, _ in SVAE_METHODS})
     lines += [""] + selected[:-1] if selected else []
     means = [f"{title} {_three_accuracies(m['split_accuracy_mean'])}"
@@ -301,7 +301,7 @@ def _svae_section(archive, runs):
                   "|---" * (len(SVAE_LEVELS) + 1) + "|"]
         for method, title in SVAE_METHODS:
             lines.append(f"| {title} | " + " | ".join(
-                _accuracy(_split_accuracy(split[method, level], key))
+                format_accuracy(_split_accuracy(split[method, level], key))
                 for level, _ in SVAE_LEVELS) + " |")
         lines.append("")
     lines += ["### Figure 6: MNIST-Split-3 (kmvae)", "",
@@ -314,7 +314,7 @@ def _svae_section(archive, runs):
     for method, title in SVAE_SPLIT3:
         m = split3[method]
         lines.append(f"| {title} | {'' if m is None else m.get('epochs')} | " + " | ".join(
-            _accuracy(_split_accuracy(m, key)) for _, key in SVAE_SPLIT3_SUBSETS) + " |")
+            format_accuracy(_split_accuracy(m, key)) for _, key in SVAE_SPLIT3_SUBSETS) + " |")
     singles = [(_split_accuracy(split3["svae"], k), _split_accuracy(split3["vaevae"], k))
                for k in ("top", "middle", "bottom")]
     if all(a is not None and b is not None for a, b in singles):
@@ -331,7 +331,7 @@ def _svae_section(archive, runs):
                   "bounds these numbers: " + ", ".join(f"{k} {v:.3f}" for k, v in
                                                        oracles.items()) + ".", ""]
     if ran:
-        commands = [_train_command(name, m, runs) for name, m in ran.items()]
+        commands = [train_command(name, m, runs) for name, m in ran.items()]
         lines += ["```bash", *commands, "```", ""]
     missing = [name for name in names if name not in ran]
     if missing:

@@ -606,13 +606,13 @@ def test_verdicts_and_orderings():
     assert reproduction.verdict(25.0, 25.6, None) == "compared (no tolerance)"
     assert reproduction.verdict(None, 25.6, None) == "not run (compared, no tolerance)"
     paper = {"MMVAE": (0.2,), "MoPoE": (0.12,), "MVAE": (0.04,)}
-    assert reproduction._ordering_line("J", paper, {"MMVAE": 0.3, "MoPoE": 0.2,
+    assert reproduction.ordering_line("J", paper, {"MMVAE": 0.3, "MoPoE": 0.2,
                                                     "MVAE": 0.1}).endswith(": shown.")
-    assert reproduction._ordering_line("J", paper, {"MMVAE": 0.1, "MoPoE": 0.2,
+    assert reproduction.ordering_line("J", paper, {"MMVAE": 0.1, "MoPoE": 0.2,
                                                     "MVAE": 0.0}).endswith(
         "kmvae's MoPoE > MMVAE > MVAE: not shown.")
     # Ties do not show a strict ordering.
-    assert reproduction._ordering_line("J", paper, {"MMVAE": 0.0, "MoPoE": 0.0,
+    assert reproduction.ordering_line("J", paper, {"MMVAE": 0.0, "MoPoE": 0.0,
                                                     "MVAE": 0.0}).endswith("not shown.")
 
 
