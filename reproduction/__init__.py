@@ -6,7 +6,8 @@ recipes' targets, `recipes/*.py`) joined with the archived `metrics.json` of kmv
 `report.py` writes the report (`build`) and reproduces recipes (`reproduce`, `plan`, `main`); it
 hands on the names code outside uses. The papers' sections are modules named as the papers'
 modules of `recipes/` (`mvae.py`, `msnvi.py`, `m2vae.py`, `svae.py`, `mopoe.py`), the figures
-table and the cost of the runs are `figures.py` and `cost.py`; `archive.py` (the checkout's
+table, kmvae's recipes without a paper number and the cost of the runs are `figures.py`,
+`others.py` and `cost.py`; `archive.py` (the checkout's
 paths, the archive of runs) and `common.py` (tolerances and verdicts, formats, commands,
 model-selection lines) serve them all. A new paper's section is a module and one line in `build`.
 """

@@ -26,12 +26,13 @@ from kmvae import recipes as _recipes
 
 from reproduction.archive import (ARCHIVE, IMAGES, ROOT, TRAINING_SETTINGS, archive_runs,
                                   run_metrics, superseded_runs)
-from reproduction.common import TOLERANCE_TEXT, format_number, ordering_line, verdict
+from reproduction.common import TOLERANCE_TEXT, ordering_line, verdict
 from reproduction.cost import cost_section, machine_cell
 from reproduction.figures import figure_section
 from reproduction.m2vae import m2vae_section
 from reproduction.mopoe import polymnist_section
 from reproduction.msnvi import msnvi_section
+from reproduction.others import others_section
 from reproduction.mvae import MVAE_TABLES, mvae_tables_section, supervision_section
 from reproduction.svae import svae_section
 
@@ -39,8 +40,6 @@ from reproduction.svae import svae_section
 # defined in the modules beside this one.
 __all__ = ["ARCHIVE", "MVAE_TABLES", "_recipes", "archive_runs", "build", "main", "ordering_line",
            "plan", "reproduce", "superseded_runs", "verdict"]
-
-OTHER_RECIPES = ("mopoe_mnist", "moe_mnist", "digits")
 
 # The verdicts `verdict` writes with a tolerance, as they stand in the report's tables ("(not
 # run)" is an empty kmvae cell beside its verdict, "not run yet" a kmvae-only cell without a
@@ -102,19 +101,7 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
     lines += svae_section(archive, runs)
     lines += polymnist_section(archive, runs, images)
     lines += figure_section(archive, images)
-    others = [(n, run_metrics(archive, n)) for n in OTHER_RECIPES]
-    others = [(n, m) for n, m in others if m is not None]
-    if others:
-        lines += ["## Recipes without a paper number", "",
-                  "| recipe | epochs | log p(x), q(z\\|x) | log p(x, y), q(z\\|x) | joint coherence |",
-                  "|---|---|---|---|---|"]
-        for name, m in others:
-            ll = m.get("log_likelihood", {})
-            lines.append(f"| `{name}` | {m.get('epochs')} | "
-                         f"{format_number(ll.get('log p(image) | q(z|image)'))} | "
-                         f"{format_number(ll.get('log p(image,label) | q(z|image)'))} | "
-                         f"{format_number(m.get('coherence', {}).get('joint'))} |")
-        lines.append("")
+    lines += others_section(archive)
     lines += cost_section(archive)
     head = lines.index(TOLERANCE_TEXT) + 2
     return "\n".join(lines[:head] + _summary(lines[head:]) + lines[head:])

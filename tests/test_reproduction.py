@@ -1071,3 +1071,18 @@ def test_an_mvae_run_within_the_tolerance_is_not_called_short_of_the_paper(tmp_p
         section = text[text.index("## `mvae_fashion_mnist`"):text.index("## MVAE Figure 4")]
         assert all(phrase in section for phrase in expected), shift
         assert not any(phrase in section for phrase in absent), shift
+
+
+def test_recipes_without_a_paper_number_get_a_row_of_their_own(tmp_path):
+    """An archived run of a recipe no paper reports (`digits`): its log-likelihoods and joint
+    coherence in a table of its own, `(not run)` where the run has no number; no table when
+    none is archived."""
+    assert "## Recipes without a paper number" not in reproduction.build(tmp_path, runs="x")
+    tmp_path.joinpath("digits.json").write_text(json.dumps({
+        "recipe": "digits", "epochs": 30,
+        "log_likelihood": {"log p(image) | q(z|image)": -31.25},
+        "coherence": {"joint": 0.8125}}))
+    text = reproduction.build(tmp_path, runs="x")
+    assert ("## Recipes without a paper number\n\n| recipe | epochs | log p(x), q(z\\|x) | "
+            "log p(x, y), q(z\\|x) | joint coherence |\n|---|---|---|---|---|\n"
+            "| `digits` | 30 | -31.250 | (not run) | 0.8125 |\n") in text
