@@ -222,8 +222,8 @@ def training_record(recipe, model, test, history, epochs, seed=None, mixed_preci
 
 def model_selection(recipe, history):
     """The model selection of a run with a `recipe.selection` criterion: the best epoch of the
-    criterion's per-epoch values, against the last epoch, and how much the best value
-    improved over the second half of training (whether the criterion was still improving when training
+    criterion's per-epoch values, against the last epoch, and how much the best value improved
+    over the second half of training (whether the criterion was still improving when training
     stopped).
 
     Args:

@@ -607,13 +607,13 @@ def test_verdicts_and_orderings():
     assert reproduction.verdict(None, 25.6, None) == "not run (compared, no tolerance)"
     paper = {"MMVAE": (0.2,), "MoPoE": (0.12,), "MVAE": (0.04,)}
     assert reproduction.ordering_line("J", paper, {"MMVAE": 0.3, "MoPoE": 0.2,
-                                                    "MVAE": 0.1}).endswith(": shown.")
+                                                   "MVAE": 0.1}).endswith(": shown.")
     assert reproduction.ordering_line("J", paper, {"MMVAE": 0.1, "MoPoE": 0.2,
-                                                    "MVAE": 0.0}).endswith(
+                                                   "MVAE": 0.0}).endswith(
         "kmvae's MoPoE > MMVAE > MVAE: not shown.")
     # Ties do not show a strict ordering.
     assert reproduction.ordering_line("J", paper, {"MMVAE": 0.0, "MoPoE": 0.0,
-                                                    "MVAE": 0.0}).endswith("not shown.")
+                                                   "MVAE": 0.0}).endswith("not shown.")
 
 
 def test_an_interim_run_is_archived_until_a_finished_one_exists(tmp_path):
