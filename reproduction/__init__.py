@@ -8,5 +8,6 @@ hands on the names code outside uses. The papers' sections are modules named as 
 modules of `recipes/` (`mvae.py`, `msnvi.py`, `m2vae.py`, `svae.py`, `mopoe.py`), the figures
 table, kmvae's recipes without a paper number and the cost of the runs are `figures.py`,
 `others.py` and `cost.py`; `archive.py` (the checkout's paths, the archive of runs) and
-`common.py` (tolerances and verdicts, formats, commands, model-selection lines) serve them all. A new paper's section is a module and one line in `build`.
+`common.py` (tolerances and verdicts, formats, commands, model-selection lines) serve them all.
+A new paper's section is a module and one line in `build`.
 """

@@ -214,7 +214,7 @@ def _polymnist_claims(found):
 
     def single_match():
         gaps = {_panel(title): (values_by_size(found["MoPoE"], key).get("1", 0)
-                                      - values_by_size(found["MMVAE"], key).get("1", 0), tolerance)
+                                - values_by_size(found["MMVAE"], key).get("1", 0), tolerance)
                 for (title, key), tolerance in zip(POLYMNIST_PANELS, (
                     TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS))}
         apart = [t for t, (gap, tolerance) in gaps.items() if abs(gap) > tolerance]
@@ -304,7 +304,7 @@ def polymnist_section(archive, runs, images=IMAGES):
                   "classes were drawn independently, with the frequencies it gives them "
                   "(`kmvae.metrics.chance_agreement`; 1e-4 for ten equally frequent "
                   "classes): " + "; ".join(f"{model} {value:.4f} (measured {joint[model]:.4f})"
-                                          for model, value in chance.items()) + ".", ""]
+                                           for model, value in chance.items()) + ".", ""]
     lines += _polymnist_claims(found)
     lines += ["```bash"]
     for model, name in POLYMNIST_RUNS:

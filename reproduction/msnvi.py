@@ -70,7 +70,7 @@ def msnvi_section(archive, runs):
             lines.append(f"| L({bound}) | " + " | ".join(cells) + " |")
         lines += ["", "The paper's claims about this table (section 5.2), lower is better:", ""]
         lines += [f"- {line}" for line in _msnvi_claims(variant, paper_cells, our_cells,
-                                                         runs_of)]
+                                                        runs_of)]
         lines.append("")
         lines += selection_summary({recipe_of[o]: m for o, m in runs_of.items()})
         lines += fit_gap_summary({recipe_of[o]: m for o, m in runs_of.items()})

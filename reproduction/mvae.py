@@ -25,7 +25,7 @@ PAPER_RECIPES = {name: target["source"]               # recipe -> title (Tables 
 # training examples, `<recipe>_sup_<level>` below 100% and the Tables 2-5 recipe at 100%.
 SUPERVISION_PANELS = tuple(_MVAE.SUPERVISION_PANELS.items())    # (100% recipe, panel title)
 SUPERVISION_ROWS = tuple(sorted({**_MVAE.SUPERVISION_LEVELS, "100": 1.0}.items(),
-                               key=lambda row: row[1]))          # (level, fraction), ascending
+                                key=lambda row: row[1]))         # (level, fraction), ascending
 # Panel recipe -> the key of its Figure 4 accuracy in `metrics.json`; -> (the paired fraction
 # section 6.1 calls sufficient, the claim's words).
 SUPERVISION_ACCURACY = dict(_MVAE.SUPERVISION_ACCURACY_KEYS)

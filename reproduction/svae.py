@@ -280,7 +280,7 @@ def svae_section(archive, runs):
     lines += ["", _poe_above_mmvae_line({method: split[method, "100"]
                                         for method, _ in SVAE_METHODS})]
     selected = selection_summary({f"{method}_mnist_split_100": split[method, "100"]
-                                   for method, _ in SVAE_METHODS})
+                                  for method, _ in SVAE_METHODS})
     lines += [""] + selected[:-1] if selected else []
     means = [f"{title} {_three_accuracies(m['split_accuracy_mean'])}"
              for method, title in SVAE_METHODS for m in [split[method, "100"]]

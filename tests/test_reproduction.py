@@ -728,8 +728,8 @@ def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
     tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(svae))
     assert ("converged): `svae_mnist_split_100` (+0.4 points over its last 100 epochs). At "
             "the largest of these gains, as many epochs again would gain at most 0.8 points, "
-            "if the learning curve keeps flattening.") in reproduction.build(tmp_path,
-                                                                              runs="runs-x")
+            "if the learning curve keeps flattening.") in reproduction.build(
+                tmp_path, runs="runs-x")
     runs = {"msnvi_mnist_tb_poe": selection("highest val_bound", 99, 100, -96.5, -96.6),
             "msnvi_mnist_tb_ind": selection("highest val_bound", 95, 100, -112.0, -112.5),
             "msnvi_mnist_tb_moe": selection("highest val_bound", 100, 100, -111.0, -111.0)}
@@ -742,8 +742,8 @@ def test_svae_and_msnvi_sections_give_each_runs_selected_epoch(tmp_path):
     assert ("converged): `msnvi_mnist_tb_ind` (+1.88 nats over its last 50 epochs), "
             "`msnvi_mnist_tb_moe`, `msnvi_mnist_tb_poe` (+1.25 nats over its last 50 epochs). "
             "At the largest of these gains, as many epochs again would gain at most 3.75 nats, "
-            "if the learning curve keeps flattening.") in reproduction.build(tmp_path,
-                                                                              runs="runs-x")
+            "if the learning curve keeps flattening.") in reproduction.build(
+                tmp_path, runs="runs-x")
 
 
 def test_msnvi_sections_give_the_training_against_the_validation_bound(tmp_path):
