@@ -116,8 +116,8 @@ def selection_summary(runs_of):
     if late:
         line += (f" Selected in the last tenth of training, so their criterion "
                  f"{LATE_SELECTION}: " + ", ".join(
-                     f"`{name}`" + (f" (+{gain_text(c)} over its last {_half(c)} epochs)"
-                                    if gain_text(c) else "")
+                     f"`{name}`" + (f" (+{_gain_text(c)} over its last {_half(c)} epochs)"
+                                    if _gain_text(c) else "")
                      for name, c in late.items()) + "." + _extrapolation(late.values()))
     return [line, ""]
 
@@ -133,7 +133,7 @@ def _half(selection):
     return selection["last_epoch"] - selection["last_epoch"] // 2
 
 
-def gain_text(selection, factor=1):
+def _gain_text(selection, factor=1):
     """How far a run's criterion improved over the second half of its training (times
     `factor`), with its unit ("0.31 nats", "0.5 points"), or None when the run does not record
     it (archived before kmvae did, or a single epoch)."""
@@ -159,10 +159,10 @@ EXTRAPOLATION = "as many epochs again would gain at most {}, if the learning cur
 def _gain_clause(selection):
     """For one run selected in its last tenth: its gain over the second half and the bound
     `EXTRAPOLATION` puts on training as long again; empty when the run does not record it."""
-    if not gain_text(selection):
+    if not _gain_text(selection):
         return ""
-    return (f"; its best value gained {gain_text(selection)} over the last {_half(selection)} "
-            f"epochs, so " + EXTRAPOLATION.format(gain_text(selection, 2)))
+    return (f"; its best value gained {_gain_text(selection)} over the last {_half(selection)} "
+            f"epochs, so " + EXTRAPOLATION.format(_gain_text(selection, 2)))
 
 
 def _extrapolation(selections):
@@ -172,7 +172,7 @@ def _extrapolation(selections):
     if not recorded or len({_in_points(c) for c in recorded}) > 1:
         return ""
     fastest = max(recorded, key=lambda c: c["gain_last_half"])
-    return " At the largest of these gains, " + EXTRAPOLATION.format(gain_text(fastest, 2)) + "."
+    return " At the largest of these gains, " + EXTRAPOLATION.format(_gain_text(fastest, 2)) + "."
 
 
 def fit_gap_summary(runs_of):

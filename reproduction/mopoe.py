@@ -30,7 +30,7 @@ POLYMNIST_FIGURE = "mopoe_polymnist_figure3.png"
 POLYMNIST_CLAIM = _POLYMNIST["mopoe_polymnist"]["claim"]
 
 
-def values_by_size(metrics, key):
+def _by_size(metrics, key):
     values = metrics.get(key) or {}
     return (values.get("by_size") or {}) if key == "coherence" else values
 
@@ -61,7 +61,7 @@ def _polymnist_fit_gap(found):
                 f"{model} {train:.1f} / {held:.1f} ({train - held:+.1f})"
                 for model, (train, held) in gaps.items()) + ".")
     if {"MVAE", "MoPoE"} <= set(gaps):
-        mvae, mopoe = (values_by_size(found[m], "subset_log_likelihood_by_size").get("5")
+        mvae, mopoe = (_by_size(found[m], "subset_log_likelihood_by_size").get("5")
                        for m in ("MVAE", "MoPoE"))
         fit = {m: train - held for m, (train, held) in gaps.items()}
         if None not in (mvae, mopoe) and mvae - mopoe > TOLERANCE_NATS:
@@ -185,7 +185,7 @@ def _polymnist_claims(found):
                 else f"- {claim}: kmvae {test()}.")
 
     def change(model, key):
-        values = values_by_size(found[model], key)
+        values = _by_size(found[model], key)
         return values.get("4", 0) - values.get("1", 0)
 
     def rises(model):
@@ -194,12 +194,12 @@ def _polymnist_claims(found):
 
     def above(key, sizes):
         worse = [k for k in sizes
-                 if not values_by_size(found["MoPoE"], key).get(k, 0)
-                 > values_by_size(found["MVAE"], key).get(k, 0)]
+                 if not _by_size(found["MoPoE"], key).get(k, 0)
+                 > _by_size(found["MVAE"], key).get(k, 0)]
         return "shown" if not worse else f"not shown (given {', '.join(worse)} inputs)"
 
     def parity():
-        mvae, mopoe = (values_by_size(found[m], "subset_log_likelihood_by_size").get("5")
+        mvae, mopoe = (_by_size(found[m], "subset_log_likelihood_by_size").get("5")
                        for m in ("MVAE", "MoPoE"))
         gap = mopoe - mvae
         return (f"{'shown' if abs(gap) <= TOLERANCE_NATS else 'not shown'} (MoPoE - MVAE = "
@@ -213,8 +213,8 @@ def _polymnist_claims(found):
                 + ", ".join(f"{t} {v:+.3f}" for t, v in changes.items()) + ")")
 
     def single_match():
-        gaps = {_panel(title): (values_by_size(found["MoPoE"], key).get("1", 0)
-                                - values_by_size(found["MMVAE"], key).get("1", 0), tolerance)
+        gaps = {_panel(title): (_by_size(found["MoPoE"], key).get("1", 0)
+                                - _by_size(found["MMVAE"], key).get("1", 0), tolerance)
                 for (title, key), tolerance in zip(POLYMNIST_PANELS, (
                     TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS))}
         apart = [t for t, (gap, tolerance) in gaps.items() if abs(gap) > tolerance]
@@ -223,7 +223,7 @@ def _polymnist_claims(found):
                 + ")")
 
     def best_when_all():
-        values = {m: values_by_size(found[m], "subset_log_likelihood_by_size").get("5")
+        values = {m: _by_size(found[m], "subset_log_likelihood_by_size").get("5")
                   for m in found}
         top = max(values, key=values.get)
         return ("shown" if top == "MVAE" else f"not shown ({top} higher)") + " (" + ", ".join(
@@ -269,12 +269,12 @@ def polymnist_section(archive, runs, images=IMAGES):
         commands = [f"kmvae train {name}" for _, name in POLYMNIST_RUNS]
         return lines + ["Not run yet: " + ", ".join(f"`{c}`" for c in commands) + ".", ""]
     sizes = sorted({int(k) for m in found.values() for _, key in POLYMNIST_PANELS
-                    for k in values_by_size(m, key)})
+                    for k in _by_size(m, key)})
     lines += ["| quantity | model | " + " | ".join(f"{k} input{'s' * (k > 1)}" for k in sizes)
               + " | change 1 -> 4 |", "|---" * (len(sizes) + 3) + "|"]
     for title, key in POLYMNIST_PANELS:
         for model, _ in POLYMNIST_RUNS:
-            values = values_by_size(found.get(model, {}), key)
+            values = _by_size(found.get(model, {}), key)
             cells = ["(not run)" if model not in found else
                      "-" if values.get(str(k)) is None else format_number(values[str(k)])
                      for k in sizes]

@@ -59,7 +59,7 @@ def _vaevae_retrained(vaevae):
     paper = SVAE_TABLE_1["vaevae"][1:]
     below = all(a < b for a, b in zip(ours, VAEVAE_PAIRS_ONLY))
     paired, batch = options.get("paired_per_batch"), vaevae.get("batch_size")
-    return (f" VAEVAE trained again on the authors' batches ("
+    return (" VAEVAE trained again on the authors' batches ("
             + (f"{paired} pairs and {batch - paired} single halves of every image"
                if paired and batch else "single halves of every image")
             + f"), whose own loss then holds each image's unimodal ELBOs once, as "
