@@ -181,7 +181,8 @@ def _run(args):
                 print(f"{row['name']}: {row['action']}: {row['detail']}; {cost}{row['basis']}")
             known = [row["hours"] for row in planned if row["hours"] is not None]
             print(f"In all about {sum(known):.1f} h for {len(known)} of {len(planned)} "
-                  f"recipes, at the archived runs' speed; one training at a time.")
+                  f"recipes, at the archived runs' speed (a run to resume: its own); one "
+                  f"training at a time.")
             return 0
         reproduce = report.reproduce
         options = {k: getattr(args, k) for k in ("eval_examples", "num_samples",

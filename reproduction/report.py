@@ -19,6 +19,7 @@ kmvae.reproduction` and `kmvae reproduce` find it through `kmvae.reproduction.lo
 import argparse
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -164,15 +165,18 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
 def plan(names, out="runs-paper", archive=ARCHIVE):
     """What `reproduce(names, out)` would do, without training: per recipe, the action and an
     estimate of its wall-clock hours from the archived run of that recipe (its seconds per
-    epoch times the epochs left, plus its evaluation), on the machine that trained it.
+    epoch times the epochs left, plus its evaluation), on the machine that trained it. A run
+    to resume that has logged two epochs or more is estimated from its own median seconds
+    per epoch instead (`epoch_seconds` in its `history.csv`), plus the archived evaluation.
 
     Returns:
         list of dicts with `name`, `action` ("skip", "resume", "train", "train again" or
-        "conflict"), `detail` (a sentence), `epochs_left`, `hours` (None when the archive
-        has no timed run of the recipe trained with its batch size, data-set and model
-        options as far as the run records them; 0 for "skip") and `basis` (what the
+        "conflict"), `detail` (a sentence), `epochs_left`, `hours` (None when the run to
+        resume has fewer than two epochs logged and the archive has no timed run of the
+        recipe trained with its batch size, data-set and model options as far as the run
+        records them; 0 for "skip") and `basis` (what the
         estimate is from: the archived run's epochs, speed and machine, or why there is
-        none).
+        none, or the resumed run's own epochs).
 
     Raises:
         UnknownRecipeError: an unknown name.
@@ -187,7 +191,7 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
         newest = folder / str(numbers[-1]) if numbers else None
         finished = [folder / str(n) for n in numbers if runs.is_finished(folder / str(n))]
         stale = _changed_settings(finished[-1], recipe) if finished else None
-        left = recipe.epochs
+        left, own = recipe.epochs, []             # own: the unfinished run's epoch seconds
         if finished and not stale:
             action, detail = "skip", f"finished at {recipe.epochs} epochs in {finished[-1]}"
             left = 0
@@ -204,6 +208,7 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
                 history = _read_history(newest / "history.csv")
                 done = len(next(iter(history.values()), []))      # epochs logged
                 left = max(0, recipe.epochs - done)
+                own = history.get("epoch_seconds", [])
                 action = "resume"
                 detail = (f"{newest} at epoch {done + 1} of {recipe.epochs}" if left
                           else f"{newest}: trained, to evaluate and export")
@@ -228,6 +233,16 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
             basis = (f"from the archived {timed['epochs']}-epoch run: {per_epoch:.1f} s per "
                      f"epoch and {evaluation / 60:.1f} min of evaluation; machine "
                      f"{machine_cell(timed)}")
+        if action == "resume" and len(own) >= 2:
+            # The run's own epochs, on this machine, with these settings, beat an archived
+            # run's; the median leaves out the first epoch's compilation and any pause.
+            per_epoch = statistics.median(own)
+            evaluation = (timed.get("eval_seconds") or 0) if not other else 0
+            hours = (per_epoch * left + evaluation) / 3600
+            basis = (f"from this run's {len(own)} epochs so far: median {per_epoch:.1f} s per "
+                     f"epoch, and " + (f"{evaluation / 60:.1f} min of evaluation from the "
+                                       f"archived run" if evaluation else
+                                       "no archived evaluation time (not included)"))
         planned.append({"name": recipe.name, "action": action, "detail": detail,
                         "epochs_left": left, "hours": hours, "basis": basis})
     return planned

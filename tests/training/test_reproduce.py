@@ -74,10 +74,12 @@ def test_reproduce_command_errors(capsys):
         assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_path, capsys):
+def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_path, capsys,
+                                                            monkeypatch):
     """`plan` (`kmvae reproduce --dry-run`): train, resume at the next epoch, skip a finished
     run, stop on an unfinished run started otherwise; hours from the archived run's seconds per
-    epoch times the epochs left plus its evaluation, none from a run of other settings."""
+    epoch times the epochs left plus its evaluation, or from a resumed run's own median epoch
+    seconds; none from a run of other settings."""
     out, archive = tmp_path / "runs", tmp_path / "archive"
     archive.mkdir()
     archived = {"recipe": "digits", "epochs": 2, "batch_size": 50, "dataset_options": {},
@@ -103,6 +105,22 @@ def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_p
     resumed = row()
     assert resumed["action"] == "resume" and "at epoch 2 of 2" in resumed["detail"]
     assert resumed["hours"] == pytest.approx((1800 + 720) / 3600)
+    # Three epochs logged (a 60 s first epoch that compiled, then 20 s and 22 s) of a recipe
+    # now of 5: the run's own median speed, not the archived run's, times the 2 epochs left.
+    (run_dir / "history.csv").write_text("epoch,loss,epoch_seconds\n0,1.5,60\n1,1.4,20\n"
+                                         "2,1.3,22\n")
+    two_epochs = recipes.load
+    monkeypatch.setattr(recipes, "load", lambda name: dataclasses.replace(two_epochs(name),
+                                                                         epochs=5))
+    (run_dir / "run.json").write_text(json.dumps({**settings, "epochs": 5}))
+    own = row()
+    monkeypatch.setattr(recipes, "load", two_epochs)
+    (run_dir / "run.json").write_text(json.dumps(settings))
+    assert own["action"] == "resume" and "at epoch 4 of 5" in own["detail"]
+    assert own["hours"] == pytest.approx((22 * 2 + 720) / 3600)
+    assert own["basis"] == ("from this run's 3 epochs so far: median 22.0 s per epoch, and "
+                            "12.0 min of evaluation from the archived run")
+    (run_dir / "history.csv").write_text("epoch,loss\n0,1.5\n")
     (run_dir / "run.json").write_text(json.dumps({**settings, "batch_size": 40}))
     conflict = row()
     assert conflict["action"] == "conflict" and "batch_size 40 -> 50" in conflict["detail"]
@@ -117,5 +135,5 @@ def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_p
     assert cli.main(["reproduce", "--dry-run", "digits", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("digits: resume: ") and not (out / "runs/digits/2").exists()
-    assert printed.rstrip().endswith("recipes, at the archived runs' speed; one training at a "
-                                     "time.")
+    assert printed.rstrip().endswith("recipes, at the archived runs' speed (a run to resume: "
+                                     "its own); one training at a time.")
