@@ -110,8 +110,8 @@ def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_p
     (run_dir / "history.csv").write_text("epoch,loss,epoch_seconds\n0,1.5,60\n1,1.4,20\n"
                                          "2,1.3,22\n")
     two_epochs = recipes.load
-    monkeypatch.setattr(recipes, "load", lambda name: dataclasses.replace(two_epochs(name),
-                                                                         epochs=5))
+    monkeypatch.setattr(recipes, "load",
+                        lambda name: dataclasses.replace(two_epochs(name), epochs=5))
     (run_dir / "run.json").write_text(json.dumps({**settings, "epochs": 5}))
     own = row()
     monkeypatch.setattr(recipes, "load", two_epochs)
