@@ -75,7 +75,7 @@ def test_reproduce_command_errors(capsys):
 
 
 def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_path, capsys,
-                                                            monkeypatch):
+                                                             monkeypatch):
     """`plan` (`kmvae reproduce --dry-run`): train, resume at the next epoch, skip a finished
     run, stop on an unfinished run started otherwise; hours from the archived run's seconds per
     epoch times the epochs left plus its evaluation, or from a resumed run's own median epoch
