@@ -103,6 +103,10 @@ def _parser():
     evaluate.add_argument("--metrics", nargs="+", metavar="METRIC",
                           help="compute only these metrics again (e.g. coherence), with the "
                                "evaluation settings metrics.json records; the others stay")
+    evaluate.add_argument("--last-epoch", action="store_true",
+                          help="evaluate the last epoch's model (last.keras) of a run with "
+                               "model selection, not the selected one; its metrics go under "
+                               "\"last_epoch\" in metrics.json, no figures")
     evaluate.add_argument("--in-progress", action="store_true",
                           help="evaluate an unfinished run (training, or stopped) without "
                                "ending it: the model selected so far, written to "
@@ -196,25 +200,34 @@ def _run(args):
         print(export_run(args.run, out=args.out))
         return 0
     if args.command == "evaluate" and args.plots_only:
-        if args.no_plots or args.in_progress:
+        if args.no_plots or args.in_progress or args.last_epoch:
             from kmvae.errors import UsageError
-            raise UsageError("--plots-only excludes --no-plots and --in-progress; pass one.")
+            raise UsageError("--plots-only excludes --no-plots, --in-progress and "
+                             "--last-epoch; pass one.")
         from kmvae.evaluate import redraw_plots
         print(json.dumps(redraw_plots(args.run, out=args.out), indent=2))
         return 0
     if args.command == "evaluate":
         from kmvae.evaluate import evaluate, evaluate_in_progress, format_table
-        if args.metrics is not None and args.in_progress:
+        if args.in_progress and (args.metrics is not None or args.last_epoch):
             from kmvae.errors import UsageError
-            raise UsageError("--metrics excludes --in-progress, which evaluates every metric.")
+            raise UsageError("--in-progress excludes --metrics and --last-epoch: it evaluates "
+                             "every metric of the model selected so far.")
         only = {} if args.metrics is None else {"only": args.metrics}
+        if args.last_epoch:
+            only["last_epoch"] = True
         result = (evaluate_in_progress if args.in_progress else evaluate)(
                           args.run, num_samples=args.num_samples,
                           eval_examples=args.eval_examples, out=args.out,
                           oracle_dir=args.oracle_dir, plots=not args.no_plots,
                           verbose=not args.quiet, coherence_examples=args.coherence_examples,
                           oracle_epochs=args.oracle_epochs, **only)
-        print(format_table(result))
+        if args.last_epoch:
+            last = result["last_epoch"]
+            print(f"{result['recipe']}: the last epoch's model (epoch {last['epoch']}, "
+                  f"last.keras)\n{format_table(last)}")
+        else:
+            print(format_table(result))
         return 0
     from kmvae.evaluate import headline_table
     from kmvae.train import run

@@ -262,7 +262,7 @@ def compute_metrics(model, recipe, train, test, num_samples=None, eval_examples=
 
 def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None,
              oracle_epochs=ORACLE_EPOCHS, plots=True, verbose=True, coherence_examples=None,
-             only=None):
+             only=None, last_epoch=False):
     """Loads a trained recipe, computes `compute_metrics` on its test split, merges the result
     into `<run_dir>/metrics.json` (the training entries stay) and writes the PNGs into the run
     directory.
@@ -274,6 +274,12 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     `"eval_seconds_parts"` change (`"eval_seconds"` stays the whole evaluation's), and the
     figures are drawn only if `"plots"` is named.
 
+    With `last_epoch`, the model evaluated is the last epoch's (`last.keras`, which a recipe
+    with model selection keeps beside the selected `model.keras`) and its metrics go under the
+    key `"last_epoch"` of `metrics.json`, with `"epoch"` (1-based); the selected model's stay
+    as they are, and no figures are drawn. It tells what the selection criterion changed: e.g.
+    MVAE Figure 4's accuracy of the selected epoch against the last one's.
+
     Args:
         run: a run directory (holding `model.keras`) or a recipe name (`<out>/runs/<recipe>/`).
         num_samples: K importance samples (default: the recipe's `eval_num_samples`).
@@ -284,16 +290,30 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         oracle_epochs: training epochs of a new oracle (None: `ORACLE_EPOCHS`).
         plots: write the figures.
         only: None (every metric) or the names of the metrics to compute again.
+        last_epoch: evaluate the last epoch's model instead of the selected one.
 
     Returns:
         dict: the content written to `metrics.json`.
 
     Raises:
         ValueError / FileNotFoundError: see `resolve_run`.
-        UsageError (a ValueError): `only` names a metric the recipe does not have; the
-            message lists those it has.
+        UsageError (a ValueError): `only` names a metric the recipe does not have (the
+            message lists those it has), or `last_epoch` for a run without `last.keras`.
     """
-    run_dir, name, recipe, model = _load_run(run, out)
+    if last_epoch:
+        run_dir, name = resolve_run(run, out)
+        recipe, last = recipes.load(name), Path(run_dir) / "last.keras"
+        if not last.exists():
+            from kmvae.errors import UsageError
+            raise UsageError(
+                f"{run_dir} has no last.keras: "
+                + (f"{name!r} selects no epoch, so model.keras is the last epoch's; evaluate it "
+                   f"without --last-epoch." if not recipe.selection else
+                   "it was trained before kmvae kept the last epoch's model beside the "
+                   "selected one."))
+        model, plots = keras.saving.load_model(last), False
+    else:
+        run_dir, name, recipe, model = _load_run(run, out)
     if only is not None:
         known = [metric.name for metric in metrics_of(recipe) if metric.name is not None]
         if not only or any(m not in known for m in only):
@@ -309,20 +329,28 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         plots = plots and "plots" in only
     train = probe_training_data(recipe)
     test = recipe.load_data("test")
+    parts = ("last_epoch_" if last_epoch else "") + PARTS_FILE    # never the other model's
     result = compute_metrics(model, recipe, train, test, num_samples, eval_examples,
                              oracle_epochs=oracle_epochs, oracle_dir=oracle_dir,
                              plots_dir=run_dir if plots else None, verbose=verbose,
                              coherence_examples=coherence_examples,
-                             cache_path=Path(run_dir) / PARTS_FILE,
+                             cache_path=Path(run_dir) / parts,
                              only=None if only is None else set(only))
     if only is not None:
         owned = {key for metric in metrics_of(recipe) if metric.name in only
                  for key in metric.keys}
+        earlier = recorded.get("last_epoch", {}) if last_epoch else recorded
         result = {**{key: value for key, value in result.items() if key in owned},
-                  "eval_seconds_parts": {**recorded.get("eval_seconds_parts", {}),
+                  "eval_seconds_parts": {**earlier.get("eval_seconds_parts", {}),
                                          **result["eval_seconds_parts"]}}
+    if last_epoch:
+        from kmvae.train import _read_history
+        history = _read_history(Path(run_dir) / "history.csv")
+        epochs = len(next(iter(history.values()), [])) or None
+        kept = _read_metrics(run_dir, name).get("last_epoch", {}) if only is not None else {}
+        result = {"last_epoch": {**kept, **result, "epoch": epochs}}
     merged = _merge_metrics(run_dir, name, result)
-    clear_evaluation_cache(Path(run_dir) / PARTS_FILE)
+    clear_evaluation_cache(Path(run_dir) / parts)
     return merged
 
 

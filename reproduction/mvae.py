@@ -200,7 +200,32 @@ def _supervision_claims(panel, runs_by_fraction, name="mvae_mnist"):
     if verdicts[0].startswith(("shown", "not shown")) and \
             _recipes.load(name).dataset == "mnist_label":
         lines.append(_by_paired_count(panel, accuracy, epochs[0], enough))
+    last = {f: m["last_epoch"].get(key) for f, m in runs_by_fraction.items()
+            if m and isinstance(m.get("last_epoch"), dict)}
+    if last.get(enough) is not None and accuracy.get(1.0) is not None:
+        lines.append(_last_epoch_line(panel, name, last, accuracy, enough))
     return lines
+
+
+def _last_epoch_line(panel, name, last, selected, enough):
+    """Whether the model selection decides section 6.1's "near full supervision" claim on one
+    panel: the accuracy of each run's last epoch (`"last_epoch"` of its metrics.json, from
+    `kmvae evaluate RUN --last-epoch`) beside the selected epoch's, and the last epoch's at the
+    sufficient fraction `enough` against 100% (its last epoch's where evaluated, else its
+    selected one's). `last`, `selected`: fraction -> accuracy."""
+    pairs = "; ".join(f"{_percent(f)} {last[f]:.3f} (selected {selected[f]:.3f})"
+                      for f in sorted(last) if last[f] is not None and f in selected)
+    full, which = ((last[1.0], "last epoch") if last.get(1.0) is not None
+                   else (selected[1.0], "selected model"))
+    gap = last[enough] - full
+    decided = ("so the selection decides the claim: it is shown with the last epoch's "
+               "models" if gap >= -TOLERANCE_POINTS else
+               "so the selection does not decide the claim: it is not shown with the last "
+               "epoch's models either")
+    return (f"- {panel}, the last epoch's models (`kmvae evaluate {name}_sup_<level> "
+            f"--last-epoch`) beside the selected ones: {pairs}. At {_percent(enough)} the last "
+            f"epoch is {100 * gap:+.1f} points from 100%'s {which} ({full:.3f}), "
+            f"{decided}.")
 
 
 def _paired_digits(fraction):

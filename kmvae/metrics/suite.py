@@ -546,6 +546,9 @@ RUN_KEYS = {
                  "criterion, validation_split, selected_epoch, last_epoch, selected_value, "
                  "last_value, gain_last_half (how far the best value moved over the second "
                  "half of the epochs)",
+    "last_epoch": "for a recipe with model selection, after `kmvae evaluate RUN --last-epoch` "
+                  "(kmvae.evaluate.evaluate): the metrics of the last epoch's model "
+                  "(last.keras), their keys as the selected model's, and 'epoch' (1-based)",
     "run_dir": "the run directory (kmvae.train.run; kmvae.evaluate.evaluate_in_progress)",
     "model": "the saved model.keras (kmvae.train.run)",
     "saved_model": "the exported SavedModel; its presence marks the run finished",

@@ -71,3 +71,44 @@ def test_gain_over_the_second_half_says_whether_the_criterion_was_still_improvin
                                                       3.2, 3.3, 2.5, 2.75]})
     assert selection["criterion"] == "lowest val_loss" and selection["selected_epoch"] == 10
     assert selection["gain_last_half"] == pytest.approx(0.5)    # the first 5 epochs' best: 3.0
+
+
+def test_evaluate_last_epoch_scores_last_keras_beside_the_selected_model(tmp_path,
+                                                                         capsys):
+    """`kmvae evaluate RUN --last-epoch` evaluates `last.keras`, not the selected
+    `model.keras`, and writes its metrics under `"last_epoch"`, leaving the selected model's
+    as they were; a run without `last.keras` is an error saying why."""
+    from kmvae import cli, metrics
+    from kmvae.errors import UsageError
+    from kmvae.evaluate import evaluate
+
+    recipe = dataclasses.replace(recipes.load("digits"), epochs=2, selection="val_loss",
+                                 selection_mode="min", dataset_options={"validation": 0.2})
+    run(recipe, out=tmp_path, seed=1, evaluate=False, verbose=0, log=lambda *a: None)
+    run_dir = tmp_path / "runs/digits/1"
+    # A stand-in last epoch that differs from the selected one for sure: an untrained model.
+    stand_in = recipes.load("digits").build_model(seed=7)
+    stand_in.save(run_dir / "last.keras")
+    before = json.loads((run_dir / "metrics.json").read_text())
+    assert cli.main(["evaluate", str(run_dir), "--last-epoch", "--num-samples", "5",
+                     "--eval-examples", "20", "--oracle-dir", str(tmp_path / "oracles"),
+                     "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    after = json.loads((run_dir / "metrics.json").read_text())
+    last = after.pop("last_epoch")
+    assert after == before                              # the selected model's entries stay
+    test = recipes.load("digits").load_data("test")
+    key = "cross_modal_accuracy(image->label)"
+    assert last[key] == pytest.approx(metrics.cross_modal_accuracy(stand_in, test))
+    assert printed.startswith("digits: the last epoch's model (epoch 2, last.keras)\n")
+    assert [key, f"{last[key]:.4f}"] in [line.split() for line in printed.splitlines()]
+    selected = keras.saving.load_model(run_dir / "model.keras")
+    assert last[key] != pytest.approx(metrics.cross_modal_accuracy(selected, test))
+    assert last["epoch"] == 2 and "plots" not in last and not (run_dir / "latent.png").exists()
+    assert not list(run_dir.glob("last_epoch_*"))       # its evaluation cache is cleared
+    (run_dir / "last.keras").unlink()
+    # The registered digits recipe selects no epoch (this test's stand-in does).
+    with pytest.raises(UsageError, match="has no last.keras: 'digits' selects no epoch, so "
+                                         "model.keras is the last epoch's"):
+        evaluate(run_dir, last_epoch=True)
+    assert cli.main(["evaluate", str(run_dir), "--last-epoch", "--in-progress"]) == 2
