@@ -168,38 +168,57 @@ def _supervision_claims(panel, runs_by_fraction, name="mvae_mnist"):
     """Whether kmvae shows section 6.1's two claims on one panel of Figure 4 (of recipe `name`),
     from the runs (fraction -> archived metrics or None): the fraction the paper calls
     sufficient (`SUPERVISION_SUFFICIENT`: 1% for MNIST and FashionMNIST, 10% for MultiMNIST)
-    within the report's tolerance of 100%, and accuracy gains that shrink (or stay equal) with
-    each tenfold more paired data. A claim is judged only on runs of one length."""
+    within the report's tolerance of 100%, judged once those two runs are archived, and
+    accuracy gains that shrink (or stay equal) with each tenfold more paired data, judged once
+    every level's is. A claim is judged only on runs of one length."""
     key = SUPERVISION_ACCURACY[name]
     accuracy = {f: m.get(key) for f, m in runs_by_fraction.items() if m}
-    epochs = sorted({m.get("epochs") for m in runs_by_fraction.values() if m})
     fractions = [f for _, f in SUPERVISION_ROWS]
     returns = _MVAE.SUPERVISION_CLAIMS[1]
     enough, near = SUPERVISION_SUFFICIENT[name]
-    if len(accuracy) < len(fractions) or None in accuracy.values():
-        missing = ", ".join(_percent(f) for f in fractions if accuracy.get(f) is None)
-        verdicts = [f"not judged (no run at {missing} yet)"] * 2
-    elif len(epochs) > 1:
-        lengths = ", ".join(str(e) for e in epochs)
-        verdicts = [f"not judged: its runs have different lengths ({lengths} epochs)"] * 2
+
+    def judged(needed):
+        """(None, epochs) when every run of `needed` is archived, of one length; else
+        (why the claim is not judged, None)."""
+        missing = [f for f in needed if accuracy.get(f) is None]
+        if missing:
+            return f"not judged (no run at {', '.join(_percent(f) for f in missing)} yet)", None
+        epochs = sorted({runs_by_fraction[f].get("epochs") for f in needed})
+        if len(epochs) > 1:
+            lengths = ", ".join(str(e) for e in epochs)
+            return f"not judged: its runs have different lengths ({lengths} epochs)", None
+        return None, epochs[0]
+
+    verdicts, epochs = [], None
+    why, length = judged([enough, 1.0])
+    if why:
+        verdicts.append(why)
     else:
+        epochs = [length]
         full, one = accuracy[1.0], accuracy[enough]
         gap = one - full
-        verdicts = [f"{'shown' if gap >= -TOLERANCE_POINTS else 'not shown'} ({epochs[0]} "
-                    f"epochs): {_percent(enough)} {one:.3f} against 100% {full:.3f} "
-                    f"({100 * gap:+.1f} points; the tolerance is {100 * TOLERANCE_POINTS:g})"]
+        verdicts.append(f"{'shown' if gap >= -TOLERANCE_POINTS else 'not shown'} ({length} "
+                        f"epochs): {_percent(enough)} {one:.3f} against 100% {full:.3f} "
+                        f"({100 * gap:+.1f} points; the tolerance is "
+                        f"{100 * TOLERANCE_POINTS:g})")
+    why, length = judged(fractions)
+    if why:
+        verdicts.append(why)
+    else:
         gains = [accuracy[b] - accuracy[a] for a, b in zip(fractions, fractions[1:])]
         steps = "; ".join(f"{_percent(a)} -> {_percent(b)} {100 * g:+.1f} points"
                           for a, b, g in zip(fractions, fractions[1:], gains))
         shrinking = all(later <= earlier for earlier, later in zip(gains, gains[1:]))
-        verdicts.append(f"{'shown' if shrinking else 'not shown'} ({epochs[0]} epochs): "
+        verdicts.append(f"{'shown' if shrinking else 'not shown'} ({length} epochs): "
                         f"{steps}")
     lines = [f"- {panel}, \"{near}\": {verdicts[0]}.",
              f"- {panel}, \"{returns}\" (each tenfold more paired data gains no more than the "
              f"one before): {verdicts[1]}."]
-    if verdicts[0].startswith(("shown", "not shown")) and \
-            _recipes.load(name).dataset == "mnist_label":
-        lines.append(_by_paired_count(panel, accuracy, epochs[0], enough))
+    if epochs and _recipes.load(name).dataset == "mnist_label":
+        paper_pairs = round(enough * PAPER_MNIST_TRAIN)
+        level = min((f for f in fractions if _paired_digits(f)[0] >= paper_pairs))
+        if not judged([level, 1.0])[0]:
+            lines.append(_by_paired_count(panel, accuracy, epochs[0], enough, level))
     last = {f: m["last_epoch"].get(key) for f, m in runs_by_fraction.items()
             if m and isinstance(m.get("last_epoch"), dict)}
     if last.get(enough) is not None and accuracy.get(1.0) is not None:
@@ -236,14 +255,13 @@ def _paired_digits(fraction):
     return max(1, round(fraction * train)), train
 
 
-def _by_paired_count(panel, accuracy, epochs, enough):
+def _by_paired_count(panel, accuracy, epochs, enough, level):
     """Section 6.1's "near full supervision" claim on the MNIST subset judged at the paper's
-    number of paired digits instead of its fraction: the least supervision level whose pairs
-    are at least the paper's at `enough` (1% of its 50,000 training digits: 500), against 100%.
-    A subset's fraction pairs fewer digits than the paper's; this tells how much of the gap
-    that explains. `accuracy`: fraction -> the run's accuracy."""
+    number of paired digits instead of its fraction: `level`, the least supervision level whose
+    pairs are at least the paper's at `enough` (1% of its 50,000 training digits: 500), against
+    100%. A subset's fraction pairs fewer digits than the paper's; this tells how much of the
+    gap that explains. `accuracy`: fraction -> the run's accuracy."""
     paper_pairs = round(enough * PAPER_MNIST_TRAIN)
-    level = min((f for f in accuracy if _paired_digits(f)[0] >= paper_pairs), default=1.0)
     pairs, train = _paired_digits(level)
     gap = accuracy[level] - accuracy[1.0]
     shown = "shown" if gap >= -TOLERANCE_POINTS else "not shown"
