@@ -26,6 +26,10 @@ PAPER_RECIPES = {name: target["source"]               # recipe -> title (Tables 
 SUPERVISION_PANELS = tuple(_MVAE.SUPERVISION_PANELS.items())    # (100% recipe, panel title)
 SUPERVISION_ROWS = tuple(sorted({**_MVAE.SUPERVISION_LEVELS, "100": 1.0}.items(),
                                 key=lambda row: row[1]))         # (level, fraction), ascending
+# The weakly supervised recipes: their section sets the last epoch's accuracy beside the
+# selected one's (`"last_epoch"` of metrics.json), so `kmvae reproduce` evaluates it.
+LAST_EPOCH_RECIPES = tuple(f"{name}_sup_{level}" for name, _ in SUPERVISION_PANELS
+                           for level, fraction in SUPERVISION_ROWS if fraction < 1)
 # Panel recipe -> the key of its Figure 4 accuracy in `metrics.json`; -> (the paired fraction
 # section 6.1 calls sufficient, the claim's words).
 SUPERVISION_ACCURACY = dict(_MVAE.SUPERVISION_ACCURACY_KEYS)

@@ -34,7 +34,8 @@ from reproduction.m2vae import m2vae_section
 from reproduction.mopoe import polymnist_section
 from reproduction.msnvi import msnvi_section
 from reproduction.others import others_section
-from reproduction.mvae import MVAE_TABLES, mvae_tables_section, supervision_section
+from reproduction.mvae import (LAST_EPOCH_RECIPES, MVAE_TABLES, mvae_tables_section,
+                               supervision_section)
 from reproduction.svae import svae_section
 
 # The names code outside uses (`kmvae.reproduction`, `kmvae reproduce`, the tests), some of them
@@ -119,7 +120,9 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
     again as a new run beside it; an unfinished one resumes (`kmvae.train.run`). Each finished
     run's `metrics.json` is archived into `archive` as soon as it is evaluated (the run it
     replaces, if trained with other settings, into `<archive>/superseded/`), and the report is
-    written again after each recipe, so an interrupted queue loses nothing finished.
+    written again after each recipe, so an interrupted queue loses nothing finished. A recipe
+    whose section reads its last epoch too (`LAST_EPOCH_RECIPES`: MVAE Figure 4's) gets
+    `kmvae evaluate RUN --last-epoch` once, trained or skipped.
 
     Args:
         names: recipe names.
@@ -156,10 +159,29 @@ def reproduce(names, out="runs-paper", archive=ARCHIVE, report=ROOT / "REPRODUCT
                     f"recipe's now ({stale}); training a new run")
             log(f"{recipe.name}: training {recipe.epochs} epochs (resumed if interrupted)")
             result = run(recipe, out=out, log=log, **evaluation)
+            run_dir = Path(result["run_dir"])
             done.append((recipe.name, result["run_dir"], "trained"))
+        if recipe.name in LAST_EPOCH_RECIPES:
+            _evaluate_last_epoch(run_dir, log, evaluation)
         archive_runs(out, archive)
         Path(report).write_text(build(archive, out))
     return done
+
+
+def _evaluate_last_epoch(run_dir, log, evaluation):
+    """`kmvae evaluate RUN --last-epoch` for a run whose `metrics.json` has no `last_epoch`
+    yet (and that kept a `last.keras`), with the `evaluation` options `evaluate` takes."""
+    import inspect
+
+    from kmvae.evaluate import evaluate
+    metrics_path = Path(run_dir) / "metrics.json"
+    if not (Path(run_dir) / "last.keras").exists() or (
+            metrics_path.exists() and "last_epoch" in json.loads(metrics_path.read_text())):
+        return
+    log(f"{run_dir}: evaluating the last epoch's model too (last.keras)")
+    accepted = inspect.signature(evaluate).parameters
+    evaluate(run_dir, last_epoch=True,
+             **{key: value for key, value in evaluation.items() if key in accepted})
 
 
 def plan(names, out="runs-paper", archive=ARCHIVE):

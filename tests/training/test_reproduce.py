@@ -51,10 +51,13 @@ def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path, mo
 
     def changed(name):
         recipe = short(name)
-        return dataclasses.replace(recipe, dataset_options={"validation": 0.2},
-                                   batch_size=40) if name == "digits" else recipe
+        return dataclasses.replace(recipe, dataset_options={"validation": 0.2}, batch_size=40,
+                                   selection="val_loss", selection_mode="min") \
+            if name == "digits" else recipe
 
     monkeypatch.setattr(recipes, "load", changed)
+    # As a Figure 4 recipe, whose section reads the last epoch's accuracy too.
+    monkeypatch.setattr(reproduction, "LAST_EPOCH_RECIPES", ("digits",))
     lines.clear()
     done = reproduction.reproduce(["digits"], out=out, archive=archive, report=report,
                                   log=lines.append, **options)
@@ -65,6 +68,13 @@ def test_reproduce_trains_archives_reports_then_skips(short_digits, tmp_path, mo
     archived = json.loads((archive / "digits.json").read_text())
     assert archived["dataset_options"] == {"validation": 0.2} and archived["batch_size"] == 40
     assert (out / "runs/digits/1/metrics.json").read_bytes() == before
+    # Its last epoch evaluated beside the selected one (`kmvae evaluate --last-epoch`), once.
+    assert archived["last_epoch"]["epoch"] == 2
+    assert 0 <= archived["last_epoch"]["cross_modal_accuracy(image->label)"] <= 1
+    assert sum("last epoch's model" in line for line in lines) == 1
+    reproduction.reproduce(["digits"], out=out, archive=archive, report=report,
+                           log=lines.append, **options)
+    assert sum("last epoch's model" in line for line in lines) == 1
 
 
 def test_reproduce_command_errors(capsys):
