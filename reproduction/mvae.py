@@ -193,12 +193,12 @@ def _supervision_claims(panel, runs_by_fraction, name="mvae_mnist"):
             return f"not judged: its runs have different lengths ({lengths} epochs)", None
         return None, epochs[0]
 
-    verdicts, epochs = [], None
+    verdicts, sufficient_epochs = [], None
     why, length = judged([enough, 1.0])
     if why:
         verdicts.append(why)
     else:
-        epochs = [length]
+        sufficient_epochs = length
         full, one = accuracy[1.0], accuracy[enough]
         gap = one - full
         verdicts.append(f"{'shown' if gap >= -TOLERANCE_POINTS else 'not shown'} ({length} "
@@ -218,11 +218,11 @@ def _supervision_claims(panel, runs_by_fraction, name="mvae_mnist"):
     lines = [f"- {panel}, \"{near}\": {verdicts[0]}.",
              f"- {panel}, \"{returns}\" (each tenfold more paired data gains no more than the "
              f"one before): {verdicts[1]}."]
-    if epochs and _recipes.load(name).dataset == "mnist_label":
+    if sufficient_epochs and _recipes.load(name).dataset == "mnist_label":
         paper_pairs = round(enough * PAPER_MNIST_TRAIN)
         level = min((f for f in fractions if _paired_digits(f)[0] >= paper_pairs))
         if not judged([level, 1.0])[0]:
-            lines.append(_by_paired_count(panel, accuracy, epochs[0], enough, level))
+            lines.append(_by_paired_count(panel, accuracy, sufficient_epochs, enough, level))
     last = {f: m["last_epoch"].get(key) for f, m in runs_by_fraction.items()
             if m and isinstance(m.get("last_epoch"), dict)}
     if last.get(enough) is not None and accuracy.get(1.0) is not None:
@@ -236,8 +236,8 @@ def _last_epoch_line(panel, name, last, selected, enough):
     `kmvae evaluate RUN --last-epoch`) beside the selected epoch's, and the last epoch's at the
     sufficient fraction `enough` against 100% (its last epoch's where evaluated, else its
     selected one's). `last`, `selected`: fraction -> accuracy."""
-    pairs = "; ".join(f"{_percent(f)} {last[f]:.3f} (selected {selected[f]:.3f})"
-                      for f in sorted(last) if last[f] is not None and f in selected)
+    levels = "; ".join(f"{_percent(f)} {last[f]:.3f} (selected {selected[f]:.3f})"
+                       for f in sorted(last) if last[f] is not None and f in selected)
     full, which = ((last[1.0], "last epoch") if last.get(1.0) is not None
                    else (selected[1.0], "selected model"))
     gap = last[enough] - full
@@ -246,7 +246,7 @@ def _last_epoch_line(panel, name, last, selected, enough):
                "so the selection does not decide the claim: it is not shown with the last "
                "epoch's models either")
     return (f"- {panel}, the last epoch's models (`kmvae evaluate {name}_sup_<level> "
-            f"--last-epoch`) beside the selected ones: {pairs}. At {_percent(enough)} the last "
+            f"--last-epoch`) beside the selected ones: {levels}. At {_percent(enough)} the last "
             f"epoch is {100 * gap:+.1f} points from 100%'s {which} ({full:.3f}), "
             f"{decided}.")
 
@@ -281,7 +281,6 @@ def _by_paired_count(panel, accuracy, epochs, enough, level):
 def supervision_section(archive, runs):
     """MVAE Figure 4: the p(y | x) accuracy per supervision level and data set, the runs'
     commands and selection, and section 6.1's claims judged on them."""
-
     panels = {name: _supervision_runs(archive, name) for name, _ in SUPERVISION_PANELS}
     lines = ["## MVAE Figure 4: weak supervision (Wu & Goodman 2018, section 6.1)", "",
              "Accuracy of p(y | x) on the whole test set: y decoded from the mean of "
