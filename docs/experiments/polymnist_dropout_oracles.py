@@ -73,7 +73,8 @@ class DropoutActive:
         return self.classifier(values, training=True)
 
 
-def test_accuracy(classifier, test, name, training):
+def accuracy_on(classifier, test, name, training):
+    """The classifier's accuracy on the batches `test` of modality `name` and their labels."""
     right = total = 0
     for batch in test:
         logits = classifier(batch[name], training=training)
@@ -109,8 +110,8 @@ def main():
                     load_train, m.name, authors_classifier(m.shape), name=data_name,
                     epochs=args.epochs)
                 results["classifiers"][m.name] = {
-                    "inference": test_accuracy(classifiers[m.name], test, m.name, False),
-                    "dropout_active": test_accuracy(classifiers[m.name], test, m.name, True)}
+                    "inference": accuracy_on(classifiers[m.name], test, m.name, False),
+                    "dropout_active": accuracy_on(classifiers[m.name], test, m.name, True)}
         generated = model.generate(args.samples, seed=args.seed)
 
         def joint(oracles):
