@@ -339,6 +339,7 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
     if only is not None:
         owned = {key for metric in metrics_of(recipe) if metric.name in only
                  for key in metric.keys}
+        # The entries this evaluation keeps: the last epoch's own, or the selected model's.
         earlier = recorded.get("last_epoch", {}) if last_epoch else recorded
         result = {**{key: value for key, value in result.items() if key in owned},
                   "eval_seconds_parts": {**earlier.get("eval_seconds_parts", {}),
@@ -347,8 +348,8 @@ def evaluate(run, num_samples=None, eval_examples=None, out=".", oracle_dir=None
         from kmvae.train import _read_history
         history = _read_history(Path(run_dir) / "history.csv")
         epochs = len(next(iter(history.values()), [])) or None
-        kept = _read_metrics(run_dir, name).get("last_epoch", {}) if only is not None else {}
-        result = {"last_epoch": {**kept, **result, "epoch": epochs}}
+        result = {"last_epoch": {**(earlier if only is not None else {}), **result,
+                                 "epoch": epochs}}
     merged = _merge_metrics(run_dir, name, result)
     clear_evaluation_cache(Path(run_dir) / parts)
     return merged

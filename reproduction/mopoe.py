@@ -24,6 +24,8 @@ POLYMNIST_JOINT_COHERENCE = {target["method"]: (target["coherence"]["joint"],
 POLYMNIST_PANELS = (("linear-probe accuracy", "latent_probe_by_size"),
                     ("conditional coherence", "coherence"),
                     ("log p(X), proposal q(z\\|X_k), nats", "subset_log_likelihood_by_size"))
+# The tolerance of each panel's values: points for the probe and the coherence, nats for log p(X).
+POLYMNIST_TOLERANCES = (TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS)
 POLYMNIST_EPOCHS = _POLYMNIST["mopoe_polymnist"]["epochs"]
 CHANCE_COHERENCE = 0.1          # PolyMNIST coherence of a random guess among ten digits
 POLYMNIST_FIGURE = "mopoe_polymnist_figure3.png"
@@ -34,10 +36,11 @@ POLYMNIST_CLAIM = _POLYMNIST["mopoe_polymnist"]["claim"]
 AUTHORS_SCORING = ROOT / "docs" / "experiments" / "polymnist_dropout_oracles.json"
 
 
-def _authors_scoring_lines(found, path=AUTHORS_SCORING):
+def _authors_scoring_lines(joint, path=AUTHORS_SCORING):
     """The joint coherence of the archived runs scored as the MoPoE authors' code scores it
-    (`AUTHORS_SCORING`, measured on the run whose joint coherence the archive holds), each
-    against the paper's; [] without that measurement."""
+    (`AUTHORS_SCORING`, measured on the run whose joint coherence the archive holds: `joint`,
+    model -> the archived joint coherence or None), each against the paper's; [] without that
+    measurement."""
     import json
 
     if not Path(path).exists():
@@ -45,7 +48,7 @@ def _authors_scoring_lines(found, path=AUTHORS_SCORING):
     measured = json.loads(Path(path).read_text())
     methods = {name: model for model, name in POLYMNIST_RUNS}
     runs = {methods[name]: r for name, r in measured["runs"].items()
-            if name in methods and _joint(found.get(methods[name])) == r["kmvae_oracles"]}
+            if name in methods and joint.get(methods[name]) == r["kmvae_oracles"]}
     if not runs:
         return []
     inference = [c["inference"] for c in measured["classifiers"].values()]
@@ -75,11 +78,6 @@ def _authors_scoring_lines(found, path=AUTHORS_SCORING):
             f"the same {measured['samples']:,} prior generations (joint coherence; the "
             f"dropout's noise drawn {measured['repeats']} times): " + "; ".join(parts) + ".",
             ""]
-
-
-def _joint(metrics):
-    """The joint coherence of an archived run's `metrics.json`, or None."""
-    return ((metrics or {}).get("coherence") or {}).get("joint")
 
 
 def _by_size(metrics, key):
@@ -260,8 +258,7 @@ def _polymnist_claims(found):
     def flat():
         # "across all metrics": the probe, the coherence (points) and log p(X) (nats).
         changes = {_panel(title): (change("MMVAE", key), tolerance)
-                   for (title, key), tolerance in zip(POLYMNIST_PANELS, (
-                       TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS))}
+                   for (title, key), tolerance in zip(POLYMNIST_PANELS, POLYMNIST_TOLERANCES)}
         moved = [t for t, (v, tolerance) in changes.items() if abs(v) > tolerance]
         return (("shown" if not moved else f"not shown ({', '.join(moved)} moved)") + " ("
                 + ", ".join(f"{t} {v:+.3f}" for t, (v, _) in changes.items()) + ")")
@@ -269,8 +266,7 @@ def _polymnist_claims(found):
     def single_match():
         gaps = {_panel(title): (_by_size(found["MoPoE"], key).get("1", 0)
                                 - _by_size(found["MMVAE"], key).get("1", 0), tolerance)
-                for (title, key), tolerance in zip(POLYMNIST_PANELS, (
-                    TOLERANCE_POINTS, TOLERANCE_POINTS, TOLERANCE_NATS))}
+                for (title, key), tolerance in zip(POLYMNIST_PANELS, POLYMNIST_TOLERANCES)}
         apart = [t for t, (gap, tolerance) in gaps.items() if abs(gap) > tolerance]
         return (("shown" if not apart else f"not shown ({', '.join(apart)} apart)") + " (MoPoE - "
                 "MMVAE given one: " + ", ".join(f"{t} {gap:+.3f}" for t, (gap, _) in gaps.items())
@@ -359,7 +355,7 @@ def polymnist_section(archive, runs, images=IMAGES):
                   "(`kmvae.metrics.chance_agreement`; 1e-4 for ten equally frequent "
                   "classes): " + "; ".join(f"{model} {value:.4f} (measured {joint[model]:.4f})"
                                            for model, value in chance.items()) + ".", ""]
-    lines += _authors_scoring_lines(found)
+    lines += _authors_scoring_lines(joint)
     lines += _polymnist_claims(found)
     lines += ["```bash"]
     for model, name in POLYMNIST_RUNS:

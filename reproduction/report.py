@@ -245,6 +245,16 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
         hours, basis = None, "no archived run to estimate from"
         if action == "skip":
             hours, basis = 0.0, "nothing to do"
+        elif action == "resume" and len(own) >= 2:
+            # The run's own epochs, on this machine, with these settings, beat an archived
+            # run's; the median leaves out the first epoch's compilation and any pause.
+            per_epoch = statistics.median(own)
+            evaluation = (timed.get("eval_seconds") or 0) if not other else 0
+            hours = (per_epoch * left + evaluation) / 3600
+            basis = (f"from this run's {len(own)} epochs so far: median {per_epoch:.1f} s per "
+                     f"epoch, and " + (f"{evaluation / 60:.1f} min of evaluation from the "
+                                       f"archived run" if evaluation else
+                                       "no archived evaluation time (not included)"))
         elif other:
             basis = (f"no estimate: the archived run was trained with other "
                      f"{', '.join(other)}")
@@ -255,16 +265,6 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
             basis = (f"from the archived {timed['epochs']}-epoch run: {per_epoch:.1f} s per "
                      f"epoch and {evaluation / 60:.1f} min of evaluation; machine "
                      f"{machine_cell(timed)}")
-        if action == "resume" and len(own) >= 2:
-            # The run's own epochs, on this machine, with these settings, beat an archived
-            # run's; the median leaves out the first epoch's compilation and any pause.
-            per_epoch = statistics.median(own)
-            evaluation = (timed.get("eval_seconds") or 0) if not other else 0
-            hours = (per_epoch * left + evaluation) / 3600
-            basis = (f"from this run's {len(own)} epochs so far: median {per_epoch:.1f} s per "
-                     f"epoch, and " + (f"{evaluation / 60:.1f} min of evaluation from the "
-                                       f"archived run" if evaluation else
-                                       "no archived evaluation time (not included)"))
         planned.append({"name": recipe.name, "action": action, "detail": detail,
                         "epochs_left": left, "hours": hours, "basis": basis})
     return planned
