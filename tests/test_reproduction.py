@@ -1107,6 +1107,27 @@ def test_mvae_figure_4_sets_the_1_percent_recipe_trained_with_one_change_beside_
             "0.960: the claim is not shown with any of them.") in section
 
 
+def test_mvae_figure_4_compares_the_label_only_elbo_with_a_uniform_guess(tmp_path):
+    """The label's own ELBO term (validation, last epoch) of each run with a 10-class label is
+    listed per panel and level against log(1/10); runs that did not log it are left out, and
+    without any the note is not written."""
+    _supervision_run(tmp_path, "mvae_mnist_sup_1", 500, 0.12)
+    section = _supervision_section(reproduction.build(tmp_path, runs="runs-x"))
+    assert "The label's own ELBO term" not in section
+    for name, value in (("mvae_mnist_sup_1", -2.3041), ("mvae_mnist", -2.4671),
+                        ("mvae_fashion_mnist_sup_1", -2.31)):
+        _supervision_run(tmp_path, name, 500, 0.5)
+        path = tmp_path / f"{name}.json"
+        metrics = json.loads(path.read_text())
+        metrics["final_train"] = {"elbo": -45.0, "val_elbo_label": value}
+        path.write_text(json.dumps(metrics))
+    _supervision_run(tmp_path, "mvae_mnist_sup_10", 500, 0.8)           # no final_train
+    section = _supervision_section(reproduction.build(tmp_path, runs="runs-x"))
+    assert ("- The label's own ELBO term, on the validation split at the last epoch (nats): "
+            "MNIST 1% -2.304, 100% -2.467; FashionMNIST 1% -2.310. A uniform guess of the label "
+            "scores log(1/10) = -2.303 with no KL.") in section
+
+
 def test_mvae_figure_4_claims_wait_for_every_level_and_for_runs_of_one_length(tmp_path):
     for level, accuracy in (("0p1", 0.8), ("1", 0.95), ("10", 0.955)):
         _supervision_run(tmp_path, f"mvae_mnist_sup_{level}", 500, accuracy)
