@@ -1,7 +1,7 @@
 """MVAE Figure 4 (a): is kmvae's 1% failure on MNIST the batching of the few paired digits?
 
     python docs/experiments/mvae_paired_batches.py [--configs paired10 label50 plain]
-        [--epochs 500] [--every 25] [--seed 0] [--out FILE.json]
+        [--epochs 500] [--every 25] [--seed 0] [--out FILE.json] [--append]
 
 Why: `mvae_mnist_sup_1` (67 paired digits of the 10,000-digit subset's 6,667 training ones,
 the others image-only or label-only, half each) predicts the label from the image with
@@ -25,12 +25,14 @@ It logs, at every epoch, the validation ELBO, and scores `cross_modal_accuracy(i
 on the whole test split (2,000 digits; y decoded from the mean of q(z | image), as
 `kmvae evaluate`) at every epoch where the validation ELBO is the best so far (the model the
 recipe's selection keeps) and every `--every` epochs; it writes the selected and the last
-epoch's accuracy and that curve to --out (JSON) after each configuration.
+epoch's accuracy and that curve to --out (JSON) after each configuration; with --append,
+after the results already in --out.
 """
 
 import argparse
 import dataclasses
 import json
+import os
 import time
 
 import keras
@@ -122,6 +124,8 @@ def main():
     parser.add_argument("--every", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="mvae_paired_batches.json")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the results already in --out and add these after them")
     args = parser.parse_args()
     for config in args.configs:
         try:
@@ -129,11 +133,19 @@ def main():
         except ValueError as error:
             parser.error(f"--configs: {error}")
     results = []
+    if args.append and os.path.exists(args.out):
+        with open(args.out) as f:
+            earlier = json.load(f)
+        if earlier["args"]["seed"] != args.seed:
+            parser.error(f"--append: {args.out} holds seed {earlier['args']['seed']}; "
+                         f"received --seed {args.seed}")
+        results = earlier["results"]
     for config in args.configs:
         results.append(run(config, args.epochs, args.seed, args.every))
         print(json.dumps({k: v for k, v in results[-1].items() if k != "curve"}, indent=1))
         with open(args.out, "w") as f:
-            json.dump({"args": vars(args), "results": results}, f, indent=1)
+            json.dump({"args": {**vars(args), "configs": [r["config"] for r in results]},
+                       "results": results}, f, indent=1)
     print(f"Written to {args.out}")
 
 
