@@ -286,13 +286,13 @@ def _changed_runs_line(panel, accuracy, last, path=None):
             words.append(_CHANGES[key].format(part.removeprefix(key)))
         return " and ".join(words)
 
-    def peak(result):
-        epoch, value = max(result["curve"].items(), key=lambda item: item[1])
-        return int(epoch), value
-
+    peaks = []                       # (epoch, accuracy) of each run's highest scored epoch
+    for r in results:
+        epoch, value = max(r["curve"].items(), key=lambda item: item[1])
+        peaks.append((int(epoch), value))
     parts = [f"{described(r['config'])} {r['selected']['accuracy']:.3f} (epoch "
-             f"{r['selected']['epoch']}) / {r['last']['accuracy']:.3f}, at most "
-             f"{peak(r)[1]:.3f} (epoch {peak(r)[0]})" for r in results]
+             f"{r['selected']['epoch']}) / {r['last']['accuracy']:.3f}, at most {top:.3f} "
+             f"(epoch {at})" for r, (at, top) in zip(results, peaks)]
     recipe_last = "" if last.get(0.01) is None else f" / {last[0.01]:.3f}"
     best = max(results, key=lambda r: r["selected"]["accuracy"])
     gap = best["selected"]["accuracy"] - full
@@ -310,12 +310,13 @@ def _changed_runs_line(panel, accuracy, last, path=None):
             f"points from 100%'s {full:.3f}: the claim is {shown}.")
     if recipe.kl_warmup_epochs and len(epochs) == 1:
         warmup = recipe.kl_warmup_epochs * epochs[0] / recipe.epochs
-        early = [peak(r)[0] for r in results]
-        fall = all(r["last"]["accuracy"] < peak(r)[1] - TOLERANCE_POINTS for r in results)
-        if max(early) < warmup / 4 and fall:
-            line += (f" Every run peaks within epoch {max(early)}, early in the KL warm-up "
+        latest = max(at for at, _ in peaks)
+        fall = all(r["last"]["accuracy"] < top - TOLERANCE_POINTS
+                   for r, (_, top) in zip(results, peaks))
+        if latest < warmup / 4 and fall:
+            line += (f" Every run peaks within epoch {latest}, early in the KL warm-up "
                      f"(beta rising from 0 to 1 over {warmup:g} epochs, so at most "
-                     f"{max(early) / warmup:.2f} there), and falls as beta grows: the "
+                     f"{latest / warmup:.2f} there), and falls as beta grows: the "
                      f"image's code holds the label while the KL costs little.")
     return [line]
 
