@@ -175,3 +175,52 @@ class SplitAccuracyLogger(keras.callbacks.Callback):
                                                  image_shape=self.image_shape)
         if logs is not None:
             logs[self.name] = next(iter(accuracy.values()))
+
+
+class CrossModalAccuracyLogger(keras.callbacks.Callback):
+    """Logs the accuracy of predicting the categorical modality `target` from `source` on
+    `validation` at the end of every epoch: the class of highest p(target | z) at z the mean of
+    q(z | source), `kmvae.metrics.cross_modal_accuracy` (MVAE, Wu & Goodman 2018, section 6.1:
+    the p(y | x) task of Figure 4). It is written into the epoch's logs as `name`, so that
+    `CSVLogger`, TensorBoard and `ModelCheckpoint(monitor=name, mode="max")` see it; put it
+    before them in the callback list. Under weak supervision it shows how the pairing of the
+    modalities evolves while training, which the ELBO does not.
+
+    Args:
+        validation: `tf.data.Dataset` of batches holding `source` and `target` (a `"mask"` is
+            ignored: every example counts). Scored once per epoch, so keep it small.
+        source, target: modality names; `target` must be categorical.
+        name: the log key; default `"val_accuracy(<source>-><target>)"`. A float in [0, 1].
+
+    Raises:
+        ValueError: at the start of training, when the model has no modality `source` or
+            `target`, or `target` is not categorical (the message names them).
+
+    Example:
+        >>> model.fit(train, validation_data=validation, epochs=500, callbacks=[
+        ...     kmvae.callbacks.CrossModalAccuracyLogger(validation),
+        ...     keras.callbacks.CSVLogger("history.csv")])
+    """
+
+    def __init__(self, validation, source="image", target="label", name=None):
+        super().__init__()
+        self.validation = validation
+        self.source, self.target = source, target
+        self.name = name or f"val_accuracy({source}->{target})"
+
+    def on_train_begin(self, logs=None):
+        names = self.model.modality_names
+        for role, modality in (("source", self.source), ("target", self.target)):
+            if modality not in names:
+                raise ValueError(f"CrossModalAccuracyLogger: {role} {modality!r} is not a "
+                                 f"modality of the model; it has {tuple(names)}.")
+        if not self.model.modalities[names.index(self.target)].is_categorical:
+            raise ValueError(f"CrossModalAccuracyLogger: target {self.target!r} must be "
+                             f"categorical; it is "
+                             f"{self.model.modalities[names.index(self.target)].likelihood}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        from kmvae.metrics import cross_modal_accuracy
+        if logs is not None:
+            logs[self.name] = cross_modal_accuracy(self.model, self.validation, self.source,
+                                                   self.target)

@@ -236,15 +236,18 @@ class Recipe:
         return datasets.load(self.dataset, split=split, batch_size=self.batch_size, **options)
 
     def callbacks(self, epochs=None, validation=None):
-        """The fit callbacks of the recipe: the KL warm-up and, for a `selection` that `fit`
+        """The fit callbacks of the recipe: the KL warm-up; for a `selection` that `fit`
         does not log itself (`SPLIT_SELECTION`, SVAE's top-half accuracy), the callback that
-        logs it on `validation`. Trained for `epochs` instead of the recipe's, the warm-up
-        keeps its share of training (MVAE: 200 of 500 epochs, so 40%).
+        logs it on `validation`; and for a weakly supervised recipe (`supervision` in its
+        `dataset_options`) whose `metrics` name `"CrossModalAccuracy"`, given `validation`,
+        `kmvae.callbacks.CrossModalAccuracyLogger` (`"val_accuracy(<source>-><target>)"`,
+        MVAE Figure 4's accuracy at every epoch). Trained for `epochs` instead of the
+        recipe's, the warm-up keeps its share of training (MVAE: 200 of 500 epochs, so 40%).
 
         Raises:
             ValueError: the recipe selects on `SPLIT_SELECTION` and `validation` is None.
         """
-        from kmvae.callbacks import KLWarmup, SplitAccuracyLogger
+        from kmvae.callbacks import CrossModalAccuracyLogger, KLWarmup, SplitAccuracyLogger
         callbacks = []
         if self.kl_warmup_epochs:
             warmup = self.kl_warmup_epochs
@@ -260,6 +263,9 @@ class Recipe:
             callbacks.append(SplitAccuracyLogger(validation, parts, self.dataset,
                                                  given=parts[:1], name=SPLIT_SELECTION,
                                                  dataset_options=self.dataset_options))
+        if (self.dataset_options.get("supervision") and validation is not None
+                and "CrossModalAccuracy" in (self.metrics or ())):
+            callbacks.append(CrossModalAccuracyLogger(validation, self.source, self.target))
         return callbacks
 
 
