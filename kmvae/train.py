@@ -430,11 +430,39 @@ class EpochTimeLogger(keras.callbacks.Callback):
 
 
 class _OffsetCSVLogger(keras.callbacks.CSVLogger):
-    """`CSVLogger` whose `epoch` column counts from `offset` (the epochs of earlier stages)."""
+    """`CSVLogger` whose `epoch` column counts from `offset` (the epochs of earlier stages).
+
+    Appending to a `history.csv` whose header was written by an earlier session, it keeps the
+    rows in line with that header: `CSVLogger` takes its columns from the first epoch's logs,
+    so a resumed run whose logs gained a column (a callback of a later kmvae) or lost one would
+    write rows that the header mislabels. A new column is added to the header, the earlier
+    rows left blank in it; a column the logs lack is left blank in the new rows."""
 
     def __init__(self, filename, append=True, offset=0):
         super().__init__(filename, append=append)
         self.offset = offset
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.keys is None and self.append:
+            self._follow_header(logs)
+        if self.keys is not None:
+            logs = {**{key: "" for key in self.keys}, **logs}
         super().on_epoch_end(epoch + self.offset, logs)
+
+    def _follow_header(self, logs):
+        import csv
+        with open(self.filename, newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            return
+        header = [key for key in rows[0] if key != "epoch"]
+        added = sorted(set(logs) - set(header))
+        self.keys = header + added
+        if added:
+            self.csv_file.close()
+            with open(self.filename, "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(rows[0] + added)
+                writer.writerows(row + [""] * len(added) for row in rows[1:])
+            self.csv_file = open(self.filename, "a")

@@ -178,3 +178,34 @@ def test_a_run_whose_evaluation_failed_resumes_at_its_evaluation(tmp_path, monke
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["train_seconds"] == trained["train_seconds"] and metrics["epochs"] == 1
     assert (tmp_path / "saved_models/digits/1/saved_model.pb").exists()
+
+
+def test_a_resumed_history_keeps_its_rows_in_line_when_the_logs_gain_or_lose_a_column(
+        tmp_path):
+    """A run resumed by a kmvae whose logs hold a column the earlier session's did not (a new
+    callback's) widens the header and leaves the earlier rows blank in it; a column the logs
+    no longer hold is left blank in the new rows. Every value stays under its own name."""
+    from kmvae.train import _OffsetCSVLogger, _read_history
+
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,elbo,loss\n0,-3.0,3.0\n1,-2.0,2.0\n")
+    logger = _OffsetCSVLogger(str(path), append=True)
+    logger.on_train_begin()
+    logger.on_epoch_end(2, {"loss": 1.0, "elbo": -1.0, "val_accuracy(image->label)": 0.25})
+    logger.on_epoch_end(3, {"val_accuracy(image->label)": 0.5, "elbo": -0.5})
+    logger.on_train_end()
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["epoch", "elbo", "loss", "val_accuracy(image->label)"]
+    assert rows[1:] == [["0", "-3.0", "3.0", ""], ["1", "-2.0", "2.0", ""],
+                        ["2", "-1.0", "1.0", "0.25"], ["3", "-0.5", "", "0.5"]]
+    assert _read_history(path) == {"elbo": [-3.0, -2.0, -1.0, -0.5], "loss": [3.0, 2.0, 1.0],
+                                   "val_accuracy(image->label)": [0.25, 0.5]}
+    # A new history (no earlier header) takes the first epoch's columns, as CSVLogger does.
+    fresh = tmp_path / "fresh.csv"
+    logger = _OffsetCSVLogger(str(fresh), append=True, offset=5)
+    logger.on_train_begin()
+    logger.on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0})
+    logger.on_epoch_end(1, {"loss": 0.5})
+    logger.on_train_end()
+    assert fresh.read_text().splitlines() == ["epoch,loss,val_loss", "5,1.0,2.0", "6,0.5,"]
