@@ -364,9 +364,7 @@ def _complete_data_note(panels):
         gaps[name] = accuracy[0] - accuracy[1]
     if any(gap >= -TOLERANCE_POINTS for gap in gaps.values()):
         return None
-    validation = _recipes.load("mvae_fashion_mnist_sup_1").dataset_options["validation"]
-    train = round(FASHION_MNIST_TRAIN * (1 - validation))
-    pairs = round(0.01 * train)
+    pairs, train = _paired_digits(0.01, "mvae_fashion_mnist", FASHION_MNIST_TRAIN)
     epochs = panels["mvae_fashion_mnist"][0.01].get("epochs")
     return (f"FashionMNIST is complete here: its 1% pairs {pairs:,} of {train:,} training "
             f"images beside {train - pairs:,} unpaired ones, the paper's numbers, and is "
@@ -376,11 +374,12 @@ def _complete_data_note(panels):
             "digits do not explain MNIST's failure at 1%.")
 
 
-def _paired_digits(fraction):
-    """How many of the MNIST subset's training digits `mvae_mnist_sup_<level>` pairs at
-    `fraction`, as `kmvae.datasets.supervision_mask` counts them."""
-    validation = _recipes.load("mvae_mnist_sup_1").dataset_options["validation"]
-    train = round(MNIST_SUBSET_TRAIN * (1 - validation))
+def _paired_digits(fraction, panel="mvae_mnist", examples=MNIST_SUBSET_TRAIN):
+    """(paired, training) examples of `<panel>_sup_<level>` at `fraction`, as
+    `kmvae.datasets.supervision_mask` counts them, from the data set's `examples` training
+    examples less the recipe's validation split (default: the MNIST subset's digits)."""
+    validation = _recipes.load(f"{panel}_sup_1").dataset_options["validation"]
+    train = round(examples * (1 - validation))
     return max(1, round(fraction * train)), train
 
 
