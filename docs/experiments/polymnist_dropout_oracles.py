@@ -3,7 +3,7 @@ smaller classifier, and with its dropout active, against the same classifier in 
 mode and against kmvae's oracles (`metrics.json`):
 
     python docs/experiments/polymnist_dropout_oracles.py RUN_DIR [RUN_DIR ...] \
-        [--epochs 10] [--repeats 10] [--samples 1000] [--seed 0] [--output FILE.json]
+        [--epochs 10] [--repeats 10] [--samples 1000] [--seed 0] [--output FILE.json [--append]]
 
 Why: kmvae's joint coherences on PolyMNIST are above the paper's Figure 3 (MVAE 0.105 against
 0.036 +- 0.015, MoPoE 0.236 against 0.121 +- 0.016). The authors' code (thomassutter/MoPoE)
@@ -85,6 +85,19 @@ def accuracy_on(classifier, test, name, training):
     return right / total
 
 
+def _check_same_classifiers(earlier, retrained):
+    """Raises a `SystemExit` unless the retrained classifiers have the inference-mode test
+    accuracies of those that scored the runs of `earlier` (so they are the same networks: the
+    training is seeded); their accuracies with dropout active depend on the random state and are
+    not compared."""
+    before = {name: c["inference"] for name, c in earlier.items()}
+    now = {name: c["inference"] for name, c in retrained.items()}
+    if before != now:
+        raise SystemExit(f"--append: the retrained classifiers' test accuracies {now} are not "
+                         f"those that scored the earlier runs, {before}; score every run again "
+                         "without --append")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("run_dirs", nargs="+")
@@ -93,9 +106,20 @@ def main():
     parser.add_argument("--samples", type=int, default=JOINT_SAMPLES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output")
+    parser.add_argument("--append", action="store_true",
+                        help="add the runs to --output's, scored with the same classifiers")
     args = parser.parse_args()
     results = {"epochs": args.epochs, "repeats": args.repeats, "samples": args.samples,
                "seed": args.seed, "classifiers": {}, "runs": {}}
+    earlier = None
+    if args.append:
+        if not args.output or not Path(args.output).exists():
+            parser.error("--append needs an existing --output file")
+        earlier = json.loads(Path(args.output).read_text())
+        settings = {k: earlier[k] for k in ("epochs", "repeats", "samples", "seed")}
+        if settings != {k: results[k] for k in settings}:
+            parser.error(f"--append: {args.output} was scored with {settings}; "
+                         "give the same --epochs, --repeats, --samples and --seed")
     classifiers = {}
     for run_dir in args.run_dirs:
         run = json.loads((Path(run_dir) / "run.json").read_text())
@@ -114,6 +138,9 @@ def main():
                 results["classifiers"][m.name] = {
                     "inference": accuracy_on(classifiers[m.name], test, m.name, False),
                     "dropout_active": accuracy_on(classifiers[m.name], test, m.name, True)}
+            if earlier is not None:
+                _check_same_classifiers(earlier["classifiers"], results["classifiers"])
+                results = {**earlier, "runs": dict(earlier["runs"])}
         generated = model.generate(args.samples, seed=args.seed)
 
         def joint(oracles):
