@@ -30,4 +30,3 @@ from kmvae.models import (JMVAE, M2VAE, MMVAE, MSNVI, MVAE, SVAE, TVAE, VAEVAE, 
                           MoEVAE, MoPoEVAE, MultimodalVAE, VAEVAEStar)
 
 __version__ = "0.1.0"
-

@@ -501,8 +501,8 @@ def headline_table(result):
     `metrics.json`): the test log-likelihoods (nats), cross-modal accuracies (and a text's
     character and sequence accuracies), joint coherence, latent probes and subset
     log-likelihoods by number of inputs, MSNVI's bounds."""
-    rows = [("epochs", str(result.get("epochs"))), ("train_seconds",
-                                                     str(result.get("train_seconds")))]
+    rows = [("epochs", str(result.get("epochs"))),
+            ("train_seconds", str(result.get("train_seconds")))]
     for key, value in result.items():
         if not key.startswith(HEADLINE):
             continue
@@ -532,8 +532,8 @@ def format_table(result):
                 walk(f"{prefix} {key}" if prefix else key, inner)
         elif isinstance(value, float):
             rows.append((prefix, f"{value:.4f}" if abs(value) < 10 else f"{value:.3f}"))
-        elif isinstance(value, (int, str)) and not prefix.startswith(("plots", "model",
-                                                                       "saved_model")):
+        elif (isinstance(value, (int, str))
+              and not prefix.startswith(("plots", "model", "saved_model"))):
             rows.append((prefix, str(value)))
 
     for key in ("recipe", "epochs", "num_samples", "eval_examples", "coherence_examples",

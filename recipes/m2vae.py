@@ -45,6 +45,7 @@ MOG_SCALE = 0.5 ** 0.5
 NAMES = {"M2VAE": ("m2vae", "M2VAE"), "JMVAEZero": ("jmvae_zero", "JMVAE-Zero"),
          "TVAE": ("tvae", "tVAE")}
 
+
 def dense(units, activation):
     """`Dense(u, activation)` for each `u` in `units`, unbuilt (cloned by every model)."""
     return keras.Sequential([keras.layers.Dense(u, activation=activation) for u in units])

@@ -25,7 +25,8 @@ from kmvae.recipes import Recipe
 
 def image_and_label(image_size, num_classes=10):
     """An image (Bernoulli, flattened) and its label (categorical), with MVAE's MLPs: two hidden
-    layers of 512 Swish units, the label's first an embedding of its 10 values (MVAE section 4.1)."""
+    layers of 512 Swish units, the label's first an embedding of its 10 values (MVAE section
+    4.1)."""
     return [Modality("image", shape=(image_size,), likelihood="bernoulli"),
             Modality("label", num_classes=num_classes, likelihood="categorical")]
 
@@ -143,8 +144,9 @@ RECIPES = {recipe.name: recipe for recipe in [
               "log-softmaxes (kmvae's categorical likelihood, exact), where sampled feedback "
               "would have no closed form; its dropout 0.1 between the GRU layers is left out. "
               "The text's 6 tokens include START, STOP and PAD (the authors' code scores 4 "
-              "characters padded with a fill token), so log p(y) and log p(x, y) are of other token strings than the "
-              "paper's. The authors' code weights the text 10 times in training "
+              "characters padded with a fill token), so log p(y) and log p(x, y) are of other "
+              "token strings than the paper's. The authors' code weights the text 10 times "
+              "in training "
               "(--lambda-text 10); the paper's lambda = 1 is kept. The canvases are composed "
               "from the MNIST this machine has (the 10,000-digit subset without TFDS: numbers "
               "then not comparable with the paper's). Metrics: Tables 2-5 "

@@ -203,7 +203,8 @@ def reconstructions(model, batch, path, modality="image", num_examples=10):
     shape = image_shape(model, modality)
     batch = {n: np.asarray(batch[n])[:num_examples] for n in model.modality_names}
     rows = [("data", batch[modality]),
-            (f"from {modality}", model.translate({modality: batch[modality]}, [modality])[modality]),
+            (f"from {modality}",
+             model.translate({modality: batch[modality]}, [modality])[modality]),
             ("from all", model.translate(batch, [modality])[modality])]
     fig, axes = plt.subplots(len(rows), 1, figsize=(num_examples * 0.6, len(rows) * 0.8))
     for ax, (title, images) in zip(axes, rows):

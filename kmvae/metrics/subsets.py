@@ -93,4 +93,3 @@ def subset_posteriors(model, batch, subsets):
         chosen = tf.constant([[n in s for n in model.modality_names]])
         result.append((s, model.posterior(locs, scales, tf.logical_and(mask, chosen))))
     return result
-

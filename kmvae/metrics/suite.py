@@ -190,8 +190,6 @@ def make_plots(model, test, plots_dir, coherence=None, has_label=True, recipe=No
     return paths
 
 
-
-
 def dataset_evaluation(recipe):
     """What the recipe's data set offers the metrics (`kmvae.datasets.registry.Entry`'s
     `evaluation`; `{}` for a data set that is not registered)."""

@@ -262,7 +262,8 @@ class MultimodalVAE(keras.Model):
         batch = tf.shape(mask)[0]
         x = []
         for m, modality in enumerate(self.modalities):
-            zeros = tf.zeros(tf.concat([[batch], tf.constant(modality.shape, tf.int32)], 0), modality.dtype)
+            zeros = tf.zeros(tf.concat([[batch], tf.constant(modality.shape, tf.int32)], 0),
+                             modality.dtype)
             if modality.name not in tensors:
                 x.append(zeros)
                 continue
@@ -590,7 +591,7 @@ class MultimodalVAE(keras.Model):
         for start in range(0, int(num_samples), int(chunk_size)):
             n = min(int(chunk_size), int(num_samples) - start)
             chunks.append(self._log_weight_terms_fn(x, mask, locs, scales, proposal_mask,
-                                               tf.constant(n)))
+                                                    tf.constant(n)))
         return tuple(tf.concat(parts, axis=0) for parts in zip(*chunks))
 
     def check_proposal(self, proposal_mask, proposal):

@@ -43,8 +43,8 @@ def normalized_weights(log_weights, valid, axis):
     valid = tf.broadcast_to(valid, tf.shape(log_weights))
     masked = tf.where(valid, log_weights, -math.inf)
     normalizer = tf.reduce_logsumexp(masked, axis=axis, keepdims=True)
-    return tf.where(valid, tf.exp(masked - tf.where(tf.math.is_finite(normalizer), normalizer,
-                                                     0.0)), 0.0)
+    finite = tf.where(tf.math.is_finite(normalizer), normalizer, 0.0)
+    return tf.where(valid, tf.exp(masked - finite), 0.0)
 
 
 def sample_log_likelihoods(decoders, x, mask, z, modalities=None):

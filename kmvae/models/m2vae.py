@@ -159,7 +159,6 @@ class M2VAE(SubsetVAE):
                       "mutual_kl": (mutual, ones), "m2vae": (value, ones)}
 
 
-
 def _modality_name(modality):
     """The name of a `kmvae.Modality` or of its serialised config."""
     return modality["config"]["name"] if isinstance(modality, dict) else modality.name

@@ -26,7 +26,8 @@ class MMVAE(MultimodalVAE):
     present unimodal posteriors (a missing modality is not a component). Training uses
     stratified sampling: K reparameterised samples `z_{m,k}` from every present
     `q(z | x_m)`, every decoder applied to every modality's samples, and the log weights
-    `log w_{m,k} = log p(z_{m,k}) + sum_{n in X} lambda_n log p(x_n | z_{m,k}) - log q(z_{m,k} | X)`,
+    `log w_{m,k} = log p(z_{m,k}) + sum_{n in X} lambda_n log p(x_n | z_{m,k})
+    - log q(z_{m,k} | X)`,
     with `log q(z | X)` the log-mean-exp over the present components. Objectives:
 
     - `"iwae"` (tight): `log (1 / (|X| K)) sum_{m,k} w_{m,k}`, an unbiased estimate of p(X)

@@ -108,8 +108,8 @@ class MVAE(MultimodalVAE):
             terms = np.array([0, 1 + m] + list(range(1 + M, 1 + M + k)))
             log_p = decoder(tf.gather(z, terms, axis=1)).log_prob(x[m][:, None])
             scatter = tf.one_hot(terms, 1 + M + k)                               # (n_m, T)
-            log_lik.append(tf.einsum("bn,nt->bt", log_p * tf.gather(inclusion[..., m], terms,
-                                                                   axis=1), scatter))
+            included = tf.gather(inclusion[..., m], terms, axis=1)
+            log_lik.append(tf.einsum("bn,nt->bt", log_p * included, scatter))
         weighted = sum(w * lp for w, lp in zip(self.loss_weights, log_lik))
         elbo = sum(log_lik) - kl                                                 # (B, T), nats
         objective = weighted - self.kl_weight * kl
