@@ -867,6 +867,53 @@ def test_svae_table_1_says_whether_every_poe_model_is_above_mmvae(tmp_path):
             in reproduction.build(tmp_path, runs="runs-x"))
 
 
+def test_svae_figure_4_claims_are_judged_per_supervision_level(tmp_path):
+    """Section 4's two claims about Figure 4 on the archived runs: every PoE model more than 3
+    points above MMVAE in each accuracy at a level, and at 0.1% an L_comb model's accuracy
+    the highest of the four; each shown, not shown, and waiting for runs."""
+    def write(method, level, epochs, both, top, bottom):
+        name = f"{method}_mnist_split_{level}"
+        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
+            name, epochs, {"top,bottom": both, "top": top, "bottom": bottom}))
+
+    # 10%, 200 epochs: every PoE model at least 5 points above MMVAE (shown).
+    write("mmvae", "10", 200, 0.5, 0.4, 0.4)
+    for method in ("svae", "vaevae", "vaevae_star"):
+        write(method, "10", 200, 0.6, 0.45, 0.5)
+    # 0.1%, 8 epochs: VAEVAE's top half 2 points above MMVAE (not clearly), and VAEVAE the
+    # best in the bottom half (the L_comb claim not shown).
+    write("mmvae", "0p1", 8, 0.30, 0.28, 0.30)
+    write("svae", "0p1", 8, 0.36, 0.34, 0.34)
+    write("vaevae", "0p1", 8, 0.34, 0.30, 0.40)
+    write("vaevae_star", "0p1", 8, 0.35, 0.33, 0.38)
+    text = reproduction.build(tmp_path, runs="runs-x")
+    clearly = next(line for line in text.splitlines()
+                   if line.startswith("- All PoE models (SVAE, VAEVAE, VAEVAE*) clearly"))
+    assert clearly.endswith(
+        "(each more than 3 points above it in each of the three accuracies): 100% not judged "
+        "(not every model run); 10% shown; 1% not judged (not every model run); 0.1% (8 of "
+        "200 epochs) not shown (8 of 9 more than 3 points above; the least, VAEVAE's top half "
+        "accuracy, +2.0 points).")
+    comb = next(line for line in text.splitlines()
+                if line.startswith("- The L_comb models (SVAE, VAEVAE*) best"))
+    assert comb.endswith(
+        "in each of the three): not shown (8 of 200 epochs): both: SVAE 0.360 the highest; the "
+        "better L_comb model, SVAE, +2.0 points from the better other, VAEVAE; top half: SVAE "
+        "0.340 the highest; the better L_comb model, SVAE, +4.0 points from the better other, "
+        "VAEVAE; bottom half: VAEVAE 0.400 the highest; the better L_comb model, VAEVAE*, -2.0 "
+        "points from the better other, VAEVAE.")
+    write("vaevae_star", "0p1", 200, 0.35, 0.33, 0.42)       # now the best in the bottom half
+    for method, level in (("svae", "0p1"), ("mmvae", "0p1"), ("vaevae", "0p1")):
+        write(method, level, 200, *{"svae": (0.36, 0.34, 0.34), "mmvae": (0.30, 0.28, 0.30),
+                                    "vaevae": (0.34, 0.30, 0.40)}[method])
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("in each of the three): shown: both: SVAE 0.360 the highest;" in text)
+    assert "0.1% not shown (8 of 9" in text                  # 200 epochs: no caveat
+    tmp_path.joinpath("vaevae_mnist_split_0p1.json").unlink()
+    assert ("an L_comb model's, in each of the three): not judged (not every model run)."
+            in reproduction.build(tmp_path, runs="runs-x"))
+
+
 def test_svae_section_checks_mmvae_both_against_the_mixture_identity(tmp_path):
     """MMVAE's "both" decodes a sample of the equal mixture of the two single-half posteriors,
     so the note sets it beside the mean of the single-half accuracies, and the paper's beside
