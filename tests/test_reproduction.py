@@ -882,19 +882,19 @@ def test_svae_figure_4_claims_are_judged_per_supervision_level(tmp_path):
         write(method, "10", 200, 0.6, 0.45, 0.5)
     # 0.1%, 8 epochs: VAEVAE's top half 2 points above MMVAE (not clearly), and VAEVAE the
     # best in the bottom half (the L_comb claim not shown).
-    write("mmvae", "0p1", 8, 0.30, 0.28, 0.30)
-    write("svae", "0p1", 8, 0.36, 0.34, 0.34)
-    write("vaevae", "0p1", 8, 0.34, 0.30, 0.40)
-    write("vaevae_star", "0p1", 8, 0.35, 0.33, 0.38)
-    text = reproduction.build(tmp_path, runs="runs-x")
-    clearly = next(line for line in text.splitlines()
+    lowest = {"mmvae": (0.30, 0.28, 0.30), "svae": (0.36, 0.34, 0.34),
+              "vaevae": (0.34, 0.30, 0.40), "vaevae_star": (0.35, 0.33, 0.38)}
+    for method, accuracies in lowest.items():
+        write(method, "0p1", 8, *accuracies)
+    lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
+    clearly = next(line for line in lines
                    if line.startswith("- All PoE models (SVAE, VAEVAE, VAEVAE*) clearly"))
     assert clearly.endswith(
         "(each more than 3 points above it in each of the three accuracies): 100% not judged "
         "(not every model run); 10% shown; 1% not judged (not every model run); 0.1% (8 of "
         "200 epochs) not shown (8 of 9 more than 3 points above; the least, VAEVAE's top half "
         "accuracy, +2.0 points).")
-    comb = next(line for line in text.splitlines()
+    comb = next(line for line in lines
                 if line.startswith("- The L_comb models (SVAE, VAEVAE*) best"))
     assert comb.endswith(
         "in each of the three): not shown (8 of 200 epochs): both: SVAE 0.360 the highest; the "
@@ -902,10 +902,9 @@ def test_svae_figure_4_claims_are_judged_per_supervision_level(tmp_path):
         "0.340 the highest; the better L_comb model, SVAE, +4.0 points from the better other, "
         "VAEVAE; bottom half: VAEVAE 0.400 the highest; the better L_comb model, VAEVAE*, -2.0 "
         "points from the better other, VAEVAE.")
-    write("vaevae_star", "0p1", 200, 0.35, 0.33, 0.42)       # now the best in the bottom half
-    for method, level in (("svae", "0p1"), ("mmvae", "0p1"), ("vaevae", "0p1")):
-        write(method, level, 200, *{"svae": (0.36, 0.34, 0.34), "mmvae": (0.30, 0.28, 0.30),
-                                    "vaevae": (0.34, 0.30, 0.40)}[method])
+    lowest["vaevae_star"] = (0.35, 0.33, 0.42)              # now the best in the bottom half
+    for method, accuracies in lowest.items():
+        write(method, "0p1", 200, *accuracies)
     text = reproduction.build(tmp_path, runs="runs-x")
     assert ("in each of the three): shown: both: SVAE 0.360 the highest;" in text)
     assert "0.1% not shown (8 of 9" in text                  # 200 epochs: no caveat
