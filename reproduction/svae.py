@@ -196,10 +196,10 @@ def _poe_above_mmvae_line(runs):
                "accuracies (the MMVAE note below)." if missed else ""))
 
 
-def _level_epochs(runs):
+def _level_epochs(runs, data="MNIST-Split"):
     """`" (8 of 200 epochs)"` when a run of `runs` (archived metrics) is shorter than the
-    paper's MNIST-Split training, else `""`."""
-    paper = SVAE_PAPER_EPOCHS["MNIST-Split"][0]
+    paper's training on `data` (a key of `SVAE_PAPER_EPOCHS`), else `""`."""
+    paper = SVAE_PAPER_EPOCHS[data][0]
     epochs = min(m.get("epochs") or 0 for m in runs)
     return f" ({epochs} of {paper} epochs)" if epochs < paper else ""
 
@@ -440,7 +440,8 @@ def svae_section(archive, runs):
                for k in ("top", "middle", "bottom")]
     if all(a is not None and b is not None for a, b in singles):
         better = sum(a > b for a, b in singles)
-        lines += ["", f"kmvae: SVAE is above VAEVAE given {better} of the 3 single parts."]
+        lines += ["", f"kmvae{_level_epochs(split3.values(), 'MNIST-Split-3')}: SVAE is "
+                  f"above VAEVAE given {better} of the 3 single parts."]
     lines.append("")
     oracles = {}                        # data -> the oracle's accuracy -> the runs scored so
     for name, m in ran.items():

@@ -528,7 +528,7 @@ def test_svae_figure_6_lists_every_subset_and_compares_the_single_parts(tmp_path
             "middle, bottom | all three |") in figure
     assert "| SVAE | 4 | 0.500 | 0.400 | 0.300 | 0.700 | 0.750 | 0.600 | 0.900 |" in figure
     assert "| VAEVAE | 4 | 0.450 | 0.500 | 0.250 | 0.800 | 0.700 | 0.650 | 0.950 |" in figure
-    assert "kmvae: SVAE is above VAEVAE given 2 of the 3 single parts." in figure
+    assert "kmvae (4 of 50 epochs): SVAE is above VAEVAE given 2 of the 3 single parts." in figure
     assert "MNIST-Split-3 0.970" in figure
     assert ("- MNIST-Split-3: fewer epochs than the paper's 50 (Appendix F.4), on a 2-core CPU "
             "shared with other runs: `svae_mnist_split3` 4, `vaevae_mnist_split3` 4.") in text
