@@ -17,7 +17,9 @@ recipe with one change, or a combination joined by "+" (e.g. "paired10+label50")
   plain      the recipe as is (the archived run's setting, as a control);
   pairedK    every batch of 100 holds K paired digits, cycled through the 67, and 100 - K of
              the incomplete ones (`paired_per_batch=K`); an epoch is one pass over those;
-  labelW     the label's log-likelihood weighted W times (lambda_label = W, the image's 1).
+  labelW     the label's log-likelihood weighted W times (lambda_label = W, the image's 1);
+  betaB      the KL term's final weight B (a decimal, e.g. beta0.04) instead of 1: the KL
+             warm-up rises from 0 to B over the recipe's 200 epochs, then stays.
 Everything else is the recipe's: networks, KL warm-up, optimiser, epochs, the validation
 split (which keeps both modalities) and the mask (the same 67 digits paired).
 
@@ -83,21 +85,34 @@ class AccuracyCurve(keras.callbacks.Callback):
             self.accuracy(epoch)
 
 
-CHANGES = ("paired", "label")
+CHANGES = ("paired", "label", "beta")
+
+
+def _value(change, text):
+    """The number after `change` in a config: a decimal for "beta", an int otherwise; None if
+    `text` is not one."""
+    if change == "beta":
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return value if value > 0 and text[:1].isdigit() else None
+    return int(text) if text.isdigit() else None
 
 
 def parse(config):
-    """Config string -> {change: int}; raises ValueError for anything but "plain" or changes
-    of `CHANGES` each followed by an int, joined by "+"."""
+    """Config string -> {change: number}; raises ValueError for anything but "plain" or
+    changes of `CHANGES` each followed by its number (`_value`), joined by "+"."""
     if config == "plain":
         return {}
     changes = {}
     for part in config.split("+"):
         change = next((c for c in CHANGES if part.startswith(c)), None)
-        if change is None or change in changes or not part.removeprefix(change).isdigit():
-            raise ValueError(f"'plain' or 'pairedK' / 'labelW' (ints) joined by '+'; "
-                             f"received {config!r}")
-        changes[change] = int(part.removeprefix(change))
+        value = None if change is None else _value(change, part.removeprefix(change))
+        if value is None or change in changes:
+            raise ValueError(f"'plain' or 'pairedK' / 'labelW' (ints) / 'betaB' (a positive "
+                             f"decimal) joined by '+'; received {config!r}")
+        changes[change] = value
     return changes
 
 
@@ -110,6 +125,8 @@ def run(config, epochs, seed, every):
         options["paired_per_batch"] = changes["paired"]
     if "label" in changes:
         model_options["likelihood_weights"] = {"image": 1.0, "label": float(changes["label"])}
+    if "beta" in changes:
+        model_options["beta"] = changes["beta"]
     recipe = dataclasses.replace(recipe, dataset_options=options, model_options=model_options)
     train, validation = recipe.load_data(split=("train", "validation"))
     test = recipe.load_data(split="test")
@@ -132,8 +149,9 @@ def run(config, epochs, seed, every):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--configs", nargs="+", default=["paired10", "label50", "plain"],
-                        help="'plain', or 'pairedK' (K paired digits per batch of 100) and "
-                             "'labelW' (lambda_label = W) joined by '+'")
+                        help="'plain', or 'pairedK' (K paired digits per batch of 100), "
+                             "'labelW' (lambda_label = W) and 'betaB' (final KL weight B) "
+                             "joined by '+'")
     parser.add_argument("--epochs", type=int, default=500)
     parser.add_argument("--every", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
