@@ -52,7 +52,8 @@ PAIRED_BATCHES = ROOT / "docs" / "experiments" / "mvae_paired_batches.json"
 # A label-only ELBO within this many nats of log(1/10) gains nothing from the latent code.
 LABEL_ELBO_SLACK = 0.05
 _CHANGES = {"paired": "{} of its paired digits in every batch of 100",
-            "label": "the label's log-likelihood weighted {} times"}
+            "label": "the label's log-likelihood weighted {} times",
+            "beta": "the KL term's final weight {}"}
 
 
 def _shortfalls(name, metrics):
@@ -273,7 +274,11 @@ def _changed_runs_line(panel, accuracy, last, path=None):
     if not path.exists() or accuracy.get(0.01) is None or accuracy.get(1.0) is None:
         return []
     measured = json.loads(path.read_text())
-    results, full = measured["results"], accuracy[1.0]
+    full = accuracy[1.0]
+    # Runs with the KL weight capped (betaB) test why the runs fall; the others are levers
+    # within the paper's setting (beta = 1), on which the claim is judged.
+    capped = [r for r in measured["results"] if "beta" in r["config"]]
+    results = [r for r in measured["results"] if r not in capped]
     if not results:
         return []
 
@@ -286,13 +291,19 @@ def _changed_runs_line(panel, accuracy, last, path=None):
             words.append(_CHANGES[key].format(part.removeprefix(key)))
         return " and ".join(words)
 
-    peaks = []                       # (epoch, accuracy) of each run's highest scored epoch
-    for r in results:
+    def peak(r):
+        """(epoch, accuracy) of the run's highest scored epoch."""
         epoch, value = max(r["curve"].items(), key=lambda item: item[1])
-        peaks.append((int(epoch), value))
-    parts = [f"{described(r['config'])} {r['selected']['accuracy']:.3f} (epoch "
-             f"{r['selected']['epoch']}) / {r['last']['accuracy']:.3f}, at most {top:.3f} "
-             f"(epoch {at})" for r, (at, top) in zip(results, peaks)]
+        return int(epoch), value
+
+    def scored(r):
+        at, top = peak(r)
+        return (f"{described(r['config'])} {r['selected']['accuracy']:.3f} (epoch "
+                f"{r['selected']['epoch']}) / {r['last']['accuracy']:.3f}, at most {top:.3f} "
+                f"(epoch {at})")
+
+    peaks = [peak(r) for r in results]
+    parts = [scored(r) for r in results]
     recipe_last = "" if last.get(0.01) is None else f" / {last[0.01]:.3f}"
     best = max(results, key=lambda r: r["selected"]["accuracy"])
     gap = best["selected"]["accuracy"] - full
@@ -318,6 +329,20 @@ def _changed_runs_line(panel, accuracy, last, path=None):
                      f"(beta rising from 0 to 1 over {warmup:g} epochs, so at most "
                      f"{latest / warmup:.2f} there), and falls as beta grows: the "
                      f"image's code holds the label while the KL costs little.")
+    plain = next((r for r in results if r["config"] == "plain"), None)
+    if capped and plain is not None:
+        kept = all(r["last"]["accuracy"] > plain["last"]["accuracy"] + TOLERANCE_POINTS
+                   for r in capped)
+        margin = f"more than {TOLERANCE_POINTS * 100:.0f} points more"
+        line += (" Trained so with the KL term's weight rising to less than 1 (not the "
+                 "paper's setting; a check of why the runs fall): "
+                 + "; ".join(scored(r) for r in capped)
+                 + f"; against the recipe's {plain['last']['accuracy']:.3f} at the last epoch "
+                 "(the same seed), "
+                 + (f"each keeps {margin} to its last epoch: the fall follows the KL term's "
+                    "weight." if kept else
+                    f"not each keeps {margin} to its last epoch: the KL term's weight alone "
+                    "does not explain the fall."))
     return [line]
 
 
