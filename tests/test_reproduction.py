@@ -218,6 +218,33 @@ def test_polymnist_section_sets_mopoes_likelihood_shortfall_against_its_fit_gap(
     assert "consistent" not in fitted
 
 
+def test_polymnist_section_sets_a_model_trained_again_beside_its_earlier_runs(tmp_path):
+    """A model whose archive keeps an earlier run of the same recipe, settings and length
+    (superseded/) gets its headline numbers beside the current run's, oldest first; an earlier
+    run of another length or batch size is left out, and a model without one gets no note."""
+    def write(path, joint, probe, settings=None):
+        metrics = _polymnist_metrics("mopoe_polymnist", (probe, 0.8, 0.85, 0.9, probe + 0.2),
+                                     (0.6, 0.7, 0.8, 0.85), (-7400.0, -7100, -6900, -6800,
+                                                             -6650.0 - probe), joint)
+        metrics.update({"epochs": 300, "batch_size": 256, "dataset_options": {},
+                        **(settings or {})})
+        path.write_text(json.dumps(metrics))
+
+    write(tmp_path / "mopoe_polymnist.json", 0.2, 0.7)
+    assert "was trained 2 times" not in reproduction.build(tmp_path, images=tmp_path)
+    (tmp_path / "superseded").mkdir()
+    write(tmp_path / "superseded" / "mopoe_polymnist.json", 0.25, 0.75)
+    write(tmp_path / "superseded" / "mopoe_polymnist.2.json", 0.3, 0.5, {"epochs": 30})
+    write(tmp_path / "superseded" / "mopoe_polymnist.3.json", 0.3, 0.5, {"batch_size": 64})
+    text = reproduction.build(tmp_path, images=tmp_path)
+    assert ("- `mopoe_polymnist` was trained 2 times with the same recipe and length (oldest "
+            "first; the newest is the one above): joint coherence 0.2500 / 0.2000 (the paper's "
+            "std over 5 runs 0.016); conditional coherence given 1 / 4 inputs 0.6000 / 0.6000 "
+            "and 0.8500 / 0.8500; linear-probe accuracy given 1 / 5 inputs 0.7500 / 0.7000 and "
+            "0.9500 / 0.9000; log p(X) given all five -6650.750 / -6650.700 nats.") in text
+    assert text.count("was trained 2 times with the same recipe and length") == 1
+
+
 def test_polymnist_claims_are_judged_from_the_finished_runs(tmp_path):
     """Each claim of MoPoE section 4.2 on Figure 3 gets a verdict computed from the archived
     curves, or "not judged" while a model it names has a shorter run than the paper's."""
