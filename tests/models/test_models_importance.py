@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from scipy import special, stats
+from scipy import integrate, special, stats
 
 import kmvae
 from kmvae.models.importance import masked_log_mean_exp
@@ -223,9 +223,9 @@ def test_eq3_product_of_experts_by_numerical_integration():
             stats.norm.logpdf(grid, locs[0, m, 0], scales[0, m, 0]) - stats.norm.logpdf(grid)
             for m in range(count))
         density = np.exp(log_density - log_density.max())
-        density /= np.trapz(density, grid)
-        mean = np.trapz(grid * density, grid)
-        var = np.trapz((grid - mean) ** 2 * density, grid)
+        density /= integrate.trapezoid(density, grid)
+        mean = integrate.trapezoid(grid * density, grid)
+        var = integrate.trapezoid((grid - mean) ** 2 * density, grid)
         np.testing.assert_allclose(loc.numpy()[0, 0], mean, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(scale.numpy()[0, 0] ** 2, var, rtol=1e-4)
         if count == 1:  # eq. 3 with one source is that source's belief
@@ -246,9 +246,9 @@ def test_beliefs_are_the_prior_times_the_encoders_factor():
             log_density = stats.norm.logpdf(grid) + stats.norm.logpdf(
                 grid, factor.loc[b, d], factor.scale[b, d])
             density = np.exp(log_density - log_density.max())
-            density /= np.trapz(density, grid)
-            mean = np.trapz(grid * density, grid)
-            var = np.trapz((grid - mean) ** 2 * density, grid)
+            density /= integrate.trapezoid(density, grid)
+            mean = integrate.trapezoid(grid * density, grid)
+            var = integrate.trapezoid((grid - mean) ** 2 * density, grid)
             np.testing.assert_allclose(belief.mean()[b, d], mean, rtol=1e-4, atol=1e-5)
             np.testing.assert_allclose(belief.variance()[b, d], var, rtol=1e-4)
 
