@@ -132,8 +132,9 @@ def _polymnist_fit_gap(found):
 
 def _run_to_run_notes(archive, found):
     """For each model whose archive keeps earlier runs of the same recipe, settings and length
-    (`superseded_runs`), their headline numbers beside the current run's, oldest first: how
-    much one run differs from another (the paper's spread is over 5 seeds)."""
+    (`superseded_runs`; each setting compared where both runs record it, as the archive does),
+    their headline numbers beside the current run's, oldest first: how much one run differs
+    from another (the paper's spread is over 5 seeds)."""
     notes = []
     for model, name in POLYMNIST_RUNS:
         now = found.get(model)
@@ -141,7 +142,8 @@ def _run_to_run_notes(archive, found):
             continue
         same = [m for m in superseded_runs(archive, name)
                 if m.get("epochs") == now.get("epochs")
-                and all(m.get(key) == now.get(key) for key in TRAINING_SETTINGS)] + [now]
+                and all(m[key] == now[key] for key in TRAINING_SETTINGS
+                        if m.get(key) is not None and now.get(key) is not None)] + [now]
         if len(same) < 2:
             continue
 

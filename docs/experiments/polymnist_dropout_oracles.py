@@ -31,6 +31,13 @@ runs-paper/runs/mvae_polymnist/1 and runs-paper/runs/mmvae_polymnist/1 (300 epoc
 oracles / the authors' classifier in inference mode / with its dropout active: MVAE 0.105 /
 0.133 / 0.070 +- 0.006 (paper 0.036 +- 0.015), MMVAE 0.261 / 0.319 / 0.188 +- 0.008 (paper
 0.200 +- 0.019). REPRODUCTION.md's MoPoE section reads that file.
+
+mopoe_polymnist, whose run directory was lost with an earlier machine, was trained again
+(300 epochs, 2026-12-06) and scored on 2026-12-06 at 02:08 UTC beside a CI check at nice 19
+(36 s; the classifiers from the cache, retrained from the seed at 00:06 with the same
+inference-mode accuracies), on runs-paper/runs/mopoe_polymnist/1 with `--output
+docs/experiments/polymnist_dropout_oracles.json --append`: MoPoE 0.231 / 0.247 / 0.162 +-
+0.006 (paper 0.121 +- 0.016).
 """
 
 import argparse
