@@ -1208,6 +1208,8 @@ def test_mvae_figure_4_sets_the_1_percent_recipe_trained_with_one_change_beside_
         result("beta0.04", 0.62, 300, 0.61, peak=(40, 0.66)),
         result("beta0.2", 0.3, 250, 0.4, peak=(10, 0.6))]}))
     section = _supervision_section(reproduction.build(tmp_path, runs="runs-x"))
+    assert ("and falls as beta grows. Trained so with the KL term's weight rising to less "
+            "than 1") in section                         # the warm-up's explanation withdrawn
     assert ("(the same seed), not each keeps more than 3 points more to its last epoch: the KL "
             "term's weight alone does not explain the fall.") in section
 
