@@ -43,6 +43,13 @@ The archived `kmvae train mvae_mnist_sup_1` run (unseeded): 0.117 (epoch 172) / 
 change brings 1% near 100%'s 0.958. Every run is at its best in the first 8 epochs of the
 KL warm-up (beta at most 0.04) and falls as beta rises to 1: the label weighted 50 times ends at
 chance. REPRODUCTION.md's MVAE Figure 4 section reads the JSON.
+
+Run again on 2026-12-06, 02:08-02:33 UTC, `--configs beta0.04 beta0.2 --append` (the first
+beside a CI check at nice 19; 845 s and 638 s of training): does the fall follow the KL weight?
+  beta0.04            0.150 (epoch 473) / 0.150 / 0.601 (epoch 28)
+  beta0.2             0.140 (epoch 301) / 0.113 / 0.658 (epoch 5)
+Against the plain run's 0.386 at the last epoch: with the KL weight never above 0.04 the
+accuracy still falls from 0.60 to 0.15, so the KL term's weight alone does not explain it.
 """
 
 import argparse
