@@ -39,6 +39,13 @@ def superseded_runs(archive, name):
     return [json.loads(path.read_text()) for path in _superseded_paths(archive, name)]
 
 
+def trained_alike(then, now):
+    """Whether two runs' metrics (`metrics.json` dicts) record the same training settings
+    (`TRAINING_SETTINGS`), each compared where both runs record it."""
+    return all(then[key] == now[key] for key in TRAINING_SETTINGS
+               if key in then and key in now)
+
+
 def _supersede(archived, new, archive, name):
     """Moves the archived run `archived` (a path) to `<archive>/superseded/` when the run `new`
     (a path) about to replace it was trained with other settings (`TRAINING_SETTINGS`, each
@@ -47,8 +54,7 @@ def _supersede(archived, new, archive, name):
     if not archived.exists():
         return
     then, now = json.loads(archived.read_text()), json.loads(new.read_text())
-    if then.get("interim") or not any(
-            key in then and key in now and then[key] != now[key] for key in TRAINING_SETTINGS):
+    if then.get("interim") or trained_alike(then, now):
         return
     folder = Path(archive) / SUPERSEDED
     folder.mkdir(exist_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kmvae import recipes as _recipes
 
-from reproduction.archive import IMAGES, ROOT, TRAINING_SETTINGS, run_metrics, superseded_runs
+from reproduction.archive import IMAGES, ROOT, run_metrics, superseded_runs, trained_alike
 from reproduction.common import (TOLERANCE_NATS, TOLERANCE_POINTS, format_number,
                                  ordering_line, plural, run_commands, verdict)
 
@@ -132,7 +132,7 @@ def _polymnist_fit_gap(found):
 
 def _run_to_run_notes(archive, found):
     """For each model whose archive keeps earlier runs of the same recipe, settings and length
-    (`superseded_runs`; each setting compared where both runs record it, as the archive does),
+    (`superseded_runs`; `trained_alike`, as the archive compares them),
     their headline numbers beside the current run's, oldest first: how much one run differs
     from another (the paper's spread is over 5 seeds)."""
     notes = []
@@ -141,9 +141,7 @@ def _run_to_run_notes(archive, found):
         if now is None:
             continue
         same = [m for m in superseded_runs(archive, name)
-                if m.get("epochs") == now.get("epochs")
-                and all(m[key] == now[key] for key in TRAINING_SETTINGS
-                        if m.get(key) is not None and now.get(key) is not None)] + [now]
+                if m.get("epochs") == now.get("epochs") and trained_alike(m, now)] + [now]
         if len(same) < 2:
             continue
 

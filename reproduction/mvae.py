@@ -296,14 +296,14 @@ def _changed_runs_line(panel, accuracy, last, path=None):
         epoch, value = max(r["curve"].items(), key=lambda item: item[1])
         return int(epoch), value
 
-    def scored(r):
-        at, top = peak(r)
+    def scored(r, at_top):
+        at, top = at_top
         return (f"{described(r['config'])} {r['selected']['accuracy']:.3f} (epoch "
                 f"{r['selected']['epoch']}) / {r['last']['accuracy']:.3f}, at most {top:.3f} "
                 f"(epoch {at})")
 
     peaks = [peak(r) for r in results]
-    parts = [scored(r) for r in results]
+    parts = [scored(r, at_top) for r, at_top in zip(results, peaks)]
     recipe_last = "" if last.get(0.01) is None else f" / {last[0.01]:.3f}"
     best = max(results, key=lambda r: r["selected"]["accuracy"])
     gap = best["selected"]["accuracy"] - full
@@ -338,7 +338,7 @@ def _changed_runs_line(panel, accuracy, last, path=None):
         margin = f"more than {TOLERANCE_POINTS * 100:.0f} points more"
         line += (" Trained so with the KL term's weight rising to less than 1 (not the "
                  "paper's setting; a check of why the runs fall): "
-                 + "; ".join(scored(r) for r in capped)
+                 + "; ".join(scored(r, peak(r)) for r in capped)
                  + f"; against the recipe's {plain['last']['accuracy']:.3f} at the last epoch "
                  "(the same seed), "
                  + (f"each keeps {margin} to its last epoch: the fall follows the KL term's "

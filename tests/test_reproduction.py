@@ -233,8 +233,7 @@ def test_polymnist_section_sets_a_model_trained_again_beside_its_earlier_runs(tm
     write(tmp_path / "mopoe_polymnist.json", 0.2, 0.7, {"model_options": {"beta": 2.5}})
     assert "was trained 2 times" not in reproduction.build(tmp_path, images=tmp_path)
     (tmp_path / "superseded").mkdir()
-    write(tmp_path / "superseded" / "mopoe_polymnist.json", 0.25, 0.75,
-          {"model_options": None})                    # not recorded then: not compared
+    write(tmp_path / "superseded" / "mopoe_polymnist.json", 0.25, 0.75)   # no model_options
     write(tmp_path / "superseded" / "mopoe_polymnist.2.json", 0.3, 0.5, {"epochs": 30})
     write(tmp_path / "superseded" / "mopoe_polymnist.3.json", 0.3, 0.5, {"batch_size": 64})
     text = reproduction.build(tmp_path, images=tmp_path)
