@@ -149,6 +149,13 @@ _NOTES = ("Paper left open, chosen from the authors' code: grey values under a B
           "the two halves of MNIST's test split). MNIST: the full 60,000 / 10,000 when TFDS or "
           "the IDX folder has it; this machine has the 10,000-digit subset (8,000 / 2,000, of "
           "which 6,667 train and 1,333 validate). ")
+_VIEW_BLOCKS_NOTES = (
+    f"The {BATCH_SIZE - PAIRED_PER_BATCH} single halves of a batch come in two blocks, "
+    "top-only then bottom-only, each view shuffled on its own, as the authors' three loaders "
+    "of 100 (paired, top, bottom): each block is computed with its own half's networks alone "
+    "(`kmvae.models.PairedUnpairedVAE`; a training step 1.55x faster for SVAE, 1.9x for "
+    "VAEVAE, `benchmarks/view_blocks.py`). Runs before 2026-12-06 had the two views mixed in "
+    "the 200. ")
 _COMB_BATCH_NOTES = (
     "L_comb (eq. 7-10) counts each image's unimodal ELBOs once: a paired image's inside eq. 7, "
     "an unpaired image's in eq. 8 and 9. "
@@ -164,7 +171,7 @@ _COMB_BATCH_NOTES = (
     "decoding a sample, 0.861 decoding the mean. In the authors' code, the SVAE class that "
     "the README runs has no unimodal ELBO on paired data and takes single halves of every "
     "image, so it too counts each image's once; its SVAE_star class has eq. 7's and the "
-    "single halves of every image, twice. ")
+    "single halves of every image, twice. " + _VIEW_BLOCKS_NOTES)
 _AUTHORS_BATCH_NOTES = (
     f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the paired set, and "
     f"{BATCH_SIZE - PAIRED_PER_BATCH} single halves drawn from every training image, paired "
@@ -174,7 +181,7 @@ _AUTHORS_BATCH_NOTES = (
     "training images at every supervision level, 100% included. So the unimodal ELBOs (eq. 8, "
     "9) train at 100% too, where VAEVAE's own loss has no other term in p(z). An epoch is one "
     f"pass over the single halves: 2n / {BATCH_SIZE - PAIRED_PER_BATCH} steps for n training "
-    "images (67 for the 6,667 of this machine's MNIST subset). ")
+    "images (67 for the 6,667 of this machine's MNIST subset). " + _VIEW_BLOCKS_NOTES)
 _MMVAE_PAIRED_NOTES = (
     f"Each batch holds {PAIRED_PER_BATCH} paired examples, cycled through the paired set, and "
     f"{BATCH_SIZE - PAIRED_PER_BATCH} unpaired ones (`paired_per_batch`), as the PoE recipes' "

@@ -61,7 +61,11 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
     unpaired image, each on its own). An epoch is one pass over the
     other examples; the complete ones are cycled, in a new order each cycle when `shuffle`
     (with fewer than `paired_per_batch` of them, a batch holds some more than once). Each
-    batch lists its complete examples first.
+    batch lists its complete examples first. With `unpaired_views` (V views) and
+    `batch_size - paired_per_batch` divisible by V, the others follow in blocks of (batch_size
+    - paired_per_batch) / V rows, one block per view in the views' order, each view's
+    examples shuffled on their own (`batch_layout`): a model that knows the layout computes
+    for each block only what its view's modalities need (`kmvae.models.PairedUnpairedVAE`).
 
     Args:
         examples: dict name -> array `(n, ...)`, with `"mask"`: bool `(n, M)`; a row is complete
@@ -93,6 +97,17 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
                          f"of the {len(complete)} training examples has every modality.")
     viewed = (None if unpaired_views is None else
               np.arange(len(complete)) if views_from == "all" else unpaired)
+    cycled = _shuffled(examples, paired, seed, shuffle).repeat().batch(paired_per_batch)
+    layout = batch_layout(examples["mask"], batch_size, paired_per_batch, unpaired_views,
+                          views_from)
+    if layout:                               # a block of each view's rows
+        blocks = []
+        for v, (rows, view) in enumerate(layout[1:]):
+            block = {key: value[viewed] for key, value in examples.items()}
+            block["mask"] = np.repeat(np.array(view)[None], len(viewed), axis=0)
+            blocks.append(_shuffled(block, None, seed + 1 + v, shuffle).batch(
+                rows, drop_remainder))
+        return _concatenated(cycled, *blocks)
     if viewed is not None and len(viewed):   # each viewed example once under each view's mask
         views = np.asarray(unpaired_views, bool)
         others = {key: np.concatenate([value[viewed]] * len(views))
@@ -103,11 +118,36 @@ def paired_batches(examples, batch_size, paired_per_batch, *, seed=0, shuffle=Fa
         return _shuffled(examples, None, seed, shuffle).batch(batch_size, drop_remainder)
     else:
         others, rows = examples, unpaired
-    cycled = _shuffled(examples, paired, seed, shuffle).repeat().batch(paired_per_batch)
     rest = _shuffled(others, rows, seed + 1, shuffle).batch(
         batch_size - paired_per_batch, drop_remainder)
-    return tf.data.Dataset.zip(cycled, rest).map(
-        lambda first, second: {key: tf.concat([first[key], second[key]], 0) for key in first})
+    return _concatenated(cycled, rest)
+
+
+def _concatenated(*parts):
+    """The batches of the datasets `parts` zipped, concatenated along the batch axis in the
+    order given."""
+    return tf.data.Dataset.zip(*parts).map(
+        lambda *batches: {key: tf.concat([b[key] for b in batches], 0) for key in batches[0]})
+
+
+def batch_layout(mask, batch_size, paired_per_batch, unpaired_views, views_from="all"):
+    """The presence patterns of the rows of each batch of `paired_batches` (arguments as
+    there; `mask` the examples' bool `(n, M)`), in order, when its views come in blocks:
+    `((paired_per_batch, complete), (r, view_1), ..., (r, view_V))`, r = (batch_size -
+    paired_per_batch) / V, each pattern a tuple of M bools (an epoch's last batch has fewer
+    rows in each view's block). None when the batches have no such layout: no
+    `paired_per_batch`, `unpaired_views` or mask, no complete example, nothing to view, or
+    `batch_size - paired_per_batch` not divisible by V."""
+    if paired_per_batch is None or unpaired_views is None or mask is None:
+        return None
+    complete = np.all(mask, axis=1)
+    views = np.asarray(unpaired_views, bool)
+    others = batch_size - paired_per_batch
+    if not complete.any() or (views_from == "incomplete" and complete.all()) \
+            or others % len(views):
+        return None
+    return ((paired_per_batch, (True,) * views.shape[1]),) + tuple(
+        (others // len(views), tuple(bool(b) for b in view)) for view in views)
 
 
 def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=None,
@@ -146,7 +186,9 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
 
     Returns:
         A dataset of dicts with the entries of `arrays` (after `transform`) plus
-        `"mask": bool (batch, num_modalities)` when given.
+        `"mask": bool (batch, num_modalities)` when given. Its attribute `kmvae_batch_layout`
+        is the rows' layout when the batches follow one (`batch_layout`), else None; a dataset
+        derived from it (`map`, ...) has none.
 
     Raises:
         ValueError: arrays of different lengths; `paired_per_batch` without a mask,
@@ -179,4 +221,7 @@ def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=No
                                        rerandomize_each_iteration=fresh_binarization)
         dataset = tf.data.Dataset.zip((dataset, seeds)).map(
             transform, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    dataset.kmvae_batch_layout = batch_layout(examples.get("mask"), batch_size,
+                                              paired_per_batch, unpaired_views, views_from)
+    return dataset

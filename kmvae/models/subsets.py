@@ -139,7 +139,10 @@ class SubsetVAE(MultimodalVAE):
     def subset_posteriors(self, x, training=False):
         """`(locs, scales)`, each `(batch, K, D)` float32: every subset's posterior computed from
         the (zero-filled) batch, in `subsets` order (entries of subsets without a posterior,
-        `encodable` False, hold placeholders never used). Subclasses implement it."""
+        `encodable` False, hold placeholders never used). Subclasses implement it; those of
+        `PairedUnpairedVAE` also take `subsets`, a list of indices into `subsets`, and then
+        compute only those posteriors, `(batch, len(subsets), D)`, with only the networks they
+        need."""
         raise NotImplementedError
 
     def posterior_parameters(self, x, training=False):
@@ -177,7 +180,7 @@ class SubsetVAE(MultimodalVAE):
                             f"modalities only; rows with another number present:", rows)]
 
     # ----------------------------------------------------------------------------- objective pieces
-    def subset_terms(self, x, mask, locs, scales, reconstruct="own"):
+    def subset_terms(self, x, mask, locs, scales, reconstruct="own", subsets=None):
         """The pieces of every subset's ELBO, one reparameterised draw `z_S ~ q(z | x_S)` each.
 
         Args:
@@ -185,6 +188,10 @@ class SubsetVAE(MultimodalVAE):
             locs, scales: `(batch, K, D)`, from `subset_posteriors`.
             reconstruct: `"own"`: subset S reconstructs its own modalities (a present modality
                 outside S contributes nothing); `"all"`: every present modality.
+            subsets: None (every subset), or with `reconstruct="own"` a list of indices into
+                `subsets` that holds each of its subsets' children (the subsets one modality
+                smaller): the pieces of those subsets only, from `locs, scales` of theirs,
+                `(batch, len(subsets), D)`; a modality in none of them is not decoded.
 
         Returns:
             dict of `(batch, K)` float32 tensors, nats per example: `log_lik`
@@ -194,11 +201,15 @@ class SubsetVAE(MultimodalVAE):
             modalities contribute nothing; terms of subsets not within the present modalities
             are finite values for the caller to mask.
         """
-        K = self.num_subsets
+        chosen = [self.subsets[i] for i in (range(self.num_subsets) if subsets is None
+                                            else subsets)]
+        K = len(chosen)
         z = self.sample_normal(locs, scales)                                     # (B, K, D)
         log_lik = log_lik_raw = 0.0
         for m, (decoder, weight) in enumerate(zip(self.decoders, self.loss_weights)):
-            terms = [k for k, s in enumerate(self.subsets) if m in s or reconstruct == "all"]
+            terms = [k for k, s in enumerate(chosen) if m in s or reconstruct == "all"]
+            if not terms:
+                continue
             log_p = decoder(tf.gather(z, terms, axis=1)).log_prob(x[m][:, None])  # (B, n)
             log_p = tf.where(mask[:, m:m + 1], log_p, 0.0)
             log_p = tf.einsum("bn,nk->bk", log_p, tf.one_hot(terms, K))
@@ -206,8 +217,13 @@ class SubsetVAE(MultimodalVAE):
             log_lik += weight * log_p
         kl_prior = tfd.kl_divergence(diagonal_normal(locs, scales), self.prior())
         kl_children = tf.zeros_like(kl_prior)
-        if len(self._child_pairs):
-            parents, children = self._child_pairs[:, 0], self._child_pairs[:, 1]
+        pairs = self._child_pairs
+        if subsets is not None and len(pairs):    # the pairs among `subsets`, by position
+            position = {i: k for k, i in enumerate(subsets)}
+            pairs = np.array([(position[p], position[c]) for p, c in pairs
+                              if p in position], np.int64).reshape(-1, 2)
+        if len(pairs):
+            parents, children = pairs[:, 0], pairs[:, 1]
             q_parent = diagonal_normal(tf.gather(locs, parents, axis=1),
                                        tf.gather(scales, parents, axis=1))
             q_child = diagonal_normal(tf.gather(locs, children, axis=1),

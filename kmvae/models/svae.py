@@ -44,6 +44,7 @@ class PairedUnpairedVAE(SubsetVAE):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}; received {objective!r}.")
         self.objective = objective
+        self._batch_layout = None
         super().__init__(modalities, latent_dim, **kwargs)
 
     def get_config(self):
@@ -63,12 +64,113 @@ class PairedUnpairedVAE(SubsetVAE):
         return tf.reduce_sum(tf.where(self.contained(mask), terms, 0.0), axis=1)
 
     def compute_objective(self, x, mask, training=False):
+        """The loss and reported terms (see the class). Inside `fit` on a dataset whose
+        batches come in blocks of one presence pattern each (`kmvae.datasets.load(...,
+        paired_per_batch=k)` with single views; `fit` checks each batch against the layout),
+        the training steps compute each block's terms from the subsets within its pattern
+        alone (`_blocked_objective`): the same values, about a third less computation on
+        SVAE's MNIST-Split batches."""
+        if training and self._batch_layout is not None:
+            return self._blocked_objective(x, mask, self._batch_layout, training)
+        return self._objective(x, mask, training)
+
+    def _objective(self, x, mask, training):
         locs, scales = self.subset_posteriors(x, training=training)
         pieces = self.subset_terms(x, mask, locs, scales)
         value = self.per_example(pieces, mask)
-        loss = -self.pattern_means(value, mask)
+        return self._loss_and_terms(value, self.present_elbo(pieces, mask), mask)
+
+    def _loss_and_terms(self, value, elbo, mask):
         ones = tf.ones_like(value)
-        return loss, {"elbo": (self.present_elbo(pieces, mask), ones), "bound": (value, ones)}
+        return -self.pattern_means(value, mask), {"elbo": (elbo, ones), "bound": (value, ones)}
+
+    def _blocked_objective(self, x, mask, layout, training):
+        """`compute_objective` on a batch whose rows follow `layout`
+        (`kmvae.datasets.pipeline.batch_layout`), block by block."""
+        paired, views, rows = layout[0][0], len(layout) - 1, mask.shape[0]
+        if rows is not None and (rows < paired + views or (rows - paired) % views):
+            raise ValueError(f"A batch of {rows} rows cannot follow the layout of blocks "
+                             f"(rows, presence pattern) {layout}: it needs {paired} complete "
+                             f"rows and as many rows of each of the {views} others.")
+        per_view = (tf.shape(mask)[0] - paired) // views
+        values, elbos = [], []
+        for b, (_, pattern) in enumerate(layout):
+            start = 0 if b == 0 else paired + (b - 1) * per_view
+            size = paired if b == 0 else per_view
+            value, elbo = self._block_values([t[start:start + size] for t in x], pattern,
+                                             training)
+            values.append(value)
+            elbos.append(elbo)
+        return self._loss_and_terms(tf.concat(values, 0), tf.concat(elbos, 0), mask)
+
+    def _block_values(self, x, pattern, training):
+        """`(value, elbo)`, each `(rows,)`: `per_example` and `present_elbo` for rows that all
+        have the presence pattern `pattern` (M bools), from the subsets within it alone."""
+        present = tuple(m for m, p in enumerate(pattern) if p)
+        subsets = [i for i, s in enumerate(self.subsets) if set(s) <= set(present)]
+        locs, scales = self.subset_posteriors(x, training=training, subsets=subsets)
+        mask = tf.broadcast_to(tf.constant(pattern)[None], [tf.shape(x[0])[0], len(pattern)])
+        pieces = self.subset_terms(x, mask, locs, scales, subsets=subsets)
+        singles = tf.constant([len(self.subsets[i]) == 1 for i in subsets])[None]
+        kl = tf.where(singles, pieces["kl_prior"], pieces["kl_children"])
+        terms = pieces["log_lik"] - self.kl_weight * kl                          # U(S)
+        own = subsets.index(self.subsets.index(present))
+        value = tf.reduce_sum(terms, axis=1) if self.objective == "comb" else terms[:, own]
+        return value, pieces["log_lik_raw"][:, own] - pieces["kl_prior"][:, own]
+
+    def fit(self, x=None, *args, **kwargs):
+        """`kmvae.models.MultimodalVAE.fit`. On a dataset whose batches come in blocks of one
+        presence pattern each (the layout `kmvae.datasets.load` records as the dataset's
+        `kmvae_batch_layout`, `kmvae.datasets.pipeline.batch_layout`), the training steps
+        compute each block's terms alone (`compute_objective`), and each batch is checked
+        against the layout in the input pipeline: one that does not follow it stops `fit`
+        with an InvalidArgumentError naming the layout. Not under a `tf.distribute` strategy,
+        which splits the batch among replicas."""
+        layout = getattr(x, "kmvae_batch_layout", None)
+        if self._distribute_strategy is not None or not self._layout_fits(layout):
+            return super().fit(x, *args, **kwargs)
+        x = x.map(lambda batch: _checked_layout(batch, layout),
+                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        self._batch_layout, self.train_function = layout, None   # traced with the blocks
+        try:
+            return super().fit(x, *args, **kwargs)
+        finally:
+            self._batch_layout, self.train_function = None, None
+
+    def _layout_fits(self, layout):
+        """Whether `layout` is one this model can compute by blocks: complete rows first,
+        then distinct incomplete, non-empty patterns of this model's modalities."""
+        if not layout or len(layout) < 2:
+            return False
+        patterns = [tuple(bool(p) for p in pattern) for _, pattern in layout]
+        complete = (True,) * self.num_modalities
+        return (all(len(p) == self.num_modalities for p in patterns)
+                and patterns[0] == complete and len(set(patterns)) == len(patterns)
+                and all(any(p) for p in patterns) and layout[0][0] > 0)
+
+
+def follows_layout(mask, layout):
+    """Scalar bool tensor: the batch's rows `mask` `(batch, M)` have the presence patterns of
+    `layout` (`kmvae.datasets.pipeline.batch_layout`): its first block's rows, then equal
+    blocks of each other pattern, as many rows as the batch leaves (fewer in an epoch's last
+    batch than `layout` gives)."""
+    patterns = tf.constant([pattern for _, pattern in layout])                 # (V + 1, M)
+    batch, paired, views = tf.shape(mask)[0], layout[0][0], len(layout) - 1
+    others = batch - paired
+    rows = tf.range(batch)
+    block = tf.where(rows < paired, 0,
+                     1 + tf.minimum((rows - paired) // tf.maximum(others // views, 1), views - 1))
+    matches = tf.reduce_all(tf.equal(tf.cast(mask, tf.bool), tf.gather(patterns, block)))
+    return tf.logical_and(tf.logical_and(others >= views, others % views == 0), matches)
+
+
+def _checked_layout(batch, layout):
+    """The batch dict, unchanged, after a graph assertion that its mask follows `layout`."""
+    check = tf.debugging.Assert(follows_layout(batch["mask"], layout), [
+        f"A batch does not follow the layout its dataset records (kmvae_batch_layout, blocks of "
+        f"rows and presence pattern) {layout}: its mask is", batch["mask"]], summarize=20)
+    with tf.control_dependencies([check]):
+        return tf.nest.map_structure(tf.identity, batch)
 
 
 def weighted_product(locs, scales, weights):
@@ -163,15 +265,17 @@ class SVAE(PairedUnpairedVAE):
                     weights[s, M + e] = 1.0 / len(subset)
         return weights
 
-    def subset_posteriors(self, x, training=False):
-        encoders = self.encoders + [self.replacement_encoders[e]
-                                    for e in range(len(self.replacement_pairs))]
+    def subset_posteriors(self, x, training=False, subsets=None):
+        weights = self.expert_weights()
+        if subsets is not None:
+            weights = weights[list(subsets)]
+        used = np.flatnonzero(weights.any(axis=0))          # only the experts the products use
+        encoders = self.encoders + list(self.replacement_encoders)
         inputs = list(x) + [x[j] for _, j in self.replacement_pairs]
-        experts = [encoder(x_e, training=training).distribution
-                   for encoder, x_e in zip(encoders, inputs)]
+        experts = [encoders[e](inputs[e], training=training).distribution for e in used]
         locs = tf.stack([q.loc for q in experts], axis=1)
         scales = tf.stack([q.scale for q in experts], axis=1)
-        return weighted_product(locs, scales, tf.constant(self.expert_weights()))
+        return weighted_product(locs, scales, tf.constant(weights[:, used]))
 
 
 @keras.saving.register_keras_serializable(package="kmvae")
@@ -231,20 +335,27 @@ class VAEVAE(PairedUnpairedVAE):
     def extra_networks(self):
         return list(self.joint_encoders)
 
-    def subset_posteriors(self, x, training=False):
-        experts = [encoder(x_m, training=training).distribution
-                   for encoder, x_m in zip(self.encoders, x)]
+    def subset_posteriors(self, x, training=False, subsets=None):
+        subsets = range(self.num_subsets) if subsets is None else list(subsets)
+        inclusion = self._inclusion[subsets]                                     # (k, M)
+        needed = inclusion.any(axis=0) if self.variant == "a" else np.array(
+            [any(self.subsets[i] == (m,) for i in subsets) for m in range(self.num_modalities)])
+        experts = [encoder(x_m, training=training).distribution if use else None
+                   for encoder, x_m, use in zip(self.encoders, x, needed)]
         if self.variant == "a":
-            inclusion = tf.broadcast_to(
-                tf.constant(self._inclusion)[None],
-                [tf.shape(x[0])[0], self.num_subsets, self.num_modalities])
-            return product_of_experts(tf.stack([q.loc for q in experts], axis=1),
-                                      tf.stack([q.scale for q in experts], axis=1),
+            used = np.flatnonzero(needed)
+            inclusion = tf.broadcast_to(tf.constant(inclusion[:, used])[None],
+                                        [tf.shape(x[0])[0], len(subsets), len(used)])
+            return product_of_experts(tf.stack([experts[m].loc for m in used], axis=1),
+                                      tf.stack([experts[m].scale for m in used], axis=1),
                                       inclusion, prior_expert=False)
-        locs, scales, joint = [], [], iter(self.joint_encoders)
-        for subset in self.subsets:
+        joint = {s: network for s, network in zip([s for s in self.subsets if len(s) > 1],
+                                                  self.joint_encoders)}
+        locs, scales = [], []
+        for i in subsets:
+            subset = self.subsets[i]
             q = experts[subset[0]] if len(subset) == 1 else \
-                next(joint)([x[m] for m in subset], training=training).distribution
+                joint[subset]([x[m] for m in subset], training=training).distribution
             locs.append(q.loc)
             scales.append(q.scale)
         return tf.stack(locs, axis=1), tf.stack(scales, axis=1)

@@ -275,6 +275,36 @@ def test_unpaired_from_incomplete_views_views_only_the_unpaired_examples():
     assert all(np.all(b["mask"]) for b in full)
 
 
+@pytest.mark.parametrize("unpaired_from", ["all", "incomplete_views"])
+def test_views_come_in_blocks_of_the_recorded_layout(unpaired_from):
+    """With single views and the others divisible by their number, every batch holds its k
+    complete examples, then a block of each view (fewer rows in each, alike, in an epoch's
+    last batch), and the dataset records that layout for the models (`kmvae_batch_layout`);
+    with another number of others, or without views, the views are mixed and no layout is
+    recorded."""
+    from kmvae.models.svae import follows_layout
+    options = dict(supervision=0.1, seed=3, paired_per_batch=10, unpaired_from=unpaired_from)
+    train = datasets.load("digits_label", "train", batch_size=50, **options)
+    layout = ((10, (True, True)), (20, (True, False)), (20, (False, True)))
+    assert train.kmvae_batch_layout == layout
+    masks = [batch["mask"].numpy() for batch in train]
+    assert len({len(mask) for mask in masks[:-1]}) == 1 and len(masks[-1]) < 50
+    for mask in masks:
+        per_view = (len(mask) - 10) // 2
+        expected = [(True, True)] * 10 + [(True, False)] * per_view + [(False, True)] * per_view
+        assert [tuple(row) for row in mask] == expected
+        assert bool(follows_layout(mask, layout))
+    odd = datasets.load("digits_label", "train", batch_size=51, **options)
+    assert odd.kmvae_batch_layout is None
+    others = [[tuple(row) for row in b["mask"].numpy()[10:]] for b in odd]
+    assert any(rows.index((False, True)) < rows.index((True, False)) for rows in others
+               if (True, False) in rows and (False, True) in rows)       # mixed, not blocks
+    assert datasets.load("digits_label", "train", batch_size=50, supervision=0.1,
+                         paired_per_batch=10).kmvae_batch_layout is None
+    assert datasets.load("digits_label", "test", batch_size=50, **options) \
+        .kmvae_batch_layout is None
+
+
 def test_paired_batches_checks_views_from():
     from kmvae.datasets.pipeline import paired_batches
     examples = {"x": np.zeros((4, 2), np.float32),

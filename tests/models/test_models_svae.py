@@ -174,3 +174,137 @@ def test_vaevae_elbo_on_paired_data_ignores_the_prior(tiny, kind):
                                    atol=1e-4)
     else:
         assert shifted_loss > loss + 1.0
+
+
+def _blocked_model(tiny, kind, kinds):
+    mods = tiny.modalities(kinds)
+    model = {"SVAE": lambda: kmvae.SVAE(mods, 2, seed=1),
+             "VAEVAE": lambda: kmvae.VAEVAE(mods, 2, seed=1),
+             "VAEVAEStar": lambda: kmvae.VAEVAEStar(mods, 2, seed=1),
+             "VAEVAE-a": lambda: kmvae.VAEVAE(mods, 2, seed=1, variant="a")}[kind]()
+    # The same draw for any shape, so that a block's terms see the noise the whole batch's do.
+    model.sample_normal = lambda loc, scale: loc + 0.7 * scale
+    return model
+
+
+def _layout_batch(tiny, model, paired, per_view, views, seed=4):
+    layout = ((paired, (True,) * model.num_modalities),) + tuple(
+        (per_view, tuple(bool(b) for b in view)) for view in views)
+    size = paired + per_view * len(views)
+    batch = tiny.batch(model.modalities, size, seed=seed)
+    batch["mask"] = np.concatenate([np.ones((paired, model.num_modalities), bool)]
+                                   + [np.repeat(np.array(v, bool)[None], per_view, 0)
+                                      for v in views])
+    return batch, layout
+
+
+@pytest.mark.parametrize("kinds", [TWO, THREE], ids=["M=2", "M=3"])
+@pytest.mark.parametrize("kind", ["SVAE", "VAEVAE", "VAEVAEStar", "VAEVAE-a"])
+def test_blocked_objective_equals_the_whole_batchs(tiny, kind, kinds):
+    """On a batch that follows a layout of blocks (complete rows, then one block per view),
+    the objective computed block by block, each from the subsets within its pattern, equals
+    the one computed for every subset on every row: loss, reported terms and gradients."""
+    import tensorflow as tf
+    from kmvae.models.svae import follows_layout
+    model = _blocked_model(tiny, kind, kinds)
+    M = model.num_modalities
+    views = np.eye(M, dtype=bool).tolist() + ([[True, True, False]] if M == 3 else [])
+    batch, layout = _layout_batch(tiny, model, 3, 2, views)
+    x, mask = model.prepare_batch(batch)
+    assert bool(follows_layout(mask, layout))
+    results = []
+    for path in (lambda: model._objective(x, mask, True),
+                 lambda: model._blocked_objective(x, mask, layout, True)):
+        with tf.GradientTape() as tape:
+            loss, terms = path()
+        gradients = [None if g is None else tf.convert_to_tensor(g)
+                     for g in tape.gradient(loss, model.trainable_variables)]
+        results.append((loss, terms, gradients))
+    (loss, terms, gradients), (blocked_loss, blocked_terms, blocked_gradients) = results
+    np.testing.assert_allclose(blocked_loss, loss, rtol=1e-5)
+    for key in ("elbo", "bound"):
+        np.testing.assert_allclose(blocked_terms[key][0], terms[key][0], rtol=1e-5, atol=1e-5)
+    used = [(g, b) for g, b in zip(gradients, blocked_gradients) if g is not None]
+    assert len(used) > 0
+    assert all(b is not None for g, b in zip(gradients, blocked_gradients) if g is not None)
+    for g, b in used:
+        np.testing.assert_allclose(b, g, rtol=1e-4, atol=1e-5)
+    # compute_objective takes the blocked path only where the batch follows the layout.
+    model._batch_layout = layout
+    np.testing.assert_allclose(model.compute_objective(x, mask, training=True)[0], loss,
+                               rtol=1e-5)
+
+
+def test_a_batch_off_the_layout_stops_fit(tiny):
+    """`fit` checks each batch against its dataset's layout: a batch whose rows do not follow
+    it (blocks swapped, a wrong row, another number of rows) stops training with an error
+    naming the layout, since the blocks would give another objective than the whole batch."""
+    import tensorflow as tf
+    from kmvae.models.svae import follows_layout
+    model = _blocked_model(tiny, "SVAE", TWO)
+    model.compile(keras_optimizer())
+    batch, layout = _layout_batch(tiny, model, 2, 3, [[True, False], [False, True]])
+    x, mask = model.prepare_batch(batch)
+    assert bool(follows_layout(mask, layout))
+    swapped = np.r_[0:2, 5:8, 2:5]
+    wrong_row = batch["mask"].copy()
+    wrong_row[4] = [False, True]
+    for rows, mask in ((swapped, batch["mask"][swapped]), (np.arange(8), wrong_row),
+                       (np.arange(7), batch["mask"][:7])):
+        off = {key: value[rows] for key, value in batch.items() if key != "mask"}
+        off["mask"] = mask
+        x, mask = model.prepare_batch(off)
+        assert not bool(follows_layout(mask, layout))
+        if len(rows) == 8:
+            whole = float(model._objective(x, mask, True)[0])
+            assert abs(float(model._blocked_objective(x, mask, layout, True)[0]) - whole) > 1e-3
+        data = tf.data.Dataset.from_tensors(off)
+        data.kmvae_batch_layout = layout
+        if len(rows) == 7:
+            with pytest.raises(ValueError, match=r"A batch of 7 rows cannot follow the layout "
+                                                 r"of blocks .*: it needs 2 complete rows and "
+                                                 r"as many rows of each of the 2 others."):
+                model.fit(data, epochs=1, verbose=0)
+            continue
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"does not follow the layout its dataset records "
+                                 r"\(kmvae_batch_layout, blocks of rows and presence pattern\) "
+                                 r"\(\(2, \(True, True\)\), \(3, \(True, False\)\)"):
+            model.fit(data, epochs=1, verbose=0)
+
+
+def test_fit_takes_the_layout_of_a_dataset_of_blocks(tiny):
+    """`fit` on a `make_dataset` of paired and single-view blocks trains with the layout the
+    dataset records (an epoch's shorter last batch included), and leaves the model without it
+    afterwards; on a dataset without one it trains on whole batches."""
+    import keras
+    from kmvae.datasets.pipeline import make_dataset
+    model = _blocked_model(tiny, "SVAE", TWO)
+    model.compile(keras_optimizer())
+    rows = 30
+    arrays = tiny.batch(model.modalities, rows, seed=5)
+    spec = {"a": {"shape": (5,), "likelihood": "bernoulli"},
+            "b": {"shape": (), "likelihood": "categorical"}}
+    mask = np.ones((rows, 2), bool)
+    mask[6:] = np.array([[True, False], [False, True]] * 12)
+    train = make_dataset(arrays, spec, batch_size=10, mask=mask, paired_per_batch=4,
+                         unpaired_views=np.eye(2, dtype=bool), views_from="incomplete",
+                         shuffle=True)
+    layout = ((4, (True, True)), (3, (True, False)), (3, (False, True)))
+    assert train.kmvae_batch_layout == layout
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(model._batch_layout))
+    history = model.fit(train, epochs=2, verbose=0, callbacks=[record])
+    assert seen == [layout] * 16 and model._batch_layout is None
+    assert np.all(np.isfinite(history.history["loss"]))
+    plain = make_dataset(arrays, spec, batch_size=10, mask=mask)
+    assert plain.kmvae_batch_layout is None
+    seen.clear()
+    model.fit(plain, epochs=1, verbose=0, callbacks=[record])
+    assert seen == [None] * 3
+
+
+def keras_optimizer():
+    import keras
+    return keras.optimizers.Adam(1e-3)
