@@ -3,7 +3,10 @@
 A recipe's runs are numbered like TF Serving's versions: `<out>/runs/<recipe>/<n>/`, n = 1, 2,
 ... A run directory holds
 
-- `run.json`: the recipe and the settings the run was started with (`RUN_SETTINGS`);
+- `run.json`: the recipe and the settings the run was started with (`RUN_SETTINGS`); once
+  trained also `train_seconds` and, for batches in blocks of one presence pattern each
+  (`kmvae.datasets.pipeline.batch_layout`), `batch_layout` (`[[rows, pattern], ...]`), both
+  copied into `metrics.json`;
 - while training, `backup/` (`keras.callbacks.BackupAndRestore`: weights, optimizer state, seed
   state, the epoch reached; a model trained in stages keeps `backup/stage<k>/` and, for each
   finished stage, `stage<k>.weights.h5`);

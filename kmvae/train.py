@@ -155,13 +155,17 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
         model.save(model_path)
         if distribute is not None:        # evaluate and export on one device
             model = keras.saving.load_model(model_path)
-        record = runs.settings_of(run_dir)
-        (run_dir / "run.json").write_text(json.dumps({**record, "train_seconds":
-                                                      train_seconds}, indent=2))
+        record = {**runs.settings_of(run_dir), "train_seconds": train_seconds}
+        layout = getattr(train, "kmvae_batch_layout", None)
+        if layout is not None:           # the batches' blocks (SVAE family's single views)
+            record["batch_layout"] = [[rows, list(pattern)] for rows, pattern in layout]
+        (run_dir / "run.json").write_text(json.dumps(record, indent=2))
 
     result = training_record(recipe, model, test, history, epochs=int(epochs), seed=seed,
                              mixed_precision=mixed_precision, train_seconds=train_seconds,
                              num_samples=num_samples)
+    if "batch_layout" in runs.settings_of(run_dir):
+        result["batch_layout"] = runs.settings_of(run_dir)["batch_layout"]
     if evaluate:
         probe_train = probe_training_data(recipe)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,

@@ -330,10 +330,25 @@ def _data_option_changes(ran):
                        for key in dict.fromkeys([*then, *now]) if then.get(key) != now.get(key)]
             changes.append("trained with other data-set options than the recipe's now "
                            "(then -> now): " + ", ".join(changed))
+        if then is not None and _view_blocks(then, batch) and "batch_layout" not in m:
+            changes.append("trained with the single halves of each batch mixed, before the "
+                           "batches put them in two blocks, top-only then bottom-only "
+                           "(2026-12-06; the same objective)")
         for change in changes:
             groups.setdefault(change, []).append(name)
     return [f"- {', '.join(f'`{name}`' for name in names)}: {change}." if len(names) > 1 else
             f"- `{names[0]}` was {change}." for change, names in groups.items()]
+
+
+def _view_blocks(options, batch_size):
+    """Whether MNIST-Split training batches of `batch_size` with data-set `options` come in
+    blocks of one presence pattern each now (`kmvae.datasets.pipeline.batch_layout`): single
+    halves (`unpaired_from` `"all"`, or `"incomplete_views"` below 100% paired) beside
+    `paired_per_batch` pairs, the others an even number (two views)."""
+    paired, unpaired_from = options.get("paired_per_batch"), options.get("unpaired_from")
+    return bool(paired) and (unpaired_from == "all" or (
+        unpaired_from == "incomplete_views" and options.get("supervision", 1.0) < 1.0)) \
+        and (batch_size - paired) % 2 == 0
 
 
 def _batches(metrics):

@@ -465,8 +465,17 @@ def test_svae_section_names_runs_trained_on_other_data_options(tmp_path):
     current["dataset_options"] = {"supervision": 0.01, "validation": 1 / 6,
                                   "paired_per_batch": 100, "unpaired_from": "all"}
     current["batch_size"] = 300
+    current["batch_layout"] = [[100, [True, True]], [100, [True, False]], [100, [False, True]]]
     tmp_path.joinpath("vaevae_mnist_split_1.json").write_text(json.dumps(current))
+    mixed = json.loads(split_metrics("vaevae_star_mnist_split_1", 8, accuracy))
+    mixed.update(batch_size=300, dataset_options={
+        "supervision": 0.01, "validation": 1 / 6, "paired_per_batch": 100,
+        "unpaired_from": "incomplete_views"})              # the recipe's, views not in blocks
+    tmp_path.joinpath("vaevae_star_mnist_split_1.json").write_text(json.dumps(mixed))
     lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
+    assert ("- `vaevae_star_mnist_split_1` was trained with the single halves of each batch "
+            "mixed, before the batches put them in two blocks, top-only then bottom-only "
+            "(2026-12-06; the same objective).") in lines
     assert any(line.startswith("- `svae_mnist_split_1` was trained before the recipe set "
                                "`paired_per_batch`") and "about 1 paired" in line
                for line in lines)
