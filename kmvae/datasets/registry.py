@@ -394,7 +394,11 @@ def load(name, split=SPLITS, batch_size=100, *, seed=0, shuffle=True, binarize=N
             unpaired data of SVAE's L_comb, eq. 7-10: both halves of every unpaired image,
             each on its own; at 100% supervision there are none, and the batches are plain).
             An epoch is one pass over them: with `"all"`,
-            `M * n / (batch_size - paired_per_batch)` steps for M droppable modalities.
+            `M * n / (batch_size - paired_per_batch)` steps for M droppable modalities. With
+            `"all"` or `"incomplete_views"`, when the M views divide batch_size - k, each
+            batch holds them in blocks of (batch_size - k) / M rows of one view each, and the
+            training dataset's `kmvae_batch_layout` says so (the SVAE family's `fit` computes
+            each block from its own modalities' networks alone).
         validation: None, or a number of training examples (int) or a fraction of them
             (float in (0, 1)) held out as the `"validation"` split, for model selection (MVAE
             section 4: 50,000 / 10,000 / 10,000 on MNIST): a fixed random subset
