@@ -536,6 +536,10 @@ RUN_KEYS = {
                   "a recipe's earlier networks from its current ones",
     "train_seconds": "seconds of training: the sum of history.csv's epoch_seconds, over every "
                      "session of a resumed run",
+    "batch_layout": "for training batches in blocks of one presence pattern each (the SVAE "
+                    "family's single views, kmvae.datasets.pipeline.batch_layout): [[rows, "
+                    "pattern], ...], as the run's run.json records it once trained; absent for "
+                    "other batches and for runs trained before 2026-12-06",
     "hardware": "the machine that wrote the training record (kmvae.train.hardware: cpus, "
                 "gpus), the last session's for a run resumed elsewhere",
     "test": "the compiled objective on the test split (model.evaluate): name -> value",
