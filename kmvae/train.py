@@ -164,8 +164,9 @@ def run(recipe, epochs=None, mixed_precision=None, out=".", eval_examples=None,
     result = training_record(recipe, model, test, history, epochs=int(epochs), seed=seed,
                              mixed_precision=mixed_precision, train_seconds=train_seconds,
                              num_samples=num_samples)
-    if "batch_layout" in runs.settings_of(run_dir):
-        result["batch_layout"] = runs.settings_of(run_dir)["batch_layout"]
+    layout = runs.settings_of(run_dir).get("batch_layout")
+    if layout is not None:
+        result["batch_layout"] = layout
     if evaluate:
         probe_train = probe_training_data(recipe)
         result.update(compute_metrics(model, recipe, probe_train, test, num_samples,

@@ -207,7 +207,7 @@ def _level_epochs(runs, data="MNIST-Split"):
     if not short:
         return ""
     lengths = sorted({m.get("epochs") or 0 for m in short})
-    epochs = "-".join(str(e) for e in (lengths[0], lengths[-1])[:len(lengths)])
+    epochs = f"{lengths[0]}" if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}"
     names = "" if len(short) == len(runs) else ", ".join(_run_title(m) for m in short) + ": "
     return f" ({names}{epochs} of {paper} epochs)"
 
