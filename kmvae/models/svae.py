@@ -55,13 +55,19 @@ class PairedUnpairedVAE(SubsetVAE):
 
     def per_example(self, pieces, mask):
         """`(batch,)` the objective's value of each example (before the pattern means)."""
-        singles = tf.constant(self._sizes == 1)[None]
-        kl = tf.where(singles, pieces["kl_prior"], pieces["kl_children"])
-        terms = pieces["log_lik"] - self.kl_weight * kl                          # U(S), (B, K)
+        terms = self._subset_values(pieces, range(self.num_subsets))            # U(S), (B, K)
         if self.objective == "elbo":
             index = self.subset_index(mask)[:, None]
             return tf.gather(terms, index, axis=1, batch_dims=1)[:, 0]
         return tf.reduce_sum(tf.where(self.contained(mask), terms, 0.0), axis=1)
+
+    def _subset_values(self, pieces, subsets):
+        """`(batch, len(subsets))` U(S) of each subset (indices into `subsets`) from the
+        `subset_terms` pieces of those subsets: the weighted log-likelihood minus beta times
+        the KL to the prior (single modalities) or to the children (eq. 7-9)."""
+        singles = tf.constant([len(self.subsets[i]) == 1 for i in subsets])[None]
+        kl = tf.where(singles, pieces["kl_prior"], pieces["kl_children"])
+        return pieces["log_lik"] - self.kl_weight * kl
 
     def compute_objective(self, x, mask, training=False):
         """The loss and reported terms (see the class). Inside `fit` on a dataset whose
@@ -111,9 +117,7 @@ class PairedUnpairedVAE(SubsetVAE):
         locs, scales = self.subset_posteriors(x, training=training, subsets=subsets)
         mask = tf.broadcast_to(tf.constant(pattern)[None], [tf.shape(x[0])[0], len(pattern)])
         pieces = self.subset_terms(x, mask, locs, scales, subsets=subsets)
-        singles = tf.constant([len(self.subsets[i]) == 1 for i in subsets])[None]
-        kl = tf.where(singles, pieces["kl_prior"], pieces["kl_children"])
-        terms = pieces["log_lik"] - self.kl_weight * kl                          # U(S)
+        terms = self._subset_values(pieces, subsets)                            # U(S)
         own = subsets.index(self.subsets.index(present))
         value = tf.reduce_sum(terms, axis=1) if self.objective == "comb" else terms[:, own]
         return value, pieces["log_lik_raw"][:, own] - pieces["kl_prior"][:, own]
