@@ -150,6 +150,30 @@ def batch_layout(mask, batch_size, paired_per_batch, unpaired_views, views_from=
         (others // len(views), tuple(bool(b) for b in view)) for view in views)
 
 
+def follows_layout(mask, layout):
+    """Scalar bool tensor: the batch's rows `mask` `(batch, M)` have the presence patterns of
+    `layout` (`batch_layout`): its first block's rows, then equal blocks of each other pattern,
+    as many rows as the batch leaves (fewer in an epoch's last batch than `layout` gives)."""
+    patterns = tf.constant([pattern for _, pattern in layout])                 # (V + 1, M)
+    batch, paired, views = tf.shape(mask)[0], layout[0][0], len(layout) - 1
+    others = batch - paired
+    rows = tf.range(batch)
+    block = tf.where(rows < paired, 0,
+                     1 + tf.minimum((rows - paired) // tf.maximum(others // views, 1), views - 1))
+    matches = tf.reduce_all(tf.equal(tf.cast(mask, tf.bool), tf.gather(patterns, block)))
+    return tf.logical_and(tf.logical_and(others >= views, others % views == 0), matches)
+
+
+def checked_layout(batch, layout):
+    """The batch dict, unchanged, after a graph assertion that its `"mask"` follows `layout`
+    (`follows_layout`); mapped over its dataset by `kmvae.models.PairedUnpairedVAE.fit`."""
+    check = tf.debugging.Assert(follows_layout(batch["mask"], layout), [
+        f"A batch does not follow the layout its dataset records (kmvae_batch_layout, blocks of "
+        f"rows and presence pattern) {layout}: its mask is", batch["mask"]], summarize=20)
+    with tf.control_dependencies([check]):
+        return tf.nest.map_structure(tf.identity, batch)
+
+
 def make_dataset(arrays, spec, *, batch_size, seed=0, shuffle=False, binarize=None,
                  binarize_keys=(), fresh_binarization=True, mask=None, transform=None,
                  drop_remainder=False, paired_per_batch=None, unpaired_views=None,

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kmvae.datasets.pipeline import checked_layout
 from kmvae.layers.fusion import product_of_experts
 from kmvae.layers.modality import ModalityEncoder
 from kmvae.models.base import fix_arguments
@@ -133,7 +134,7 @@ class PairedUnpairedVAE(SubsetVAE):
         layout = getattr(x, "kmvae_batch_layout", None)
         if self._distribute_strategy is not None or not self._layout_fits(layout):
             return super().fit(x, *args, **kwargs)
-        x = x.map(lambda batch: _checked_layout(batch, layout),
+        x = x.map(lambda batch: checked_layout(batch, layout),
                   num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         self._batch_layout, self.train_function = layout, None   # traced with the blocks
         try:
@@ -151,30 +152,6 @@ class PairedUnpairedVAE(SubsetVAE):
         return (all(len(p) == self.num_modalities for p in patterns)
                 and patterns[0] == complete and len(set(patterns)) == len(patterns)
                 and all(any(p) for p in patterns) and layout[0][0] > 0)
-
-
-def follows_layout(mask, layout):
-    """Scalar bool tensor: the batch's rows `mask` `(batch, M)` have the presence patterns of
-    `layout` (`kmvae.datasets.pipeline.batch_layout`): its first block's rows, then equal
-    blocks of each other pattern, as many rows as the batch leaves (fewer in an epoch's last
-    batch than `layout` gives)."""
-    patterns = tf.constant([pattern for _, pattern in layout])                 # (V + 1, M)
-    batch, paired, views = tf.shape(mask)[0], layout[0][0], len(layout) - 1
-    others = batch - paired
-    rows = tf.range(batch)
-    block = tf.where(rows < paired, 0,
-                     1 + tf.minimum((rows - paired) // tf.maximum(others // views, 1), views - 1))
-    matches = tf.reduce_all(tf.equal(tf.cast(mask, tf.bool), tf.gather(patterns, block)))
-    return tf.logical_and(tf.logical_and(others >= views, others % views == 0), matches)
-
-
-def _checked_layout(batch, layout):
-    """The batch dict, unchanged, after a graph assertion that its mask follows `layout`."""
-    check = tf.debugging.Assert(follows_layout(batch["mask"], layout), [
-        f"A batch does not follow the layout its dataset records (kmvae_batch_layout, blocks of "
-        f"rows and presence pattern) {layout}: its mask is", batch["mask"]], summarize=20)
-    with tf.control_dependencies([check]):
-        return tf.nest.map_structure(tf.identity, batch)
 
 
 def weighted_product(locs, scales, weights):

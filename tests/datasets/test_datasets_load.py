@@ -282,7 +282,7 @@ def test_views_come_in_blocks_of_the_recorded_layout(unpaired_from):
     last batch), and the dataset records that layout for the models (`kmvae_batch_layout`);
     with another number of others, or without views, the views are mixed and no layout is
     recorded."""
-    from kmvae.models.svae import follows_layout
+    from kmvae.datasets.pipeline import follows_layout
     options = dict(supervision=0.1, seed=3, paired_per_batch=10, unpaired_from=unpaired_from)
     train = datasets.load("digits_label", "train", batch_size=50, **options)
     layout = ((10, (True, True)), (20, (True, False)), (20, (False, True)))

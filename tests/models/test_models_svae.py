@@ -205,7 +205,7 @@ def test_blocked_objective_equals_the_whole_batchs(tiny, kind, kinds):
     the objective computed block by block, each from the subsets within its pattern, equals
     the one computed for every subset on every row: loss, reported terms and gradients."""
     import tensorflow as tf
-    from kmvae.models.svae import follows_layout
+    from kmvae.datasets.pipeline import follows_layout
     model = _blocked_model(tiny, kind, kinds)
     M = model.num_modalities
     views = np.eye(M, dtype=bool).tolist() + ([[True, True, False]] if M == 3 else [])
@@ -240,7 +240,7 @@ def test_a_batch_off_the_layout_stops_fit(tiny):
     it (blocks swapped, a wrong row, another number of rows) stops training with an error
     naming the layout, since the blocks would give another objective than the whole batch."""
     import tensorflow as tf
-    from kmvae.models.svae import follows_layout
+    from kmvae.datasets.pipeline import follows_layout
     model = _blocked_model(tiny, "SVAE", TWO)
     model.compile(keras_optimizer())
     batch, layout = _layout_batch(tiny, model, 2, 3, [[True, False], [False, True]])
