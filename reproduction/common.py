@@ -17,6 +17,20 @@ TOLERANCE_TEXT = (
     "no tolerance (the paper reports no spread): they are compared, not judged.")
 
 
+# This machine's MNIST is the 10,000-digit subset: 8,000 training digits (less a recipe's
+# validation split) and 2,000 test digits.
+MNIST_SUBSET_TRAIN = 8_000
+
+
+def paired_examples(fraction, validation, examples=MNIST_SUBSET_TRAIN):
+    """(paired, training) examples of a run at supervision `fraction`, as
+    `kmvae.datasets.supervision_mask` counts them, from a data set's `examples` training
+    examples less the `validation` fraction held out (default: the MNIST subset's digits)."""
+    from kmvae.datasets.masks import supervision_mask
+    train = round(examples * (1 - (validation or 0)))
+    return int(supervision_mask(train, fraction).all(axis=1).sum()), train
+
+
 def verdict(ours, paper, tolerance, caveats=()):
     """The report's verdict on one number: `"reproduced"` within `tolerance` of `paper`, else
     `"differs (kmvae higher|lower)"`, followed by the `caveats` that qualify a difference

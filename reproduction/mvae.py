@@ -9,9 +9,10 @@ import math
 from kmvae import recipes as _recipes
 
 from reproduction.archive import ROOT, run_metrics
-from reproduction.common import (TOLERANCE_NATS, TOLERANCE_POINTS, format_accuracy,
-                                 format_number, plural, run_commands, selection_lines,
-                                 selection_summary, table_cell, train_command, verdict)
+from reproduction.common import (MNIST_SUBSET_TRAIN, TOLERANCE_NATS, TOLERANCE_POINTS,
+                                 format_accuracy, format_number, paired_examples, plural,
+                                 run_commands, selection_lines, selection_summary, table_cell,
+                                 train_command, verdict)
 
 
 # Wu & Goodman 2018 (MVAE), the MVAE rows of Tables 2-5 (recipes/mvae.py): (table, quantity,
@@ -39,10 +40,7 @@ SUPERVISION_ACCURACY = dict(_MVAE.SUPERVISION_ACCURACY_KEYS)
 SUPERVISION_SUFFICIENT = dict(_MVAE.SUPERVISION_SUFFICIENT)
 PAPER_EPOCHS = _MVAE.TARGETS["mvae_mnist"]["epochs"]          # the same for the three recipes
 # MVAE section 4: MNIST and FashionMNIST are split 50k training / 10k validation / 10k test.
-# This machine's MNIST is the 10,000-digit subset: 8,000 training digits (less the recipes'
-# validation split) and 2,000 test digits.
 PAPER_MNIST_TRAIN = 50_000
-MNIST_SUBSET_TRAIN = 8_000
 FASHION_MNIST_TRAIN = 60_000     # complete here: the recipes hold out the paper's 10,000
 
 PAPER_NUM_SAMPLES = _MVAE.TARGETS["mvae_mnist"]["num_samples"]
@@ -405,9 +403,8 @@ def _paired_digits(fraction, panel="mvae_mnist", examples=MNIST_SUBSET_TRAIN):
     """(paired, training) examples of `<panel>_sup_<level>` at `fraction`, as
     `kmvae.datasets.supervision_mask` counts them, from the data set's `examples` training
     examples less the recipe's validation split (default: the MNIST subset's digits)."""
-    validation = _recipes.load(f"{panel}_sup_1").dataset_options["validation"]
-    train = round(examples * (1 - validation))
-    return max(1, round(fraction * train)), train
+    return paired_examples(fraction, _recipes.load(f"{panel}_sup_1").dataset_options[
+        "validation"], examples)
 
 
 def _by_paired_count(panel, accuracy, epochs, enough, level):
