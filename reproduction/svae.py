@@ -397,15 +397,18 @@ def _batches(metrics):
 
 def _superseded_split_lines(archive, ran):
     """A line for each MNIST-Split recipe trained again after a change of its batches: the
-    earlier runs (`superseded_runs`), oldest first, and the current one."""
+    earlier runs (`superseded_runs`), oldest first, and the current one; each run's epochs
+    too when they differ."""
     lines = []
     for name, m in ran.items():
         earlier = superseded_runs(archive, name)
         if not earlier:
             continue
-        runs = []
+        runs, epochs = [], {metrics.get("epochs") for metrics in (*earlier, m)}
         for metrics in (*earlier, m):
             text = f"{_batches(metrics)}: {_three_accuracies(metrics.get('split_accuracy', {}))}"
+            if len(epochs) > 1:
+                text = f"{plural(metrics.get('epochs'), 'epoch')} on {text}"
             means = metrics.get("split_accuracy_mean")
             if means:
                 text += f" (from posterior means {_three_accuracies(means)})"
@@ -417,9 +420,11 @@ def _superseded_split_lines(archive, ran):
             runs.append(text)
         times = {2: "twice", 3: "three times"}.get(len(runs), f"{len(runs)} times")
         every = "both runs" if len(runs) == 2 else "every run"
-        lines.append(f"- `{name}` was trained {times} with the same recipe but its batches, "
-                     f"{every} evaluated on the whole test set (both / top / bottom), oldest "
-                     f"first: on " + "; on ".join(runs) + ".")
+        how = " with the same recipe but its batches" if len(epochs) == 1 else ""
+        first = "on " if len(epochs) == 1 else ""
+        lines.append(f"- `{name}` was trained {times}{how}, {every} evaluated on the whole "
+                     f"test set (both / top / bottom), oldest first: {first}"
+                     + f"; {first}".join(runs) + ".")
     return lines
 
 

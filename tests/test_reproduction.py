@@ -1021,6 +1021,18 @@ def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tm
                            "0.915 / 0.785 / 0.759")
     assert line.endswith("; on plain batches of 100: 0.940 / 0.850 / 0.800.")
     assert line.index("0.920 / 0.800 / 0.750") < line.index("0.940 / 0.850 / 0.800")
+    short = json.loads(split_metrics("svae_mnist_split_100", 8,
+                                     {"top": 0.5, "bottom": 0.4, "top,bottom": 0.6}))
+    tmp_path.joinpath("superseded", "svae_mnist_split_100.3.json").write_text(
+        json.dumps(short))                          # runs of other lengths: each one's epochs
+    line = next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
+                if line.startswith("- `svae_mnist_split_100` was trained 4 times"))
+    assert line.startswith("- `svae_mnist_split_100` was trained 4 times, every run evaluated "
+                           "on the whole test set (both / top / bottom), oldest first: 200 "
+                           "epochs on plain batches of 300: 0.915 / 0.785 / 0.759")
+    assert line.endswith("; 8 epochs on plain batches of 100: 0.600 / 0.500 / 0.400; 200 "
+                         "epochs on plain batches of 100: 0.940 / 0.850 / 0.800.")
+    tmp_path.joinpath("superseded", "svae_mnist_split_100.3.json").unlink()
     # The audit of the wide single-half posteriors ends with the run trained since its fix,
     # which records model_options and counts the unimodal ELBOs once.
     assert "Trained again so" not in reproduction.build(tmp_path, runs="runs-x")
