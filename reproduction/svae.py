@@ -281,23 +281,31 @@ def _figure4_claims(split):
                      f"{(values[comb] - values[other]) * 100:+.1f} points from the better "
                      f"other, {titles[other]}")
     return lines + [claim + ("shown" if best_all else "not shown") + _level_epochs(
-        runs.values()) + ": " + "; ".join(found) + "."] + _joint_network_line(runs, title) + [""]
+        runs.values()) + ": " + "; ".join(found) + "."] + _joint_network_line(
+            runs, level, title) + [""]
 
 
-def _joint_network_line(runs, title):
-    """A line when, at the supervision level `title` (`runs`: method -> archived metrics), a
-    model whose posterior given both halves is a joint network (`JOINT_NETWORK_METHODS`)
-    scores lower given both halves than given either half alone, with SVAE's, whose
-    posterior given both is the product of its single-half experts, beside them."""
+def _paired_images(level):
+    """(supervision fraction, paired images, training images) of the MNIST-Split recipes at
+    `level` (a key of `SVAE_LEVELS`), as `kmvae.datasets.supervision_mask` counts them."""
+    options = _recipes.load(f"svae_mnist_split_{level}").dataset_options
+    return (options["supervision"],
+            *paired_examples(options["supervision"], options.get("validation")))
+
+
+def _joint_network_line(runs, level, title):
+    """A line when, at the supervision `level` (`title` its name; `runs`: method -> archived
+    metrics), a model whose posterior given both halves is a joint network
+    (`JOINT_NETWORK_METHODS`) scores lower given both halves than given either half alone,
+    with SVAE's, whose posterior given both is the product of its single-half experts, beside
+    them."""
     titles = dict(SVAE_METHODS)
     below = [(method, [_split_accuracy(runs[method], key) for _, key in SVAE_ACCURACIES])
              for method in JOINT_NETWORK_METHODS]
     below = [(method, values) for method, values in below if values[0] < min(values[1:])]
     if not below:
         return []
-    level = dict((t, lv) for lv, t in SVAE_LEVELS)[title]
-    options = _recipes.load(f"vaevae_mnist_split_{level}").dataset_options
-    pairs, train = paired_examples(options["supervision"], options.get("validation"))
+    _, pairs, train = _paired_images(level)
     svae = _three_accuracies(runs["svae"]["split_accuracy"])
     return [f"- Not a claim of the paper: at {title}, " + " and ".join(
         titles[m] for m, _ in below) + (" score" if len(below) > 1 else " scores")
@@ -558,19 +566,17 @@ def svae_section(archive, runs):
         lines.append(f"- {data}: the paper keeps the epoch with the best top-half accuracy on "
                      f"a validation set; these runs, trained before the recipes did, keep "
                      f"the last one: " + ", ".join(names_) + ".")
-    levels = [(title, paired_examples(options["supervision"], options.get("validation")))
-              for level, title in SVAE_LEVELS[1:]
-              for options in [_recipes.load(f"svae_mnist_split_{level}").dataset_options]]
+    levels = [(title, *_paired_images(level)) for level, title in SVAE_LEVELS[1:]]
     lines += [
         "- MNIST is the 10,000-digit subset this machine has (8,000 / 2,000), not the full "
         "60,000 / 10,000: less training data and a smaller, different test set, so the "
-        "numbers are not comparable digit for digit. At " + " / ".join(t for t, _ in levels)
-        + " supervision " + " / ".join(f"{pairs:,}" for _, (pairs, _) in levels)
-        + f" of its {levels[0][1][1]:,} training images are paired, where the paper's levels "
+        "numbers are not comparable digit for digit. At " + " / ".join(t for t, *_ in levels)
+        + " supervision " + " / ".join(f"{pairs:,}" for _, _, pairs, _ in levels)
+        + f" of its {levels[0][3]:,} training images are paired, where the paper's levels "
         f"of MNIST's {PAPER_MNIST_TRAIN:,} pair " + " / ".join(
-            f"{round(float(t.rstrip('%')) / 100 * PAPER_MNIST_TRAIN):,}" for t, _ in levels)
+            f"{round(fraction * PAPER_MNIST_TRAIN):,}" for _, fraction, _, _ in levels)
         + f": at {levels[-1][0]} the {paired} paired rows of every batch cycle through "
-        f"{levels[-1][1][0]} images.",
+        f"{levels[-1][2]} images.",
         "- The oracle is not the paper's ResNet-18 trained on the original MNIST: it is kmvae's "
         "default oracle (two 4x4 convolutions of stride 2, 32 and 64 filters, two dense layers "
         f"of 512 Swish units; `kmvae.metrics.default_oracle`), trained for {ORACLE_EPOCHS} "
