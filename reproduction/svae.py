@@ -2,9 +2,11 @@
 4, and on MNIST-Split-3, Figure 6.
 """
 
+import json
+
 from kmvae import recipes as _recipes
 
-from reproduction.archive import run_metrics, superseded_runs
+from reproduction.archive import ROOT, run_metrics, superseded_runs
 from reproduction.common import (TOLERANCE_POINTS, format_accuracy, paired_examples, plural,
                                  selection_summary, train_command, verdict)
 
@@ -35,6 +37,9 @@ PAPER_MNIST_TRAIN = 60_000
 # The methods whose posterior given both halves is a joint network of its own (VAEVAE (b)),
 # trained by the paired images alone.
 JOINT_NETWORK_METHODS = ("vaevae", "vaevae_star")
+# docs/experiments/svae_paired_count.py: the joint-network models' 0.1% recipes trained again
+# with the paper's number of paired images (60 of MNIST's 60,000) instead of the subset's.
+PAIRED_COUNT = ROOT / "docs" / "experiments" / "svae_paired_count.json"
 COLLAPSED_JOINT_COHERENCE = 0.99   # prior draws all of one class: decoders ignoring z
 # Top / bottom accuracy (from a sample) of VAEVAE's 100% run on pairs only, without unimodal
 # ELBOs (archived in docs/reproduction/superseded/vaevae_mnist_split_100.json).
@@ -314,7 +319,42 @@ def _joint_network_line(runs, level, title):
             for m, values in below) + "). Their posterior given both halves is a joint "
         f"network of its own (VAEVAE (b)), trained by the paired images alone, {pairs:,} of "
         f"the {train:,} here; SVAE's is the product of its single-half experts (eq. 3), "
-        f"which every image trains: SVAE {svae}."]
+        f"which every image trains: SVAE {svae}." + _paired_count_sentence(
+            [m for m, _ in below], level, pairs)]
+
+
+def _paired_count_sentence(methods, level, pairs):
+    """What `PAIRED_COUNT` measured of `methods` (those named by `_joint_network_line`) at
+    `level`: each trained again with another number of paired images, its three accuracies and
+    where its accuracy given both halves now stands against the single halves'; "" when none
+    of them was measured so."""
+    if not PAIRED_COUNT.exists():
+        return ""
+    titles = dict(SVAE_METHODS)
+    results = {r["method"]: r for r in json.loads(PAIRED_COUNT.read_text())["results"]
+               if r["recipe"] == f"{r['method']}_mnist_split_{level}"}
+    measured = [results[m] for m in methods if m in results]
+    if not measured:
+        return ""
+
+    def standing(both, single):
+        if both > max(single):
+            return "given both halves above either half"
+        return "still below either half" if both < min(single) else "between the two halves"
+
+    parts = []
+    for result in measured:
+        values = [result["split_accuracy"][key] for _, key in SVAE_ACCURACIES]
+        parts.append(f"{titles[result['method']]} "
+                     + " / ".join(format_accuracy(v) for v in values)
+                     + f", {standing(values[0], values[1:])}")
+    counts = sorted({r["pairs"] for r in measured})
+    epochs = sorted({r["epochs"] for r in measured})
+    paper = SVAE_PAPER_EPOCHS["MNIST-Split"][0]
+    return (f" Trained again with {' / '.join(f'{c:,}' for c in counts)} paired images instead "
+            f"of {pairs:,} (`docs/experiments/svae_paired_count.py`; the recipe otherwise, "
+            + " / ".join(str(e) for e in epochs) + f" of {paper} epochs, one run each): "
+            + "; ".join(parts) + ".")
 
 
 def _split_accuracy(metrics, key):

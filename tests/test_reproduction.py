@@ -1491,3 +1491,50 @@ def test_svae_section_names_joint_networks_below_their_single_halves(tmp_path):
     tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
         name, 200, {"top,bottom": 0.40, "top": 0.39, "bottom": 0.38}))
     assert "Not a claim of the paper" not in reproduction.build(tmp_path, runs="runs-x")
+
+
+def test_svae_joint_network_line_sets_the_runs_with_the_papers_pairs_beside_it(
+        tmp_path, monkeypatch):
+    """docs/experiments/svae_paired_count.py's runs of the named joint-network models with the
+    paper's 60 paired images are added to the 0.1% line, each with its three accuracies and
+    where both halves stand against the single halves; a model not named, a run of another
+    level, or no measurement at all adds nothing."""
+    import sys
+
+    svae = sys.modules["reproduction.svae"]
+    measured = tmp_path / "experiment" / "paired.json"
+    monkeypatch.setattr(svae, "PAIRED_COUNT", measured)
+    lowest = {"mmvae": (0.34, 0.36, 0.33), "svae": (0.46, 0.49, 0.46),
+              "vaevae": (0.30, 0.39, 0.38), "vaevae_star": (0.27, 0.47, 0.40)}
+    for method, (both, top, bottom) in lowest.items():
+        name = f"{method}_mnist_split_0p1"
+        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
+            name, 200, {"top,bottom": both, "top": top, "bottom": bottom}))
+
+    def line():
+        return next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
+                    if line.startswith("- Not a claim of the paper: at 0.1%"))
+
+    assert line().endswith("SVAE 0.460 / 0.490 / 0.460.")                  # not measured
+
+    def result(method, accuracy, level="0p1", epochs=200):
+        return {"method": method, "recipe": f"{method}_mnist_split_{level}", "pairs": 60,
+                "epochs": epochs, "split_accuracy": dict(zip(("top,bottom", "top", "bottom"),
+                                                             accuracy))}
+
+    measured.parent.mkdir()
+    measured.write_text(json.dumps({"results": [
+        result("vaevae", (0.60, 0.50, 0.55)), result("vaevae_star", (0.45, 0.50, 0.40)),
+        result("svae", (0.1, 0.9, 0.9)), result("vaevae", (0.1, 0.9, 0.9), level="1")]}))
+    assert line().endswith(
+        "SVAE 0.460 / 0.490 / 0.460. Trained again with 60 paired images instead of 7 "
+        "(`docs/experiments/svae_paired_count.py`; the recipe otherwise, 200 of 200 epochs, "
+        "one run each): VAEVAE 0.600 / 0.500 / 0.550, given both halves above either half; "
+        "VAEVAE* 0.450 / 0.500 / 0.400, between the two halves.")
+    measured.write_text(json.dumps({"results": [
+        result("vaevae_star", (0.20, 0.50, 0.40), epochs=50)]}))
+    assert line().endswith(
+        "(`docs/experiments/svae_paired_count.py`; the recipe otherwise, 50 of 200 epochs, "
+        "one run each): VAEVAE* 0.200 / 0.500 / 0.400, still below either half.")
+    measured.write_text(json.dumps({"results": [result("svae", (0.1, 0.9, 0.9))]}))
+    assert line().endswith("SVAE 0.460 / 0.490 / 0.460.")

@@ -60,7 +60,7 @@ def recipe_with_pairs(method, pairs):
 def summary(method, pairs, result):
     """The JSON entry of one run: its accuracies (both / top / bottom, from a sample and from
     the posterior mean), the selected epoch and the training seconds."""
-    return {"method": method, "pairs": pairs,
+    return {"method": method, "recipe": result["recipe"], "pairs": pairs,
             "supervision": result["dataset_options"]["supervision"],
             "epochs": result["epochs"], "train_seconds": result["train_seconds"],
             "selection": result.get("selection"),
