@@ -287,7 +287,7 @@ def _figure4_claims(split):
                      f"other, {titles[other]}")
     return lines + [claim + ("shown" if best_all else "not shown") + _level_epochs(
         runs.values()) + ": " + "; ".join(found) + "."] + _joint_network_line(
-            runs, level, title) + [""]
+            split, level, title) + [""]
 
 
 def _paired_images(level):
@@ -298,20 +298,20 @@ def _paired_images(level):
             *paired_examples(options["supervision"], options.get("validation")))
 
 
-def _joint_network_line(runs, level, title):
-    """A line when, at the supervision `level` (`title` its name; `runs`: method -> archived
-    metrics), a model whose posterior given both halves is a joint network
+def _joint_network_line(split, level, title):
+    """A line when, at the supervision `level` (`title` its name; `split`: (method, level) ->
+    archived metrics or None), a model whose posterior given both halves is a joint network
     (`JOINT_NETWORK_METHODS`) scores lower given both halves than given either half alone,
     with SVAE's, whose posterior given both is the product of its single-half experts, beside
-    them."""
+    them, the same models at the next level up (more paired images) where they ran the
+    paper's epochs, and the control of `PAIRED_COUNT` once measured."""
     titles = dict(SVAE_METHODS)
-    below = [(method, [_split_accuracy(runs[method], key) for _, key in SVAE_ACCURACIES])
-             for method in JOINT_NETWORK_METHODS]
+    below = [(method, _accuracies(split[method, level])) for method in JOINT_NETWORK_METHODS]
     below = [(method, values) for method, values in below if values[0] < min(values[1:])]
     if not below:
         return []
     _, pairs, train = _paired_images(level)
-    svae = _three_accuracies(runs["svae"]["split_accuracy"])
+    svae = _three_accuracies(split["svae", level]["split_accuracy"])
     return [f"- Not a claim of the paper: at {title}, " + " and ".join(
         titles[m] for m, _ in below) + (" score" if len(below) > 1 else " scores")
         + " lower given both halves than given either half (both / top / bottom: " + "; ".join(
@@ -319,8 +319,45 @@ def _joint_network_line(runs, level, title):
             for m, values in below) + "). Their posterior given both halves is a joint "
         f"network of its own (VAEVAE (b)), trained by the paired images alone, {pairs:,} of "
         f"the {train:,} here; SVAE's is the product of its single-half experts (eq. 3), "
-        f"which every image trains: SVAE {svae}." + _paired_count_sentence(
-            [m for m, _ in below], level, pairs)]
+        f"which every image trains: SVAE {svae}."
+        + _level_up_sentence(split, [m for m, _ in below], level)
+        + _paired_count_sentence([m for m, _ in below], level, pairs)]
+
+
+def _accuracies(metrics):
+    """[both, top, bottom] accuracies of a run's `split_accuracy`."""
+    return [_split_accuracy(metrics, key) for _, key in SVAE_ACCURACIES]
+
+
+def _standing(values):
+    """Where the accuracy given both halves stands against the single halves' ([both, top,
+    bottom])."""
+    if values[0] > max(values[1:]):
+        return "given both halves above either half"
+    return "below either half" if values[0] < min(values[1:]) else "between the two halves"
+
+
+def _standings(named):
+    """`"VAEVAE 0.714 / 0.656 / 0.646, given both halves above either half; ..."` of
+    (title, [both, top, bottom]) pairs."""
+    return "; ".join(f"{title} " + " / ".join(format_accuracy(v) for v in values)
+                     + f", {_standing(values)}" for title, values in named)
+
+
+def _level_up_sentence(split, methods, level):
+    """`methods` at the supervision level above `level` (more paired images), where each ran
+    the paper's epochs: its three accuracies and where both halves stand; "" otherwise."""
+    keys = [key for key, _ in SVAE_LEVELS]
+    if keys.index(level) == 0:
+        return ""
+    up, title = SVAE_LEVELS[keys.index(level) - 1]
+    paper = SVAE_PAPER_EPOCHS["MNIST-Split"][0]
+    runs = [split.get((method, up)) for method in methods]
+    if any(m is None or (m.get("epochs") or 0) < paper for m in runs):
+        return ""
+    titles = dict(SVAE_METHODS)
+    return (f" At {title}, with {_paired_images(up)[1]:,} paired images: " + _standings(
+        (titles[method], _accuracies(m)) for method, m in zip(methods, runs)) + ".")
 
 
 def _paired_count_sentence(methods, level, pairs):
@@ -336,25 +373,13 @@ def _paired_count_sentence(methods, level, pairs):
     measured = [results[m] for m in methods if m in results]
     if not measured:
         return ""
-
-    def standing(both, single):
-        if both > max(single):
-            return "given both halves above either half"
-        return "still below either half" if both < min(single) else "between the two halves"
-
-    parts = []
-    for result in measured:
-        values = [result["split_accuracy"][key] for _, key in SVAE_ACCURACIES]
-        parts.append(f"{titles[result['method']]} "
-                     + " / ".join(format_accuracy(v) for v in values)
-                     + f", {standing(values[0], values[1:])}")
     counts = sorted({r["pairs"] for r in measured})
     epochs = sorted({r["epochs"] for r in measured})
     paper = SVAE_PAPER_EPOCHS["MNIST-Split"][0]
     return (f" Trained again with {' / '.join(f'{c:,}' for c in counts)} paired images instead "
             f"of {pairs:,} (`docs/experiments/svae_paired_count.py`; the recipe otherwise, "
             + " / ".join(str(e) for e in epochs) + f" of {paper} epochs, one run each): "
-            + "; ".join(parts) + ".")
+            + _standings((titles[r["method"]], _accuracies(r)) for r in measured) + ".")
 
 
 def _split_accuracy(metrics, key):
