@@ -207,6 +207,27 @@ def _poe_above_mmvae_line(runs):
                "accuracies (the MMVAE note below)." if missed else ""))
 
 
+def _stronger_mmvae_sentence(mmvae, levels):
+    """The caveat of the Figure 4 claim when at `levels` (titles) a PoE model's single-half
+    accuracy is not clearly above MMVAE's and kmvae's 100% MMVAE (`mmvae`, archived metrics)
+    is above the paper's Table 1 MMVAE by more than the tolerance in both single halves: the
+    MMVAE they are measured against is not the paper's; "" otherwise."""
+    if not levels or mmvae is None:
+        return ""
+    ours = [_split_accuracy(mmvae, key) for _, key in SVAE_ACCURACIES[1:]]
+    paper = SVAE_TABLE_1["mmvae"][1:]
+    if any(v is None or v - p <= TOLERANCE_POINTS for v, p in zip(ours, paper)):
+        return ""
+    return (f" Where a single half falls short ({', '.join(levels)}), it falls short of "
+            "kmvae's MMVAE, whose Bernoulli likelihood (the PoE models', where the authors' "
+            "MMVAE has a Laplace one) puts it above the paper's MMVAE at 100%: top / bottom "
+            + " / ".join(format_accuracy(v) for v in ours) + " against "
+            + " / ".join(format_accuracy(v) for v in paper) + " (Table 1 and the MMVAE note "
+            "below); with the Laplace likelihood it scored about the paper's there. Below "
+            "100% the paper's figure gives no numbers, and kmvae's MMVAE was not trained with "
+            "the Laplace likelihood.")
+
+
 def _level_epochs(runs, data="MNIST-Split"):
     """The caveat for runs of `runs` (archived metrics) shorter than the paper's training on
     `data` (a key of `SVAE_PAPER_EPOCHS`): `" (8 of 200 epochs)"` when every run is,
@@ -248,7 +269,7 @@ def _figure4_claims(split):
     lowest level the highest accuracy an L_comb model's (SVAE, VAEVAE*)."""
     titles = dict(SVAE_METHODS)
     poe = [method for method, _ in SVAE_METHODS if method != "mmvae"]
-    clearly = []
+    clearly, short_halves = [], []
     for level, title in SVAE_LEVELS:
         runs = {method: split[method, level] for method, _ in SVAE_METHODS}
         if any(m is None for m in runs.values()):
@@ -257,6 +278,8 @@ def _figure4_claims(split):
         margins = [(_split_accuracy(runs[method], key) - _split_accuracy(runs["mmvae"], key),
                     method, what) for method in poe for what, key in SVAE_ACCURACIES]
         above = sum(margin > TOLERANCE_POINTS for margin, _, _ in margins)
+        if any(margin <= TOLERANCE_POINTS and what != "both" for margin, _, what in margins):
+            short_halves.append(title)
         low, method, what = min(margins)
         clearly.append(f"{title}{_level_epochs(runs.values())} "
                        + ("shown" if above == len(margins) else
@@ -266,7 +289,8 @@ def _figure4_claims(split):
     lines = ["The paper's claims about Figure 4 (section 4), as kmvae's runs show them:", "",
              "- All PoE models (SVAE, VAEVAE, VAEVAE*) clearly above MMVAE at every supervision "
              f"level (each more than {TOLERANCE_POINTS * 100:.0f} points above it in each of the "
-             "three accuracies): " + "; ".join(clearly) + "."]
+             "three accuracies): " + "; ".join(clearly) + "."
+             + _stronger_mmvae_sentence(split["mmvae", "100"], short_halves)]
     level, title = SVAE_LEVELS[-1]
     runs = {method: split[method, level] for method, _ in SVAE_METHODS}
     claim = (f"- The L_comb models (SVAE, VAEVAE*) best at very low supervision (at {title}, "

@@ -960,6 +960,42 @@ def test_svae_figure_4_claims_are_judged_per_supervision_level(tmp_path):
             in reproduction.build(tmp_path, runs="runs-x"))
 
 
+def test_svae_figure_4_claim_names_the_stronger_mmvae_where_a_single_half_falls_short(
+        tmp_path):
+    """Where a PoE model's single-half accuracy is not clearly above MMVAE's, the Figure 4
+    claim says that kmvae's MMVAE (Bernoulli likelihood) is above the paper's at 100% in both
+    single halves, with the levels named; not when only "both" falls short, nor when kmvae's
+    100% MMVAE is within the tolerance of the paper's."""
+    def write(method, level, both, top, bottom):
+        name = f"{method}_mnist_split_{level}"
+        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
+            name, 200, {"top,bottom": both, "top": top, "bottom": bottom}))
+
+    def claim():
+        return next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
+                    if line.startswith("- All PoE models (SVAE, VAEVAE, VAEVAE*) clearly"))
+
+    write("mmvae", "100", 0.82, 0.83, 0.81)
+    for method in ("svae", "vaevae", "vaevae_star"):
+        write(method, "100", 0.93, 0.86, 0.90)
+    write("mmvae", "1", 0.60, 0.62, 0.60)
+    for method in ("svae", "vaevae", "vaevae_star"):
+        write(method, "1", 0.62, 0.70, 0.70)          # only "both" short of 3 points
+    assert claim().endswith("1% not shown (6 of 9 more than 3 points above; the least, "
+                            "SVAE's both accuracy, +2.0 points); 0.1% not judged (not every "
+                            "model run).")
+    write("vaevae_star", "100", 0.93, 0.86, 0.82)     # its bottom half 1 point above MMVAE's
+    assert claim().endswith(
+        "Where a single half falls short (100%), it falls short of kmvae's MMVAE, whose "
+        "Bernoulli likelihood (the PoE models', where the authors' MMVAE has a Laplace one) "
+        "puts it above the paper's MMVAE at 100%: top / bottom 0.830 / 0.810 against 0.221 / "
+        "0.283 (Table 1 and the MMVAE note below); with the Laplace likelihood it scored "
+        "about the paper's there. Below 100% the paper's figure gives no numbers, and kmvae's "
+        "MMVAE was not trained with the Laplace likelihood.")
+    write("mmvae", "100", 0.25, 0.24, 0.81)           # its top half within 3 points
+    assert "Where a single half falls short" not in claim()
+
+
 def test_svae_section_checks_mmvae_both_against_the_mixture_identity(tmp_path):
     """MMVAE's "both" decodes a sample of the equal mixture of the two single-half posteriors,
     so the note sets it beside the mean of the single-half accuracies, and the paper's beside
