@@ -440,6 +440,14 @@ def split_metrics(name, epochs, accuracy, oracle=0.98):
                        "split_oracle_accuracy": oracle})
 
 
+def write_split_run(folder, method, level, epochs, both, top, bottom):
+    """Archives in `folder` a stand-in run of `<method>_mnist_split_<level>` with these
+    accuracies given both halves, the top half and the bottom half."""
+    name = f"{method}_mnist_split_{level}"
+    folder.joinpath(f"{name}.json").write_text(split_metrics(
+        name, epochs, {"top,bottom": both, "top": top, "bottom": bottom}))
+
+
 def test_svae_section_names_the_near_mean_image_fits(tmp_path):
     for name, joint in (("svae_mnist_split_1", 0.999), ("svae_mnist_split_100", 0.42)):
         metrics = json.loads(split_metrics(name, 8, {"top": 0.1, "bottom": 0.1,
@@ -908,9 +916,7 @@ def test_svae_figure_4_claims_are_judged_per_supervision_level(tmp_path):
     points above MMVAE in each accuracy at a level, and at 0.1% an L_comb model's accuracy
     the highest of the four; each shown, not shown, and waiting for runs."""
     def write(method, level, epochs, both, top, bottom):
-        name = f"{method}_mnist_split_{level}"
-        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
-            name, epochs, {"top,bottom": both, "top": top, "bottom": bottom}))
+        write_split_run(tmp_path, method, level, epochs, both, top, bottom)
 
     # 10%, 200 epochs: every PoE model at least 5 points above MMVAE (shown).
     write("mmvae", "10", 200, 0.5, 0.4, 0.4)
@@ -967,9 +973,7 @@ def test_svae_figure_4_claim_names_the_stronger_mmvae_where_a_single_half_falls_
     single halves, with the levels named; not when only "both" falls short, nor when kmvae's
     100% MMVAE is within the tolerance of the paper's."""
     def write(method, level, both, top, bottom):
-        name = f"{method}_mnist_split_{level}"
-        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
-            name, 200, {"top,bottom": both, "top": top, "bottom": bottom}))
+        write_split_run(tmp_path, method, level, 200, both, top, bottom)
 
     def claim():
         return next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
@@ -1543,24 +1547,18 @@ def test_svae_joint_network_line_sets_the_runs_with_the_papers_pairs_beside_it(
     monkeypatch.setattr(svae, "PAIRED_COUNT", measured)
     lowest = {"mmvae": (0.34, 0.36, 0.33), "svae": (0.46, 0.49, 0.46),
               "vaevae": (0.30, 0.39, 0.38), "vaevae_star": (0.27, 0.47, 0.40)}
-    for method, (both, top, bottom) in lowest.items():
-        name = f"{method}_mnist_split_0p1"
-        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
-            name, 200, {"top,bottom": both, "top": top, "bottom": bottom}))
+    for method, accuracy in lowest.items():
+        write_split_run(tmp_path, method, "0p1", 200, *accuracy)
 
     def line():
         return next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
                     if line.startswith("- Not a claim of the paper: at 0.1%"))
 
     assert line().endswith("SVAE 0.460 / 0.490 / 0.460.")                  # not measured
-    for method, epochs, accuracy in (("vaevae", 200, (0.71, 0.66, 0.65)),
-                                     ("vaevae_star", 8, (0.69, 0.69, 0.64))):
-        name = f"{method}_mnist_split_1"
-        tmp_path.joinpath(f"{name}.json").write_text(split_metrics(
-            name, epochs, dict(zip(("top,bottom", "top", "bottom"), accuracy))))
+    write_split_run(tmp_path, "vaevae", "1", 200, 0.71, 0.66, 0.65)
+    write_split_run(tmp_path, "vaevae_star", "1", 8, 0.69, 0.69, 0.64)
     assert line().endswith("SVAE 0.460 / 0.490 / 0.460.")       # VAEVAE* at 1% ran 8 epochs
-    tmp_path.joinpath("vaevae_star_mnist_split_1.json").write_text(split_metrics(
-        "vaevae_star_mnist_split_1", 200, {"top,bottom": 0.69, "top": 0.69, "bottom": 0.64}))
+    write_split_run(tmp_path, "vaevae_star", "1", 200, 0.69, 0.69, 0.64)
     assert line().endswith(
         "SVAE 0.460 / 0.490 / 0.460. At 1%, with 67 paired images: VAEVAE 0.710 / 0.660 / "
         "0.650, given both halves above either half; VAEVAE* 0.690 / 0.690 / 0.640, between "
