@@ -375,9 +375,8 @@ def _level_up_sentence(split, methods, level):
     if keys.index(level) == 0:
         return ""
     up, title = SVAE_LEVELS[keys.index(level) - 1]
-    paper = SVAE_PAPER_EPOCHS["MNIST-Split"][0]
     runs = [split.get((method, up)) for method in methods]
-    if any(m is None or (m.get("epochs") or 0) < paper for m in runs):
+    if any(m is None for m in runs) or _level_epochs(runs):    # not run, or short of 200
         return ""
     titles = dict(SVAE_METHODS)
     return (f" At {title}, with {_paired_images(up)[1]:,} paired images: " + _standings(
