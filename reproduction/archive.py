@@ -49,12 +49,15 @@ def trained_alike(then, now):
 def _supersede(archived, new, archive, name):
     """Moves the archived run `archived` (a path) to `<archive>/superseded/` when the run `new`
     (a path) about to replace it was trained with other settings (`TRAINING_SETTINGS`, each
-    compared where both runs record it); an interim run, or the same run evaluated again, is
-    replaced."""
+    compared where both runs record it), or records settings where the archived run, older
+    than kmvae's recording them, records none (so that nothing shows them alike); an interim
+    run, or the same run evaluated again, is replaced."""
     if not archived.exists():
         return
     then, now = json.loads(archived.read_text()), json.loads(new.read_text())
-    if then.get("interim") or trained_alike(then, now):
+    unrecorded = (not any(key in then for key in TRAINING_SETTINGS)
+                  and any(key in now for key in TRAINING_SETTINGS))
+    if then.get("interim") or (trained_alike(then, now) and not unrecorded):
         return
     folder = Path(archive) / SUPERSEDED
     folder.mkdir(exist_ok=True)
@@ -67,7 +70,8 @@ def archive_runs(runs, archive=ARCHIVE):
     highest version `<n>/` that has one, else the unversioned run of earlier kmvae; a recipe
     without a finished run, its newest `<n>/interim/metrics.json` of
     `kmvae evaluate --in-progress`) to `<archive>/<recipe>.json`. An archived finished run
-    that one trained with other batch size, data-set or model options replaces moves to
+    that one trained with other batch size, data-set or model options replaces (or one that
+    records those settings, where the archived run records none) moves to
     `<archive>/superseded/` (`superseded_runs`) instead of being overwritten.
 
     Returns:

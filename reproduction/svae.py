@@ -504,7 +504,9 @@ def _view_blocks(options, batch_size):
 
 
 def _batches(metrics):
-    """How an MNIST-Split run's batches were made, from its recorded options."""
+    """How an MNIST-Split(-3) run's batches were made, from its recorded options."""
+    if "batch_size" not in metrics and "dataset_options" not in metrics:
+        return "batches not recorded"
     options = metrics.get("dataset_options") or {}
     batch = metrics.get("batch_size", 100)
     paired = options.get("paired_per_batch")
@@ -516,10 +518,20 @@ def _batches(metrics):
     return f"batches of {paired} paired examples and {batch - paired} {single}"
 
 
+def _run_accuracies(name, values):
+    """An MNIST-Split run's `"both / top / bottom"` accuracies (`_three_accuracies`), or an
+    MNIST-Split-3 run's `"all three / top / middle / bottom"`, from its `split_accuracy`."""
+    if "split3" not in name:
+        return _three_accuracies(values)
+    return " / ".join(format_accuracy(values.get(key))
+                      for key in ("top,middle,bottom", "top", "middle", "bottom"))
+
+
 def _superseded_split_lines(archive, ran):
-    """A line for each MNIST-Split recipe trained again after a change of its batches: the
-    earlier runs (`superseded_runs`), oldest first, and the current one; each run's epochs
-    too when they differ."""
+    """A line for each MNIST-Split(-3) recipe trained again after a change of its batches or
+    networks: the earlier runs (`superseded_runs`), oldest first, and the current one; each
+    run's epochs too when they differ, and the decoders of runs trained before the recipes
+    had the authors' transposed convolutions (no `parameters` recorded)."""
     lines = []
     for name, m in ran.items():
         earlier = superseded_runs(archive, name)
@@ -527,24 +539,29 @@ def _superseded_split_lines(archive, ran):
             continue
         runs, epochs = [], {metrics.get("epochs") for metrics in (*earlier, m)}
         for metrics in (*earlier, m):
-            text = f"{_batches(metrics)}: {_three_accuracies(metrics.get('split_accuracy', {}))}"
+            text = _batches(metrics)
+            if "parameters" not in metrics:
+                text += ", a dense decoder projection (before 2026-12-03)"
+            text += f": {_run_accuracies(name, metrics.get('split_accuracy', {}))}"
             if len(epochs) > 1:
                 text = f"{plural(metrics.get('epochs'), 'epoch')} on {text}"
             means = metrics.get("split_accuracy_mean")
             if means:
-                text += f" (from posterior means {_three_accuracies(means)})"
+                text += f" (from posterior means {_run_accuracies(name, means)})"
             chosen = metrics.get("selection") or {}
             if chosen.get("selected_epoch"):
                 text += (f", epoch {chosen['selected_epoch']} of {metrics.get('epochs')} "
-                         f"selected at validation top-half accuracy "
+                         f"selected at validation top-{'part' if 'split3' in name else 'half'} "
+                         f"accuracy "
                          f"{chosen['selected_value']:.3f}")
             runs.append(text)
         times = {2: "twice", 3: "three times"}.get(len(runs), f"{len(runs)} times")
         every = "both runs" if len(runs) == 2 else "every run"
         how = " with the same recipe but its batches" if len(epochs) == 1 else ""
         first = "on " if len(epochs) == 1 else ""
+        which = "all three / top / middle / bottom" if "split3" in name else "both / top / bottom"
         lines.append(f"- `{name}` was trained {times}{how}, {every} evaluated on the whole "
-                     f"test set (both / top / bottom), oldest first: {first}"
+                     f"test set ({which}), oldest first: {first}"
                      + f"; {first}".join(runs) + ".")
     return lines
 

@@ -84,7 +84,8 @@ def test_msnvi_claims_are_judged_on_runs_of_one_length(tmp_path):
 def test_archive_moves_a_run_trained_with_other_settings_to_superseded(tmp_path):
     """A finished archived run that a run with another batch size or other data-set or model
     options replaces moves to superseded/, numbered oldest first; the same run evaluated
-    again, an interim run, or a run that records none of those settings is overwritten."""
+    again, an interim run, or a run that records none of those settings is overwritten, and a
+    run that records none of them moves there when one that records them replaces it."""
     archive, name = tmp_path / "archive", "svae_mnist_split_100"
     run = tmp_path / "runs" / "runs" / name / "1"
     run.mkdir(parents=True)
@@ -92,7 +93,7 @@ def test_archive_moves_a_run_trained_with_other_settings_to_superseded(tmp_path)
     def archive_run(**metrics):
         run.joinpath("metrics.json").write_text(json.dumps({"recipe": name, **metrics}))
         assert reproduction.archive_runs(tmp_path / "runs", archive) == [name]
-        return [m["batch_size"] for m in reproduction.superseded_runs(archive, name)]
+        return [m.get("batch_size") for m in reproduction.superseded_runs(archive, name)]
 
     options = {"supervision": 1.0}
     assert archive_run(batch_size=300, dataset_options=options, interim=True) == []
@@ -113,6 +114,12 @@ def test_archive_moves_a_run_trained_with_other_settings_to_superseded(tmp_path)
     reproduction.archive_runs(tmp_path / "runs", archive)   # records no settings: overwritten
     assert len(reproduction.superseded_runs(archive, name)) == 3
     assert reproduction.superseded_runs(archive, "svae_mnist_split_1") == []
+    # A run that records its settings replaces one archived before kmvae recorded them (the
+    # run above, epochs only): nothing shows them alike, so the older one is kept.
+    superseded = archive_run(batch_size=100, dataset_options=options, epochs=50)
+    assert superseded == [300, 300, 100, None]
+    assert json.loads((archive / "superseded" / f"{name}.4.json").read_text()) == {
+        "recipe": name, "epochs": 200}
 
 
 def test_archive_keeps_earlier_runs_and_takes_newer_ones(tmp_path):
@@ -604,6 +611,28 @@ def test_svae_figure_6_claim_at_the_papers_epochs_names_differences_within_toler
             "`vaevae_mnist_split3` epoch 30 of 50") in figure
 
 
+def test_svae_figure_6_run_trained_again_lists_its_four_accuracies(tmp_path):
+    """An MNIST-Split-3 run that replaced one of other networks (no `parameters`) and
+    unrecorded batches is set beside it with all three / top / middle / bottom accuracies and
+    its top-part selection."""
+    keys = ("top,middle,bottom", "top", "middle", "bottom")
+    old = json.loads(split_metrics("svae_mnist_split3", 8, dict(zip(keys, (0.7, 0.4, 0.5, 0.3)))))
+    new = json.loads(split_metrics("svae_mnist_split3", 50,
+                                   dict(zip(keys, (0.9, 0.5, 0.8, 0.6)))))
+    new.update(batch_size=100, dataset_options={"supervision": 1.0}, parameters=1000,
+               selection={"criterion": "highest val_top_accuracy", "selected_epoch": 47,
+                          "last_epoch": 50, "selected_value": 0.554, "last_value": 0.55})
+    tmp_path.joinpath("superseded").mkdir()
+    tmp_path.joinpath("superseded", "svae_mnist_split3.json").write_text(json.dumps(old))
+    tmp_path.joinpath("svae_mnist_split3.json").write_text(json.dumps(new))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("- `svae_mnist_split3` was trained twice, both runs evaluated on the whole test set "
+            "(all three / top / middle / bottom), oldest first: 8 epochs on batches not "
+            "recorded, a dense decoder projection (before 2026-12-03): 0.700 / 0.400 / 0.500 / "
+            "0.300; 50 epochs on plain batches of 100: 0.900 / 0.500 / 0.800 / 0.600, epoch 47 "
+            "of 50 selected at validation top-part accuracy 0.554.") in text.splitlines()
+
+
 def test_numbers_carried_over_from_an_earlier_report_say_so(tmp_path):
     for name in ("msnvi_mnist_qu_ind", "msnvi_mnist_qu_poe"):
         tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
@@ -1053,10 +1082,10 @@ def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tm
     old = json.loads(split_metrics("svae_mnist_split_100", 200,
                                    {"top": 0.785, "bottom": 0.759, "top,bottom": 0.915}))
     old.update(batch_size=300, dataset_options={"supervision": 1.0},
-               selection=selection(198, 0.8867))
+               selection=selection(198, 0.8867), parameters=1000)
     new = json.loads(split_metrics("svae_mnist_split_100", 200,
                                    {"top": 0.8, "bottom": 0.75, "top,bottom": 0.92}))
-    new.update(batch_size=300, selection=selection(150, 0.87),
+    new.update(batch_size=300, selection=selection(150, 0.87), parameters=1000,
                split_accuracy_mean={"top": 0.9, "bottom": 0.85, "top,bottom": 0.95},
                dataset_options={"supervision": 1.0, "paired_per_batch": 100,
                                 "unpaired_from": "all"})
@@ -1074,7 +1103,7 @@ def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tm
             "0.870.") in lines
     third = json.loads(split_metrics("svae_mnist_split_100", 200,
                                      {"top": 0.85, "bottom": 0.8, "top,bottom": 0.94}))
-    third.update(batch_size=100, dataset_options={"supervision": 1.0})
+    third.update(batch_size=100, dataset_options={"supervision": 1.0}, parameters=1000)
     tmp_path.joinpath("superseded", "svae_mnist_split_100.2.json").write_text(json.dumps(new))
     tmp_path.joinpath("svae_mnist_split_100.json").write_text(json.dumps(third))
     line = next(line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
@@ -1094,8 +1123,9 @@ def test_svae_section_compares_a_recipe_trained_again_with_its_superseded_run(tm
     assert line.startswith("- `svae_mnist_split_100` was trained 4 times, every run evaluated "
                            "on the whole test set (both / top / bottom), oldest first: 200 "
                            "epochs on plain batches of 300: 0.915 / 0.785 / 0.759")
-    assert line.endswith("; 8 epochs on plain batches of 100: 0.600 / 0.500 / 0.400; 200 "
-                         "epochs on plain batches of 100: 0.940 / 0.850 / 0.800.")
+    assert line.endswith("; 8 epochs on batches not recorded, a dense decoder projection "
+                         "(before 2026-12-03): 0.600 / 0.500 / 0.400; 200 epochs on plain "
+                         "batches of 100: 0.940 / 0.850 / 0.800.")
     tmp_path.joinpath("superseded", "svae_mnist_split_100.3.json").unlink()
     # The audit of the wide single-half posteriors ends with the run trained since its fix,
     # which records model_options and counts the unimodal ELBOs once.
