@@ -319,13 +319,11 @@ def _figure6_claim(split3):
     from `split3` (method -> archived metrics or None): how many of the three single parts
     show it, each difference in points and those within the tolerance; None until both have
     run."""
-    differences = {part: 100 * (_split_accuracy(split3["svae"], part)
-                                - _split_accuracy(split3["vaevae"], part))
-                   for part in ("top", "middle", "bottom")
-                   if None not in (_split_accuracy(split3["svae"], part),
-                                   _split_accuracy(split3["vaevae"], part))}
-    if len(differences) < 3:
+    pairs = {part: (_split_accuracy(split3["svae"], part), _split_accuracy(split3["vaevae"], part))
+             for part in ("top", "middle", "bottom")}
+    if any(None in pair for pair in pairs.values()):
         return None
+    differences = {part: 100 * (svae - vaevae) for part, (svae, vaevae) in pairs.items()}
     better = sum(d > 0 for d in differences.values())
     close = [part for part, d in differences.items() if abs(d) <= 100 * TOLERANCE_POINTS]
     line = (f"The paper's claim, SVAE above VAEVAE given each single part: "
@@ -537,6 +535,7 @@ def _superseded_split_lines(archive, ran):
         earlier = superseded_runs(archive, name)
         if not earlier:
             continue
+        three = "split3" in name
         runs, epochs = [], {metrics.get("epochs") for metrics in (*earlier, m)}
         for metrics in (*earlier, m):
             text = _batches(metrics)
@@ -551,15 +550,14 @@ def _superseded_split_lines(archive, ran):
             chosen = metrics.get("selection") or {}
             if chosen.get("selected_epoch"):
                 text += (f", epoch {chosen['selected_epoch']} of {metrics.get('epochs')} "
-                         f"selected at validation top-{'part' if 'split3' in name else 'half'} "
-                         f"accuracy "
-                         f"{chosen['selected_value']:.3f}")
+                         f"selected at validation top-{'part' if three else 'half'} "
+                         f"accuracy {chosen['selected_value']:.3f}")
             runs.append(text)
         times = {2: "twice", 3: "three times"}.get(len(runs), f"{len(runs)} times")
         every = "both runs" if len(runs) == 2 else "every run"
         how = " with the same recipe but its batches" if len(epochs) == 1 else ""
         first = "on " if len(epochs) == 1 else ""
-        which = "all three / top / middle / bottom" if "split3" in name else "both / top / bottom"
+        which = "all three / top / middle / bottom" if three else "both / top / bottom"
         lines.append(f"- `{name}` was trained {times}{how}, {every} evaluated on the whole "
                      f"test set ({which}), oldest first: {first}"
                      + f"; {first}".join(runs) + ".")
