@@ -332,8 +332,9 @@ def _figure6_claim(split3):
             f"{better} of the 3 single parts (SVAE - VAEVAE: " + ", ".join(
                 f"{part} {d:+.1f}" for part, d in differences.items()) + " points)")
     if close:
-        line += (f"; within the tolerance of {100 * TOLERANCE_POINTS:g} points given the "
-                 + " and ".join(close) + " part" + ("s" if len(close) > 1 else ""))
+        parts = ("every single part" if len(close) == 3 else
+                 "the " + " and ".join(close) + " part" + ("s" if len(close) > 1 else ""))
+        line += f"; within the tolerance of {100 * TOLERANCE_POINTS:g} points given {parts}"
     return line + "."
 
 
