@@ -21,7 +21,21 @@ Each run goes through `kmvae.train.run` (resumable: rerun the command after an i
 in `--runs` (default `runs-experiments/svae_paired_count`, apart from the report's runs, since
 the recipe keeps its name), and is evaluated as `kmvae train` evaluates (the whole test split,
 one posterior sample per test image and subset). After each run, --out (JSON) gets its
-accuracies, the selected epoch and the training seconds, after the results already there.
+accuracies, the selected epoch and the training seconds, after the results already there; a
+rerun appends again, so resume an interrupted run with `--methods` naming only the models
+whose results --out lacks.
+
+Run on 2026-12-06 from /work/main with kmvae e62dca9 (`/work/runvenv23`), alone (report tests
+at nice 19 beside it for a few minutes), VAEVAE* first; output
+docs/experiments/svae_paired_count.json. Accuracy both / top / bottom (one posterior sample;
+whole test set of 2,000), with 60 paired images against the recipe's 7:
+- VAEVAE* 13:01-13:41 UTC (2,091 s of training, about 3 min of evaluation), epoch 193 of 200
+  selected (validation top-half accuracy 0.691): 0.630 / 0.667 / 0.653 (from posterior means
+  0.647 / 0.698 / 0.688), against 0.277 / 0.475 / 0.405 with 7 pairs. Given both halves +35.3
+  points, and still below either half (-3.7 / -2.3 points; at 1%, 67 pairs, the archived run
+  scored 0.692 / 0.689 / 0.636, above): the paired count explains most of the 0.1% collapse
+  of the joint network, not that it stays a few points below the single halves.
+- VAEVAE: started 13:44 UTC; not finished in the session (resume with `--methods vaevae`).
 """
 
 import argparse
