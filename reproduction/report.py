@@ -30,7 +30,7 @@ from reproduction.archive import (ARCHIVE, IMAGES, ROOT, TRAINING_SETTINGS, arch
 from reproduction.common import TOLERANCE_TEXT, ordering_line, verdict
 from reproduction.cost import cost_section, machine_cell
 from reproduction.figures import figure_section
-from reproduction.m2vae import m2vae_section
+from reproduction.m2vae import m2vae_section, mog_section
 from reproduction.mopoe import polymnist_section
 from reproduction.msnvi import msnvi_section
 from reproduction.others import others_section
@@ -100,6 +100,7 @@ def build(archive=ARCHIVE, runs="runs-eval", images=IMAGES):
     lines += supervision_section(archive, runs)
     lines += msnvi_section(archive, runs)
     lines += m2vae_section(archive, runs)
+    lines += mog_section(archive, runs)
     lines += svae_section(archive, runs)
     lines += polymnist_section(archive, runs, images)
     lines += figure_section(archive, images)

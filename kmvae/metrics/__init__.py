@@ -5,6 +5,8 @@
 - `split`: accuracy of whole images reassembled from the parts generated given a subset of
   them (SVAE section 4, MNIST-Split: Table 1, Figures 4 and 6).
 - `probe`: linear-probe accuracy of the latent representation (MoPoE Table 2).
+- `fusion`: whether a subset model's encoders share one latent space and where auto
+  re-encoding leads (M2VAE Figures 5 and 6).
 - `text`: character and sequence accuracy of a text predicted from another modality (MVAE
   Figure 4(c), MultiMNIST).
 - `subsets`: the subsets of input modalities of MoPoE's protocol: their posteriors as the paper
@@ -33,7 +35,9 @@ from kmvae.metrics.conflict import beliefs, conflict, pairwise_conflicts
 from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likelihood,
                                        importance_sampling, importance_sampling_sets,
                                        log_prior_predictive, subset_log_likelihoods)
-from kmvae.metrics.probe import encodings, latent_probe, probe_accuracy, subset_encodings
+from kmvae.metrics.fusion import cross_encoder_probe, reencoding_attractors
+from kmvae.metrics.probe import (encodings, fit_probe, latent_probe, probe_accuracy,
+                                 subset_encodings)
 from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
                                  train_whole_image_oracle, whole_images)
 from kmvae.metrics.text import TextAccuracy, score_texts, text_accuracy
@@ -46,7 +50,8 @@ __all__ = [
     "subset_log_likelihoods", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
     "joint_coherence", "joint_predictions", "chance_agreement", "encodings", "probe_accuracy",
-    "latent_probe", "conflict", "beliefs",
+    "fit_probe", "latent_probe", "cross_encoder_probe", "reencoding_attractors", "conflict",
+    "beliefs",
     "pairwise_conflicts", "reassemble", "whole_images", "train_whole_image_oracle",
     "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings", "text_accuracy",
     "TextAccuracy", "score_texts"]

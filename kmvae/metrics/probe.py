@@ -78,14 +78,14 @@ def encodings(model, dataset, names, label="label", max_examples=None):
                             max_examples)[subset_label(names)]
 
 
-def probe_accuracy(train_z, train_y, test_z, test_y, max_iter=1000):
-    """Test accuracy of `sklearn.linear_model.LogisticRegression` fit on `(train_z, train_y)`.
+def fit_probe(train_z, train_y, max_iter=1000):
+    """`sklearn.linear_model.LogisticRegression` fit on `(train_z, train_y)`.
 
     Args:
-        train_z, test_z: `(N, D)` features; train_y, test_y: `(N,)` class ids.
+        train_z: `(N, D)` features; train_y: `(N,)` class ids.
 
     Returns:
-        float in [0, 1].
+        the fitted classifier (`predict`, `score` take float64 features).
 
     Raises:
         ValueError: when the training labels hold fewer than two classes.
@@ -96,7 +96,22 @@ def probe_accuracy(train_z, train_y, test_z, test_y, max_iter=1000):
         raise ValueError(f"The probe needs at least two classes in its training labels; "
                          f"received only {np.unique(train_y).tolist()}.")
     classifier = LogisticRegression(max_iter=max_iter)
-    classifier.fit(np.asarray(train_z, np.float64), np.asarray(train_y))
+    return classifier.fit(np.asarray(train_z, np.float64), np.asarray(train_y))
+
+
+def probe_accuracy(train_z, train_y, test_z, test_y, max_iter=1000):
+    """Test accuracy of `fit_probe(train_z, train_y)` on `(test_z, test_y)`.
+
+    Args:
+        train_z, test_z: `(N, D)` features; train_y, test_y: `(N,)` class ids.
+
+    Returns:
+        float in [0, 1].
+
+    Raises:
+        ValueError: when the training labels hold fewer than two classes.
+    """
+    classifier = fit_probe(train_z, train_y, max_iter)
     return float(classifier.score(np.asarray(test_z, np.float64), np.asarray(test_y)))
 
 

@@ -421,6 +421,32 @@ class LatentProbe(Metric):
         return {"latent_probe": probe, "latent_probe_by_size": metrics.subsets.by_size(probe)}
 
 
+class EncoderCoherence(Metric):
+    """M2VAE Figures 5 and 6 (Korthals et al. 2019, sections 5.1.2 and 5.2) as numbers, for a
+    subset model (one posterior per subset: M2VAE, JMVAE, JMVAE-Zero, tVAE, SVAE) when the data
+    hold `"label"`: a probe fit on the all-modality encoder's codes read on each subset's codes
+    (`metrics.cross_encoder_probe`), and auto re-encoding of `PROBE_EXAMPLES` test codes through
+    each subset (`metrics.reencoding_attractors`).
+
+    Keys: `"cross_encoder_probe"` (subset label -> accuracy), `"reencoding"` (`steps`,
+    `tolerance`, `seeds`, `subsets`: subset label -> fractions `converged`, `class_kept`,
+    `class_at_start`)."""
+
+    name = "encoder_coherence"
+    keys = ("cross_encoder_probe", "reencoding")
+
+    def applies(self, model, context):
+        return context.has_label and is_subset_model(model) and hasattr(model, "reencode")
+
+    def compute(self, model, context):
+        context.say("  encoders' shared latent space, auto re-encoding")
+        return {"cross_encoder_probe": metrics.cross_encoder_probe(
+                    model, context.train, context.test, num_train=PROBE_EXAMPLES),
+                "reencoding": metrics.reencoding_attractors(
+                    model, context.train, context.test, num_seeds=PROBE_EXAMPLES,
+                    num_train=PROBE_EXAMPLES)}
+
+
 class SplitAccuracy(Metric):
     """SVAE section 4: the whole-image accuracy given each subset of the parts
     (`split_accuracy`); on a data set whose `evaluation` has `"whole_image"` (MNIST-Split and
@@ -484,7 +510,7 @@ class Figures(Metric):
 
 METRICS = {cls.__name__: cls for cls in (
     MSNVIBounds, MVAELikelihoods, SubsetLikelihoods, CrossModalAccuracy, CharacterAccuracy,
-    Coherence, LatentProbe, SplitAccuracy, Conflict, Figures)}
+    Coherence, LatentProbe, EncoderCoherence, SplitAccuracy, Conflict, Figures)}
 """Metric class name -> class: the names a recipe's `metrics` lists, in the default order."""
 
 
