@@ -13,7 +13,7 @@ reproduction = load()       # the checkout's reproduction/report.py
 # line a test expects; a test of such a line sets a stand-in.
 EXPERIMENTS = (("reproduction.mopoe", "AUTHORS_SCORING"), ("reproduction.mvae", "PAIRED_BATCHES"),
                ("reproduction.svae", "PAIRED_COUNT"), ("reproduction.svae", "SPLIT3_SEEDS"),
-               ("reproduction.m2vae", "MOG_ALPHA"))
+               ("reproduction.m2vae", "MOG_SETTINGS"))
 
 
 @pytest.fixture(autouse=True)
@@ -1769,7 +1769,7 @@ def test_m2vae_mog_section_judges_figures_5_and_6_claims(tmp_path):
 
 
 def test_m2vae_mog_section_judges_figure_4_from_the_alpha_and_beta_runs(tmp_path, monkeypatch):
-    """docs/experiments/m2vae_mog_alpha.py's runs add section 5.1.1's claims: the joint
+    """docs/experiments/m2vae_mog_settings.py's runs add section 5.1.1's claims: the joint
     encoder's own probe against alpha and beta_norm, a collapse at alpha 1 or at a high
     beta_norm shown when the probe drops more than 3 points below the recipe's, and the ELBO
     gap between the joint and single-modality encoders at the smallest beta_norm."""
@@ -1777,7 +1777,7 @@ def test_m2vae_mog_section_judges_figure_4_from_the_alpha_and_beta_runs(tmp_path
         tmp_path.joinpath(f"{name}.json").write_text(_mog_metrics(
             name, (0.7, 0.9, 1.0), (0.7, 0.9, 1.0), ((1.0, 0.9),) * 3))
     measured = tmp_path / "experiment" / "alpha.json"
-    monkeypatch.setattr(sys.modules["reproduction.m2vae"], "MOG_ALPHA", measured)
+    monkeypatch.setattr(sys.modules["reproduction.m2vae"], "MOG_SETTINGS", measured)
 
     def result(alpha, beta_norm, joint, elbo):
         return {"alpha": alpha, "beta_norm": beta_norm, "epochs": 100,
@@ -1793,7 +1793,7 @@ def test_m2vae_mog_section_judges_figure_4_from_the_alpha_and_beta_runs(tmp_path
              if line.startswith("- Section 5.1.1")]
     assert lines == [
         "- Section 5.1.1 (Figure 4), measured by training `m2vae_mog` again with one of alpha "
-        "and beta_norm changed (`docs/experiments/m2vae_mog_alpha.py`; 100 epochs, one run "
+        "and beta_norm changed (`docs/experiments/m2vae_mog_settings.py`; 100 epochs, one run "
         "each; the recipe's alpha and beta_norm are 0.01), the joint encoder's own probe "
         "(classes its embedding keeps apart): alpha 0.001 0.980, alpha 0.01 0.990, alpha 1 "
         "0.800; beta_norm 0.0001 0.990, beta_norm 0.01 0.990, beta_norm 0.1 0.975.",
@@ -1807,6 +1807,23 @@ def test_m2vae_mog_section_judges_figure_4_from_the_alpha_and_beta_runs(tmp_path
         "in the ELBO\": shown (the joint encoder's ELBO (eq. 12) minus the single-modality "
         "encoders' mean: +0.100 nats at beta_norm 0.0001 against +0.500 at 0.01; the paper "
         "gives no size, so no tolerance)."]
-    measured.write_text(json.dumps({"results": [result(1.0, 0.01, 0.80, (-6, -6, -6))]}))
-    assert not any(line.startswith("- Section 5.1.1")
-                   for line in reproduction.build(tmp_path, runs="runs-x").splitlines())
+    assert not any(line.startswith("- Why kmvae's JMVAE-Zero") for line in
+                   reproduction.build(tmp_path, runs="runs-x").splitlines())
+    no_copies = {"config": "jmvae_zero_no_copies", "recipe": "jmvae_zero_mog",
+                 "model_options": {"augment": False}, "epochs": 100,
+                 "latent_probe": {"a": 0.6, "b": 0.9}, "cross_encoder_probe": {"a": 0.1, "b": 0.6}}
+    measured.write_text(json.dumps({"results": [result(1.0, 0.01, 0.80, (-6, -6, -6)),
+                                                no_copies]}))
+    lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
+    assert not any(line.startswith("- Section 5.1.1") for line in lines)   # no recipe's alpha
+    assert any(line.endswith(
+        "(`docs/experiments/m2vae_mog_settings.py`, 100 epochs, one run), joint / own probe "
+        "q(z|a) 0.100 / 0.600, q(z|b) 0.600 / 0.900, against the recipe's q(z|a) 0.700 / 0.700, "
+        "q(z|b) 0.900 / 0.900: without the copies its single-modality encoders embed classes "
+        "where the joint encoder does not, the paper's JMVAE-Zero.") for line in lines)
+    no_copies["cross_encoder_probe"]["b"] = 0.88
+    measured.write_text(json.dumps({"results": [no_copies]}))
+    assert any(line.endswith("q(z|b) 0.900 / 0.900: without the copies too, the joint probe "
+                             "reads a single-modality encoder within the tolerance of its own "
+                             "probe.") for line in
+               reproduction.build(tmp_path, runs="runs-x").splitlines())

@@ -1,6 +1,6 @@
-"""M2VAE Figure 4 (section 5.1.1): the latent space of the mixture of Gaussians against alpha and
-beta_norm, measured (`python docs/experiments/m2vae_mog_alpha.py`, from a checkout with kmvae
-installed).
+"""M2VAE Figures 4-5 (sections 5.1.1-5.1.2): the latent space of the mixture of Gaussians against
+alpha and beta_norm, and JMVAE-Zero without its single-modality copies, measured
+(`python docs/experiments/m2vae_mog_settings.py`, from a checkout with kmvae installed).
 
 The paper's Figure 4 draws M2VAE's three embeddings for several (beta*, alpha) and says:
 - alpha = 1 "puts too much learning pressure on matching the mutual latent distributions
@@ -11,22 +11,30 @@ The paper's Figure 4 draws M2VAE's three embeddings for several (beta*, alpha) a
   "high relaxation (beta_norm << 10^-3) causes loss of expressiveness between uni- and
   multi-modal encoding of a single class by means of the difference in the ELBO".
 
+Section 5.1.2 on Figure 5: JMVAE-Zero "learned a complete new embedding for the classes (1,2)
+with q_b". kmvae's JMVAE-Zero trains each complete example also as single-modality copies that
+reconstruct both modalities (Ngiam et al. 2011; `kmvae.JMVAEZero(augment=True)`, the recipes'),
+which ties its encoders together; the configuration `jmvae_zero_no_copies` trains it without
+them.
+
 This trains the recipe `m2vae_mog` (100 epochs, everything else the recipe's) once per
 configuration, changing alpha (beta_norm 0.01, the recipe's) or beta_norm (alpha 0.01, the
-recipe's), and evaluates each as `kmvae train` does. It records per configuration: the joint
-encoder's own linear probe (`latent_probe["a,b"]`: classes the joint embedding keeps apart),
-the probe of the joint codes read on q(z|a) and q(z|b) (`cross_encoder_probe`), the ELBO of
-eq. 12 per encoder (`subset_elbo`) and the test mutual KL. REPRODUCTION.md's MoG section reads
-the output (default `docs/experiments/m2vae_mog_alpha.json`).
+recipe's), and `jmvae_zero_mog` without its copies, and evaluates each as `kmvae train` does.
+It records per configuration: the joint encoder's own linear probe (`latent_probe["a,b"]`:
+classes the joint embedding keeps apart), each single-modality encoder's, the probe of the
+joint codes read on q(z|a) and q(z|b) (`cross_encoder_probe`), the ELBO of eq. 12 per encoder
+(`subset_elbo`) and the test mutual KL (M2VAE). REPRODUCTION.md's MoG section reads the output
+(default `docs/experiments/m2vae_mog_settings.json`).
 
 Each configuration's run goes to `<--runs>/<config>/` (default
-`runs-experiments/m2vae_mog_alpha`); a configuration already in --out is skipped, so rerun the
-same command after an interruption. About 35 s of training and 20 s of evaluation per
+`runs-experiments/m2vae_mog_settings`); a configuration already in --out is skipped, so rerun
+the same command after an interruption. About 35 s of training and 20 s of evaluation per
 configuration on this project's 2-core CPU.
 
 Run on 2026-12-06 15:03-15:09 UTC (beta_norm_1 15:11-15:12) from /work/main (d9db912 with this
 script and `kmvae.metrics.fusion`), seed 0, the MultiMNIST training paused (nothing else
-running); output docs/experiments/m2vae_mog_alpha.json. The joint encoder's own probe
+running); output docs/experiments/m2vae_mog_settings.json (first named m2vae_mog_alpha.json).
+The joint encoder's own probe
 (latent_probe["a,b"]; the single-modality encoders' own probes stay at 0.70 / 0.90 where the
 model is not collapsed):
 - alpha 1 / 0.1 / 0.01 / 0.001: 0.714 / 0.991 / 1.000 / 0.998. At alpha 1 the joint
@@ -38,6 +46,10 @@ model is not collapsed):
 - The ELBO of eq. 12 with q(z|a,b) minus the mean of q(z|a)'s and q(z|b)'s: -0.335 nats at the
   recipe's beta_norm 0.01, -0.542 at 0.0001 (larger, not smaller, in size); the joint encoder's
   ELBO is the lowest of the three at every setting here but beta_norm 1 (equal).
+- jmvae_zero_no_copies (15:15-15:16 UTC, MultiMNIST paused): the joint probe reads its q(z|a)
+  / q(z|b) at 0.111 / 0.661 against their own probes' 0.625 / 0.901 (the recipe's JMVAE-Zero,
+  with copies: 0.715 / 0.697 and 0.898 / 0.895): without the copies its single-modality
+  encoders embed classes elsewhere, the paper's JMVAE-Zero of Figure 5.
 """
 
 import argparse
@@ -48,23 +60,26 @@ from pathlib import Path
 
 from kmvae import recipes, train
 
-OUT = Path(__file__).with_name("m2vae_mog_alpha.json")
-# configuration -> (alpha, beta_norm); the recipe's is alpha 0.01, beta_norm 0.01
-CONFIGS = {"alpha_1": (1.0, 0.01), "alpha_0.1": (0.1, 0.01), "alpha_0.01": (0.01, 0.01),
-           "alpha_0.001": (0.001, 0.01), "beta_norm_1": (0.01, 1.0), "beta_norm_0.1": (0.01, 0.1),
-           "beta_norm_0.001": (0.01, 0.001), "beta_norm_0.0001": (0.01, 0.0001)}
+OUT = Path(__file__).with_name("m2vae_mog_settings.json")
+# configuration -> (recipe, its model options changed); m2vae_mog's are alpha 0.01, beta_norm 0.01
+CONFIGS = {
+    **{f"alpha_{a:g}": ("m2vae_mog", {"alpha": a, "beta_norm": 0.01})
+       for a in (1.0, 0.1, 0.01, 0.001)},
+    **{f"beta_norm_{b:g}": ("m2vae_mog", {"alpha": 0.01, "beta_norm": b})
+       for b in (1.0, 0.1, 0.001, 0.0001)},
+    "jmvae_zero_no_copies": ("jmvae_zero_mog", {"augment": False})}
 
 
-def configured(alpha, beta_norm):
-    """`m2vae_mog` with `alpha` and `beta_norm` in its model options."""
-    recipe = recipes.load("m2vae_mog")
-    options = {**recipe.model_options, "alpha": alpha, "beta_norm": beta_norm}
-    return dataclasses.replace(recipe, model_options=options)
+def configured(name, changes):
+    """Recipe `name` with `changes` in its model options."""
+    recipe = recipes.load(name)
+    return dataclasses.replace(recipe, model_options={**recipe.model_options, **changes})
 
 
-def summary(config, alpha, beta_norm, result):
+def summary(config, name, changes, result):
     """The JSON entry of one configuration's evaluated run."""
-    return {"config": config, "alpha": alpha, "beta_norm": beta_norm,
+    return {"config": config, "recipe": name, "model_options": changes, **{
+            k: changes[k] for k in ("alpha", "beta_norm") if k in changes},
             "epochs": result["epochs"], "train_seconds": result.get("train_seconds"),
             "latent_probe": result["latent_probe"],
             "cross_encoder_probe": result["cross_encoder_probe"],
@@ -79,7 +94,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None,
                         help="default: the recipe's (100)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", default="runs-experiments/m2vae_mog_alpha")
+    parser.add_argument("--runs", default="runs-experiments/m2vae_mog_settings")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
     results = json.loads(Path(args.out).read_text())["results"] if os.path.exists(
@@ -89,10 +104,10 @@ def main(argv=None):
         if config in done:
             print(f"{config}: already in {args.out}, skipped")
             continue
-        alpha, beta_norm = CONFIGS[config]
-        result = train.run(configured(alpha, beta_norm), epochs=args.epochs, seed=args.seed,
+        name, changes = CONFIGS[config]
+        result = train.run(configured(name, changes), epochs=args.epochs, seed=args.seed,
                            out=os.path.join(args.runs, config), plots=False, verbose=0)
-        results.append(summary(config, alpha, beta_norm, result))
+        results.append(summary(config, name, changes, result))
         print(json.dumps(results[-1], indent=1))
         Path(args.out).write_text(json.dumps({"results": results}, indent=1) + "\n")
     print(f"Written to {args.out}")
