@@ -2,9 +2,9 @@
 encoder on e-MNIST, and what separates the models in kmvae's runs.
 """
 
-from kmvae import recipes as _recipes
-
 import json
+
+from kmvae import recipes as _recipes
 
 from reproduction.archive import ROOT, run_metrics
 from reproduction.common import TOLERANCE_POINTS, format_number, train_command
@@ -174,7 +174,8 @@ MOG_ENCODERS = ("a", "b", "a,b")
 # docs/experiments/m2vae_mog_settings.py: `m2vae_mog` trained again with other alpha or beta_norm
 # (Figure 4, section 5.1.1), `jmvae_zero_mog` without its single-modality copies (Figure 5).
 MOG_SETTINGS = ROOT / "docs" / "experiments" / "m2vae_mog_settings.json"
-RECIPE_ALPHA = RECIPE_BETA_NORM = 0.01        # recipes/m2vae.py's ALPHA and BETA_NORM
+RECIPE_ALPHA = _recipes.paper("m2vae").ALPHA            # the recipes' alpha and beta_norm
+RECIPE_BETA_NORM = _recipes.paper("m2vae").BETA_NORM
 SINGLE_ENCODERS = ("a", "b")
 
 
@@ -183,16 +184,18 @@ def _mean(values):
     return sum(values) / len(values)
 
 
-def _ordering_claim(claim, value_of, first, runs_of, better="higher"):
-    """`"- claim: shown|not shown|within the tolerance: M2VAE 0.900, tVAE 0.800, ..."`: whether
-    the model `first` has the highest `value_of(metrics)` by more than the 3-point tolerance."""
+def _ordering_claim(claim, value_of, first, runs_of):
+    """`"- claim: shown (higher is better): M2VAE 0.900, tVAE 0.800, ..."`: whether the model
+    `first` has the highest `value_of(metrics)` by more than the 3-point tolerance ("shown"),
+    is below another by more than it ("not shown"), or neither ("not shown beyond the
+    tolerance")."""
     values = {title: value_of(runs_of[name]) for name, title in MOG_RECIPES}
     others = [v for title, v in values.items() if title != first]
     lead = values[first] - max(others)
     verdict = ("shown" if lead > TOLERANCE_POINTS else
                "not shown" if lead < -TOLERANCE_POINTS else
                f"not shown beyond the tolerance of {100 * TOLERANCE_POINTS:g} points")
-    return (f"- {claim}: {verdict} ({better} is better): " + ", ".join(
+    return (f"- {claim}: {verdict} (higher is better): " + ", ".join(
         f"{title} {value:.3f}" for title, value in sorted(values.items(),
                                                           key=lambda kv: -kv[1])) + ".")
 
@@ -242,8 +245,7 @@ def mog_section(archive, runs):
                   "Section 5.1.2, \"the most coherent latent space distribution was learned by "
                   "the proposed M2VAE\" (the joint probe on the single-modality encoders, mean "
                   "of q(z|a) and q(z|b))",
-                  lambda m: _mean(m["cross_encoder_probe"][k] for k in SINGLE_ENCODERS),
-                  "M2VAE", runs_of),
+                  _single_joint_probe, "M2VAE", runs_of),
               "- Section 5.1.2, JMVAE-Zero \"learned a complete new embedding for the classes "
               "(1,2) with q_b\": " + ("shown" if "b" in anew else "not shown") + " (joint / "
               "own probe on JMVAE-Zero's q(z|b) " + f"{jmvae['cross_encoder_probe']['b']:.3f} "
@@ -252,11 +254,9 @@ def mog_section(archive, runs):
               "kmvae's mixture numbers its classes otherwise than the paper's figure).",
               "- Section 5.1.2, tVAE \"founds a much more coherent embedding between the "
               "encoders\" than JMVAE-Zero: " + (
-                  "shown" if _mean(runs_of["tvae_mog"]["cross_encoder_probe"][k]
-                                   for k in SINGLE_ENCODERS)
-                  - _mean(jmvae["cross_encoder_probe"][k] for k in SINGLE_ENCODERS)
-                  > TOLERANCE_POINTS else "not shown") + " (the mean joint probe on q(z|a) and "
-              "q(z|b) above).",
+                  "shown" if _single_joint_probe(runs_of["tvae_mog"])
+                  - _single_joint_probe(jmvae) > TOLERANCE_POINTS else "not shown")
+              + " (the mean joint probe on q(z|a) and q(z|b) above).",
               "- Section 5.2, \"every seed converges to a fixed-point\" (M2VAE): " + (
                   "shown: every seed through every encoder." if not unconverged else
                   "not shown: converged " + ", ".join(
@@ -267,7 +267,7 @@ def mog_section(archive, runs):
                   "keeps, mean over the three encoders)",
                   lambda m: _mean(s["class_kept"] for s in m["reencoding"]["subsets"].values()),
                   "M2VAE", runs_of),
-              *_no_copies_lines(runs_of["jmvae_zero_mog"]),
+              *_no_copies_lines(runs_of),
               *_figure4_lines(),
               "", "```bash", *[train_command(n, runs_of[n], runs) for n, _ in MOG_RECIPES],
               "```", ""]
@@ -282,22 +282,29 @@ def _mog_settings(recipe):
             if r.get("recipe", "m2vae_mog") == recipe]
 
 
-def _no_copies_lines(archived):
+def _single_joint_probe(metrics):
+    """The joint probe on the single-modality encoders, mean of q(z|a) and q(z|b)."""
+    return _mean(metrics["cross_encoder_probe"][k] for k in SINGLE_ENCODERS)
+
+
+def _no_copies_lines(runs_of):
     """What `MOG_SETTINGS` measured of JMVAE-Zero trained without its single-modality copies,
-    beside the archived run's (`archived`: its metrics) joint / own probes; [] until
+    beside the archived run's joint / own probes (`runs_of`: the MoG recipes' metrics); [] until
     measured."""
     found = [r for r in _mog_settings("jmvae_zero_mog")
              if r["model_options"].get("augment") is False]
     if not found:
         return []
-    r = found[-1]
+    r, archived = found[-1], runs_of["jmvae_zero_mog"]
+    most = max(runs_of.values(), key=_single_joint_probe) is archived
 
     def probes(m):
         return ", ".join(f"q(z|{k}) {m['cross_encoder_probe'][k]:.3f} / "
                          f"{m['latent_probe'][k]:.3f}" for k in SINGLE_ENCODERS)
 
-    return ["- Why kmvae's JMVAE-Zero has the most coherent encoders: its recipe trains every "
-            "complete example also as single-modality copies that reconstruct both modalities "
+    return [("- Why kmvae's JMVAE-Zero has the most coherent encoders: " if most else
+             "- kmvae's JMVAE-Zero: ") + "its recipe trains every complete example also "
+            "as single-modality copies that reconstruct both modalities "
             "(Ngiam et al. 2011, `JMVAEZero(augment=True)`), as on e-MNIST (Table 1's section). "
             "Trained without them (`docs/experiments/m2vae_mog_settings.py`, "
             f"{r['epochs']} epochs, one run), joint / own probe {probes(r)}, against the "

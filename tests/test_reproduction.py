@@ -1816,6 +1816,8 @@ def test_m2vae_mog_section_judges_figure_4_from_the_alpha_and_beta_runs(tmp_path
                                                 no_copies]}))
     lines = reproduction.build(tmp_path, runs="runs-x").splitlines()
     assert not any(line.startswith("- Section 5.1.1") for line in lines)   # no recipe's alpha
+    assert any(line.startswith("- kmvae's JMVAE-Zero: its recipe trains every complete example")
+               for line in lines)                           # its encoders not the most coherent
     assert any(line.endswith(
         "(`docs/experiments/m2vae_mog_settings.py`, 100 epochs, one run), joint / own probe "
         "q(z|a) 0.100 / 0.600, q(z|b) 0.600 / 0.900, against the recipe's q(z|a) 0.700 / 0.700, "
