@@ -166,3 +166,30 @@ def test_make_plots_on_points_skips_the_images(tmp_path):
     assert set(paths) == {"latent", "reencoding"}      # no manifold.png of points either
     for path in paths.values():
         assert open(path, "rb").read(8) == PNG
+
+
+@pytest.mark.parametrize("latent_dim", [2, 3])
+def test_encoder_coherence_reencodes_on_2d_latent_spaces_only(latent_dim):
+    """`compute_metrics` on a subset model with labels writes `cross_encoder_probe` (M2VAE
+    Figure 5, each encoder's codes read by the joint codes' probe: the joint encoder's own
+    entry is `latent_probe`'s) and, for a 2-D latent space only (where Figure 6 is drawn),
+    `reencoding` with every encoder's fractions of 200 re-encoding steps."""
+    keras.utils.set_random_seed(0)
+    model = kmvae.M2VAE([Modality(n, shape=(6,), likelihood="bernoulli") for n in "ab"],
+                        latent_dim, seed=0)
+    model.build()
+    test = tf.data.Dataset.from_tensor_slices(data(model, n=40)).batch(20)
+    recipe = types.SimpleNamespace(eval_num_samples=5, source="a", target="b",
+                                   dataset="none", dataset_options={}, metrics=(
+                                       "LatentProbe", "EncoderCoherence"))
+    result = evaluate.compute_metrics(model, recipe, test, test)
+    assert set(result["cross_encoder_probe"]) == {"a", "b", "a,b"}
+    assert result["cross_encoder_probe"]["a,b"] == result["latent_probe"]["a,b"]
+    if latent_dim == 3:
+        assert "reencoding" not in result
+        return
+    reencoding = result["reencoding"]
+    assert (reencoding["steps"], reencoding["seeds"]) == (200, 40)
+    for fractions in reencoding["subsets"].values():
+        assert set(fractions) == {"converged", "class_kept", "class_at_start"}
+        assert all(0 <= value <= 1 for value in fractions.values())
