@@ -395,6 +395,35 @@ def test_m2vae_table_1_orderings_once_all_three_ran(tmp_path):
     assert "Orderings" not in reproduction.build(tmp_path, runs="runs-x")
 
 
+def test_m2vae_table_1_judges_figure_7s_most_expressive_latent_space(tmp_path):
+    """Section 5.3's "the most expressive latent space distribution": M2VAE's mean own-probe
+    accuracy over its three encoders against the others', shown beyond the 3-point tolerance,
+    not shown below it, and no line while a run lacks the probe."""
+    probes = {"m2vae_emnist": (0.60, 0.50, 0.70), "tvae_emnist": (0.50, 0.50, 0.50),
+              "jmvae_zero_emnist": (0.40, 0.40, 0.40)}
+
+    def line():
+        return next((line for line in reproduction.build(tmp_path, runs="runs-x").splitlines()
+                     if line.startswith("Section 5.3 on Figure 7")), None)
+
+    for name, (a, b, ab) in probes.items():
+        tmp_path.joinpath(f"{name}.json").write_text(json.dumps({
+            "recipe": name, "epochs": 3, "subset_elbo": {"a": -3.0, "b": -4.0, "a,b": -2.0},
+            "latent_probe": {"a": a, "b": b, "a,b": ab}}))
+    assert line().startswith(
+        "Section 5.3 on Figure 7, M2VAE \"learns the most expressive latent space "
+        "distribution\": shown, by the linear probe")
+    assert "q(z|b)): M2VAE 0.600, tVAE 0.500, JMVAE-Zero 0.400. The figure's" in line()
+    tmp_path.joinpath("tvae_emnist.json").write_text(json.dumps({
+        "recipe": "tvae_emnist", "epochs": 3, "subset_elbo": {"a": -3.0, "b": -4.0, "a,b": -2.0},
+        "latent_probe": {"a": 0.7, "b": 0.7, "a,b": 0.7}}))
+    assert "distribution\": not shown, by" in line()
+    tmp_path.joinpath("jmvae_zero_emnist.json").write_text(json.dumps({
+        "recipe": "jmvae_zero_emnist", "epochs": 3,
+        "subset_elbo": {"a": -3.0, "b": -4.0, "a,b": -2.0}}))
+    assert line() is None
+
+
 def test_m2vae_section_compares_each_unimodal_encoder_with_the_joint_one(tmp_path):
     """Once all three runs have their subset log-likelihoods: log p(a, b) under q(z|a,b) minus
     under q(z|a) and q(z|b) per model, each with its own-image fit; the best own-image fit and
