@@ -50,4 +50,28 @@ def figure_section(archive, images=IMAGES):
         png = " ".join(p for p in pngs if p)
         lines.append(f"| `{name}` | {figure} | {table_cell(claim)} | {'; '.join(numbers)} | "
                      f"{png} |")
-    return lines + [""]
+    return lines + [""] + _msnvi_figure_claims(archive)
+
+
+def _msnvi_figure_claims(archive):
+    """MSNVI's two figure claims judged on the runs' numbers: Figure 2's product of beliefs
+    resolving the single sources' ambiguity (eq. 3: -L(PoE) below -L(ind)) and Figure 5's
+    conflict rising when camera 0 fails (its median after the failure above the median before;
+    the paper gives no size); [] for a recipe not run."""
+    lines = []
+    mog = run_metrics(archive, "msnvi_mog2d")
+    bounds = (mog or {}).get("msnvi_bounds", {})
+    if {"-L(ind)", "-L(poe)"} <= set(bounds):
+        shown = bounds["-L(poe)"] < bounds["-L(ind)"]
+        lines.append(f"- `msnvi_mog2d`, Figure 2's product of beliefs resolving the ambiguity: "
+                     f"{'shown' if shown else 'not shown'} (-L(PoE) {bounds['-L(poe)']:.2f} "
+                     f"{'below' if shown else 'not below'} -L(ind) {bounds['-L(ind)']:.2f} nats "
+                     f"per example, lower is better).")
+    failure = (run_metrics(archive, "msnvi_pendulum") or {}).get("sensor_failure_conflict")
+    if failure:
+        shown = failure["median_after"] > failure["median_before"]
+        lines.append(f"- `msnvi_pendulum`, Figure 5's conflict rising when camera 0 fails: "
+                     f"{'shown' if shown else 'not shown'} (median "
+                     f"c({failure['pair']}) {failure['median_before']:.2f} before the failure, "
+                     f"{failure['median_after']:.2f} after).")
+    return lines + [""] if lines else []

@@ -457,6 +457,29 @@ def test_m2vae_table_1_not_run(tmp_path):
     assert "Not run yet: `kmvae train m2vae_emnist`, `kmvae train tvae_emnist`" in section
 
 
+def test_msnvi_figure_claims_are_judged_from_their_runs_numbers(tmp_path):
+    """Below the figures table, MSNVI Figure 2's product of beliefs (-L(PoE) below -L(ind))
+    and Figure 5's conflict rising after camera 0 fails get a verdict each; a recipe not run
+    gets none."""
+    def claims():
+        text = reproduction.build(tmp_path)
+        return [line for line in text[text.index("## Figures"):].splitlines()
+                if line.startswith("- `msnvi_")]
+
+    assert claims() == []
+    tmp_path.joinpath("msnvi_mog2d.json").write_text(json.dumps({
+        "recipe": "msnvi_mog2d", "epochs": 10,
+        "msnvi_bounds": {"-L(ind)": 2.5, "-L(moe)": 2.4, "-L(poe)": 2.75}}))
+    tmp_path.joinpath("msnvi_pendulum.json").write_text(json.dumps({
+        "recipe": "msnvi_pendulum", "epochs": 10, "sensor_failure_conflict": {
+            "pair": "camera_0||camera_1", "median_before": 0.5, "median_after": 4.0}}))
+    assert claims() == [
+        "- `msnvi_mog2d`, Figure 2's product of beliefs resolving the ambiguity: not shown "
+        "(-L(PoE) 2.75 not below -L(ind) 2.50 nats per example, lower is better).",
+        "- `msnvi_pendulum`, Figure 5's conflict rising when camera 0 fails: shown (median "
+        "c(camera_0||camera_1) 0.50 before the failure, 4.00 after)."]
+
+
 def test_m2vae_figures_rows_give_the_subset_elbos_and_both_pngs(tmp_path):
     """The MoG rows of the figures table (M2VAE Fig. 4-6): the subset ELBOs, bars escaped, and
     the latent and re-encoding PNGs; runs not made are "(not run)"."""
