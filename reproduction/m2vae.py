@@ -229,7 +229,7 @@ def mog_section(archive, runs):
     runs_of = {name: run_metrics(archive, name) for name, _ in MOG_RECIPES}
     if any(m is None or "cross_encoder_probe" not in m for m in runs_of.values()):
         return []
-    lines = ["## M2VAE Figures 5-6: the encoders' latent spaces on the mixture of Gaussians "
+    lines = ["## M2VAE Figures 4-6: the encoders' latent spaces on the mixture of Gaussians "
              "(Korthals et al. 2019)", "",
              "The figures draw each encoder's embedding of the bimodal mixture (section 5.1.2, "
              "Figure 5) and auto re-encoding (section 5.2, Figure 6); kmvae's drawings are "

@@ -1787,11 +1787,11 @@ def test_m2vae_mog_section_judges_figures_5_and_6_claims(tmp_path):
                                ((1.0, 0.7), (1.0, 0.5), (0.9, 1.0)))}
     for name, (cross, own, reencoding) in list(runs.items())[:2]:
         tmp_path.joinpath(f"{name}.json").write_text(_mog_metrics(name, cross, own, reencoding))
-    assert "## M2VAE Figures 5-6" not in reproduction.build(tmp_path, runs="runs-x")
+    assert "## M2VAE Figures 4-6" not in reproduction.build(tmp_path, runs="runs-x")
     tmp_path.joinpath("jmvae_zero_mog.json").write_text(
         _mog_metrics("jmvae_zero_mog", *runs["jmvae_zero_mog"]))
     text = reproduction.build(tmp_path, runs="runs-x")
-    section = text[text.index("## M2VAE Figures 5-6"):]
+    section = text[text.index("## M2VAE Figures 4-6"):]
     section = section[:section.index("\n## ")]
     assert ("| JMVAE-Zero | `jmvae_zero_mog` | 100 | 0.680 / 0.700 | 0.600 / 0.900 | "
             "1.000 / 1.000 | 1.000 / 0.700 | 1.000 / 0.500 | 0.900 / 1.000 |") in section
