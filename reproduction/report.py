@@ -241,7 +241,7 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
             action, detail = "train", f"{recipe.epochs} epochs, a new run"
         timed = run_metrics(archive, recipe.name) or {}
         other = [key for key in TRAINING_SETTINGS if timed.get(key) is not None
-                 and timed[key] != (dict(getattr(recipe, key) or {}) if key != "batch_size"
+                 and timed[key] != (_as_recorded(getattr(recipe, key)) if key != "batch_size"
                                     else recipe.batch_size)]
         hours, basis = None, "no archived run to estimate from"
         if action == "skip":
@@ -271,6 +271,12 @@ def plan(names, out="runs-paper", archive=ARCHIVE):
     return planned
 
 
+def _as_recorded(options):
+    """A recipe's data-set or model options as a run's `metrics.json` records them (JSON: a
+    tuple such as `joint_units=(64,)` reads back as a list), for comparing the two."""
+    return json.loads(json.dumps(dict(options or {})))
+
+
 def _changed_settings(run_dir, recipe):
     """How the finished run in `run_dir` was trained otherwise than `recipe` trains now: a
     string naming each setting, run's value -> recipe's (epochs, batch size, and the data-set
@@ -286,7 +292,7 @@ def _changed_settings(run_dir, recipe):
     for key in ("dataset_options", "model_options"):
         if recorded.get(key) is not None:
             then[key] = recorded[key]
-            now[key] = dict(getattr(recipe, key) or {})
+            now[key] = _as_recorded(getattr(recipe, key))
     return ", ".join(f"{key} {then[key]} -> {now[key]}" for key in now if then[key] != now[key])
 
 

@@ -147,3 +147,38 @@ def test_dry_run_says_what_each_recipe_would_do_and_how_long(short_digits, tmp_p
     assert printed.startswith("digits: resume: ") and not (out / "runs/digits/2").exists()
     assert printed.rstrip().endswith("recipes, at the archived runs' speed (a run to resume: "
                                      "its own); one training at a time.")
+
+
+def test_dry_run_reads_options_as_metrics_json_records_them(tmp_path, monkeypatch):
+    """A recipe option that is a tuple (M2VAE's `joint_units=(64,)`) is recorded in
+    `metrics.json` as a list: the finished run is still one of the recipe's settings (skipped,
+    not trained again) and the archived run still times it; another value is not."""
+    original = recipes.load
+    options = {"joint_units": (64,)}
+    monkeypatch.setattr(recipes, "load", lambda name: dataclasses.replace(
+        original(name), epochs=2, model_options=options))
+    out, archive = tmp_path / "runs", tmp_path / "archive"
+    archive.mkdir()
+    recorded = {"recipe": "digits", "epochs": 2, "batch_size": 50, "dataset_options": {},
+                "model_options": {"joint_units": [64]}, "train_seconds": 60.0,
+                "eval_seconds": 6.0, "hardware": {"cpus": 2, "gpus": []}}
+    (archive / "digits.json").write_text(json.dumps(recorded))
+    run_dir = out / "runs/digits/1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({
+        "recipe": "digits", "epochs": 2, "seed": None, "batch_size": 50, "learning_rate": 0.001,
+        "mixed_precision": None, "distribute": None}))
+    (run_dir / "metrics.json").write_text(json.dumps({**recorded, "saved_model": "x"}))
+    [planned] = reproduction.plan(["digits"], out=out, archive=archive)
+    assert planned["action"] == "skip"
+    (run_dir / "metrics.json").unlink()
+    [planned] = reproduction.plan(["digits"], out=out, archive=archive)
+    assert planned["action"] == "resume"     # timed by the archived run: 2 x 30 s + 6 s
+    assert planned["hours"] == pytest.approx((2 * 30.0 + 6.0) / 3600)
+    options["joint_units"] = (32,)
+    (run_dir / "metrics.json").write_text(json.dumps({**recorded, "saved_model": "x"}))
+    [planned] = reproduction.plan(["digits"], out=out, archive=archive)
+    assert planned["action"] == "train again"
+    assert "model_options {'joint_units': [64]} -> {'joint_units': [32]}" in planned["detail"]
+    assert "no estimate: the archived run was trained with other model_options" in (
+        planned["basis"])
