@@ -64,7 +64,8 @@ def run_commands(name, metrics, runs):
 def selection_lines(metrics, short_of_paper=True):
     """The model selection of a run (`metrics.json`'s `selection`) and, as the evidence for or
     against a data-limited gap, the training objective against the validation objective;
-    the gap is called data-limited only when the run is `short_of_paper`."""
+    the gap is called data-limited only when the run is `short_of_paper` and was not selected
+    in the last tenth of its epochs (a criterion still rising: more training may close it)."""
     selection = metrics.get("selection")
     if not selection:
         return ["Model selection: none (the last epoch; the paper selects on a validation "
@@ -86,6 +87,11 @@ def selection_lines(metrics, short_of_paper=True):
                      f"validation ELBO {final['val_elbo']:.2f} ({gap:+.2f}): "
                      + (("the model fits its training data much better than held-out "
                          "data, so more data, not more training, would close the gap."
+                         if short_of_paper and not _late(selection) else
+                         f"the model fits its training data better than held-out data by "
+                         f"more than {TOLERANCE_NATS:g} nats, but its validation ELBO was still "
+                         f"rising: this run does not tell whether more data or more training "
+                         f"would close the gap to the paper."
                          if short_of_paper else
                          f"the model fits its training data better than held-out data by "
                          f"more than {TOLERANCE_NATS:g} nats, with no gap to the paper to "

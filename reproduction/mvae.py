@@ -96,6 +96,8 @@ def _shortfalls(name, metrics):
                      f" test examples only (importance sampling through the convolutional "
                      f"decoder is slow on a CPU); coherence, accuracy and the probe use the whole "
                      f"test set.")
+    if metrics.get("note"):
+        notes.append(f"The run's note: {metrics['note']}.")
     notes.append("The conditional variance (Tables 4-5, var log p(x, z | y) / q) equals the "
                  "joint one here: log p(y) is one number per example, so subtracting it does "
                  "not change the variance over the K samples. The paper's conditional and joint "
@@ -148,7 +150,8 @@ def mvae_tables_section(archive, runs):
         if metrics:
             extra = []
             for key, value in metrics.items():
-                if key.startswith("cross_modal_accuracy"):
+                if key.startswith(("cross_modal_accuracy", "character_accuracy",
+                                   "sequence_accuracy")):
                     extra.append(f"{key} = {value:.3f}")
             if "coherence" in metrics:
                 c = metrics["coherence"]

@@ -1595,6 +1595,21 @@ def test_an_mvae_run_within_the_tolerance_is_not_called_short_of_the_paper(tmp_p
         section = text[text.index("## `mvae_fashion_mnist`"):text.index("## MVAE Figure 4")]
         assert all(phrase in section for phrase in expected), shift
         assert not any(phrase in section for phrase in absent), shift
+    # Selected at its last epoch, the criterion still rising: not called data-limited.
+    tmp_path.joinpath("mvae_fashion_mnist.json").write_text(json.dumps({
+        "recipe": "mvae_fashion_mnist", "epochs": 50, "num_samples": 1000,
+        "log_likelihood": lls, "final_train": final,
+        "selection": {**selection, "selected_epoch": 50, "selected_value": -235.1}}))
+    text = reproduction.build(tmp_path, runs="runs-x")
+    assert ("(+3.00): the model fits its training data better than held-out data by more than 2 "
+            "nats, but its validation ELBO was still rising: this run does not tell whether more "
+            "data or more training would close the gap to the paper.") in text
+    assert "more data, not more training" not in text[text.index("## `mvae_fashion_mnist`"):
+                                                      text.index("## MVAE Figure 4")]
+    tmp_path.joinpath("mvae_fashion_mnist.json").write_text(json.dumps({
+        "recipe": "mvae_fashion_mnist", "epochs": 50, "note": "paused twice for a benchmark"}))
+    assert "- The run's note: paused twice for a benchmark." in reproduction.build(
+        tmp_path, runs="runs-x").splitlines()
 
 
 def test_recipes_without_a_paper_number_get_a_row_of_their_own(tmp_path):
