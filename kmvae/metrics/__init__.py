@@ -35,7 +35,7 @@ from kmvae.metrics.conflict import beliefs, conflict, pairwise_conflicts
 from kmvae.metrics.likelihoods import (ImportanceEstimate, conditional_log_likelihood,
                                        importance_sampling, importance_sampling_sets,
                                        log_prior_predictive, subset_log_likelihoods)
-from kmvae.metrics.fusion import cross_encoder_probe, reencoding_attractors
+from kmvae.metrics.fusion import cross_encoder_probe, joint_probe, reencoding_attractors
 from kmvae.metrics.probe import (encodings, fit_probe, latent_probe, probe_accuracy,
                                  subset_encodings)
 from kmvae.metrics.split import (reassemble, split_reconstruction_accuracy,
@@ -50,8 +50,8 @@ __all__ = [
     "subset_log_likelihoods", "train_oracle", "default_oracle",
     "oracle_accuracy", "classify", "coherence_score", "conditional_coherence",
     "joint_coherence", "joint_predictions", "chance_agreement", "encodings", "probe_accuracy",
-    "fit_probe", "latent_probe", "cross_encoder_probe", "reencoding_attractors", "conflict",
-    "beliefs",
+    "fit_probe", "latent_probe", "cross_encoder_probe", "joint_probe", "reencoding_attractors",
+    "conflict", "beliefs",
     "pairwise_conflicts", "reassemble", "whole_images", "train_whole_image_oracle",
     "split_reconstruction_accuracy", "plots", "subsets", "subset_encodings", "text_accuracy",
     "TextAccuracy", "score_texts"]

@@ -12,6 +12,8 @@ section 5.1.2, Figure 5) and whether auto re-encoding keeps a code in its class'
   the trajectory settles at a fixed point, and whether the point it reaches is still read as
   the example's class by the same probe (the paper: "every seed converges to a fixed-point";
   JMVAE-Zero's and tVAE's "seeds may be attracted by wrong attractors").
+
+Both read codes with the same probe, `joint_probe`: fit it once and pass it as `probe=`.
 """
 
 import numpy as np
@@ -23,17 +25,36 @@ REENCODING_STEPS = 200     # 50 left up to a fifth of the MoG runs' codes moving
 REENCODING_TOLERANCE = 1e-2
 
 
-def _joint_probe(model, train, label, num_train):
-    """(the subsets that have a posterior, the largest of them, a probe fit on its codes of
-    the first `num_train` training examples)."""
-    subsets = model.conditioning_subsets()
-    joint = max(subsets, key=len)
-    codes = subset_encodings(model, train, [joint], label, num_train)[subset_label(joint)]
-    return subsets, joint, fit_probe(*codes)
+def joint_probe(model, train, label="label", num_train=500):
+    """The probe `cross_encoder_probe` and `reencoding_attractors` read codes with: a logistic
+    regression (`fit_probe`) fit on the posterior means E[z | M] of the largest subset that has
+    a posterior (every modality) for the first `num_train` training examples. Fit it once and
+    pass it to both as `probe=` to score a model with both (`EncoderCoherence` does).
+
+    Args:
+        model: a subset model (`kmvae.models.SubsetVAE`).
+        train: batches holding every modality and `label` (`(batch,)` class ids).
+        label: key of the class ids.
+        num_train: training examples of the probe (as `latent_probe`: 500).
+
+    Returns:
+        A fitted `sklearn.linear_model.LogisticRegression` over codes `(n, latent_dim)`.
+
+    Raises:
+        ValueError: when the training labels hold fewer than two classes.
+    """
+    joint = _joint_subset(model)
+    return fit_probe(*subset_encodings(model, train, [joint], label, num_train)[
+        subset_label(joint)])
+
+
+def _joint_subset(model):
+    """The largest subset of `model` that has a posterior."""
+    return max(model.conditioning_subsets(), key=len)
 
 
 def cross_encoder_probe(model, train, test, label="label", num_train=500,
-                        max_test_examples=None):
+                        max_test_examples=None, probe=None):
     """M2VAE Figure 5's coherence of the encoders: a logistic regression fit on the posterior
     means E[z | M] of the largest subset that has a posterior (every modality) for the first
     `num_train` training examples, its accuracy on the posterior means E[z | M'] of each
@@ -45,6 +66,8 @@ def cross_encoder_probe(model, train, test, label="label", num_train=500,
         label: key of the class ids.
         num_train: training examples of the probe (as `latent_probe`: 500).
         max_test_examples: test on at most this many examples (None: all).
+        probe: a probe from `joint_probe` (then `train` and `num_train` are not read);
+            None: fit one.
 
     Returns:
         dict `subset_label(M')` -> accuracy in [0, 1] (for M' = M, `latent_probe`'s).
@@ -52,13 +75,15 @@ def cross_encoder_probe(model, train, test, label="label", num_train=500,
     Raises:
         ValueError: when the probe's training labels hold fewer than two classes.
     """
-    subsets, _, probe = _joint_probe(model, train, label, num_train)
-    tested = subset_encodings(model, test, subsets, label, max_test_examples)
+    if probe is None:
+        probe = joint_probe(model, train, label, num_train)
+    tested = subset_encodings(model, test, model.conditioning_subsets(), label,
+                              max_test_examples)
     return {key: float(probe.score(z.astype(np.float64), y)) for key, (z, y) in tested.items()}
 
 
 def reencoding_attractors(model, train, test, label="label", num_seeds=500, num_train=500,
-                          steps=REENCODING_STEPS, tolerance=REENCODING_TOLERANCE):
+                          steps=REENCODING_STEPS, tolerance=REENCODING_TOLERANCE, probe=None):
     """M2VAE Figure 6: auto re-encoding (section 5.2, eq. 13) from the posterior means
     z_0 = E[z | M] of the first `num_seeds` test examples (M every modality), through each
     subset M' that has a posterior: z_{t+1} = E[z | the decoded means of M' at z_t]
@@ -74,6 +99,8 @@ def reencoding_attractors(model, train, test, label="label", num_seeds=500, num_
         steps: re-encoding steps (>= 1).
         tolerance: a trajectory has converged when its last step is at most `tolerance` times
             the root-mean-square norm of the seeds z_0.
+        probe: a probe from `joint_probe` (then `train` and `num_train` are not read);
+            None: fit one.
 
     Returns:
         dict with `"steps"`, `"tolerance"`, `"seeds"` (the number re-encoded) and
@@ -86,12 +113,14 @@ def reencoding_attractors(model, train, test, label="label", num_seeds=500, num_
     """
     if int(steps) < 1:
         raise ValueError(f"reencoding_attractors needs steps >= 1; received {steps!r}.")
-    subsets, joint, probe = _joint_probe(model, train, label, num_train)
+    if probe is None:
+        probe = joint_probe(model, train, label, num_train)
+    joint = _joint_subset(model)
     seeds, y = subset_encodings(model, test, [joint], label, num_seeds)[subset_label(joint)]
     scale = float(np.sqrt(np.mean(np.sum(np.square(seeds), axis=1))))
     start = probe.predict(seeds.astype(np.float64)) == y
     result = {}
-    for subset in subsets:
+    for subset in model.conditioning_subsets():
         path = np.asarray(model.reencode(seeds, steps=steps, modalities=subset))
         last_step = np.linalg.norm(path[-1] - path[-2], axis=1)
         result[subset_label(subset)] = {

@@ -443,12 +443,12 @@ class EncoderCoherence(Metric):
     def compute(self, model, context):
         context.say("  encoders' shared latent space" + (
             ", auto re-encoding" if model.latent_dim == 2 else ""))
+        probe = metrics.joint_probe(model, context.train, num_train=PROBE_EXAMPLES)
         result = {"cross_encoder_probe": metrics.cross_encoder_probe(
-            model, context.train, context.test, num_train=PROBE_EXAMPLES)}
+            model, context.train, context.test, probe=probe)}
         if model.latent_dim == 2:
             result["reencoding"] = metrics.reencoding_attractors(
-                model, context.train, context.test, num_seeds=PROBE_EXAMPLES,
-                num_train=PROBE_EXAMPLES)
+                model, context.train, context.test, num_seeds=PROBE_EXAMPLES, probe=probe)
         return result
 
 

@@ -96,3 +96,26 @@ def test_reencoding_attractors_needs_a_step():
     _, data = four_classes(100, seed=0)
     with pytest.raises(ValueError, match="steps >= 1; received 0"):
         metrics.reencoding_attractors(FourClassEncoders(False), data, data, steps=0)
+
+
+def test_a_probe_passed_in_is_the_one_both_read_codes_with():
+    """`joint_probe` fits the probe both functions fit themselves; a probe passed as `probe=`
+    replaces it (no training data read): one fit on codes that swap classes 1 and 2 misreads
+    them on every coherent encoder."""
+    _, train = four_classes(200, seed=0)
+    labels, test = four_classes(300, seed=1)
+    model = FourClassEncoders(swap_b=False)
+    own = metrics.joint_probe(model, train)
+    assert metrics.cross_encoder_probe(model, None, test, probe=own) == {
+        "a": 1.0, "b": 1.0, "a,b": 1.0}
+    y = np.arange(4).repeat(10)
+    swapping = metrics.fit_probe(CENTROIDS[SWAPPED[y]].astype(np.float64), y)
+    fixed = np.mean(np.isin(labels, [0, 3]))
+    read = metrics.cross_encoder_probe(model, None, test, probe=swapping)
+    assert read == pytest.approx({"a": fixed, "b": fixed, "a,b": fixed})
+    result = metrics.reencoding_attractors(model, None, test, num_seeds=120, steps=2,
+                                           probe=swapping)
+    fixed_seeds = np.mean(np.isin(labels[:120], [0, 3]))
+    for key in ("a", "b", "a,b"):
+        assert result["subsets"][key]["class_at_start"] == pytest.approx(fixed_seeds)
+        assert result["subsets"][key]["class_kept"] == pytest.approx(fixed_seeds)
