@@ -102,7 +102,9 @@ def importance_sampling(model, dataset, modalities=None, proposal=None, num_samp
             after the examples it holds, so an estimate interrupted after hours resumes
             instead of starting over (`kmvae.evaluate.compute_metrics(cache_path=...)` uses
             it). The examples must come in the same order (kmvae's test splits are never
-            shuffled); the resumed examples get other draws than an uninterrupted run's.
+            shuffled); the resumed examples get other draws than an uninterrupted run's. The
+            checkpoint is the same estimate whatever `max_examples`: a call for more examples
+            goes on after those it holds, one for fewer reads its first `max_examples`.
         checkpoint_seconds: the least seconds between two checkpoint writes.
 
     Returns:
@@ -137,7 +139,7 @@ def importance_sampling_sets(model, dataset, modality_sets, proposal, num_sample
         modality_sets: a non-empty list of lists of modality names (the sets X).
         proposal: names whose fused posterior is the proposal.
         checkpoint: as `importance_sampling`, for all sets at once (the settings it checks are
-            the sets, the proposal, K and `max_examples`).
+            the sets, the proposal and K; not `max_examples`).
         Others as `importance_sampling`.
 
     Returns:
@@ -158,13 +160,13 @@ def importance_sampling_sets(model, dataset, modality_sets, proposal, num_sample
               if n in proposal or any(n in names for names in modality_sets)]
     columns = [[model.modality_names.index(n) for n in names] for names in modality_sets]
     saved = _Checkpoint(checkpoint, {"modality_sets": modality_sets, "proposal": proposal,
-                                     "num_samples": int(num_samples),
-                                     "max_examples": max_examples},
+                                     "num_samples": int(num_samples)},
                         checkpoint_seconds, len(modality_sets))
-    skip = saved.examples
+    skip, examples = saved.examples, 0
     for inputs in iterate_batches(dataset, needed, max_examples):
+        size = int(tf.shape(inputs[needed[0]])[0])
+        examples += size
         if skip:                               # examples a checkpoint already holds
-            size = int(tf.shape(inputs[needed[0]])[0])
             done = min(skip, size)
             skip -= done
             if done == size:
@@ -181,9 +183,9 @@ def importance_sampling_sets(model, dataset, modality_sets, proposal, num_sample
             parts["elbo"].append(tf.reduce_mean(log_w, axis=0).numpy())
         saved.update()
     saved.update(force=True)
-    return [ImportanceEstimate(*(np.concatenate(parts[key]).astype(np.float64) if parts[key]
-                                 else np.zeros(0) for key in _Checkpoint.KEYS))
-            for parts in saved.parts]
+    return [ImportanceEstimate(*(np.concatenate(parts[key])[:examples].astype(np.float64)
+                                 if parts[key] else np.zeros(0) for key in _Checkpoint.KEYS))
+            for parts in saved.parts]     # a checkpoint of more examples: its first ones
 
 
 class _Checkpoint:

@@ -172,6 +172,33 @@ def test_elbo_is_eq_12_in_closed_form(linear_gaussian):
     np.testing.assert_allclose(exact_proposal.log_likelihood, log_p["x1", "x2"], atol=1e-3)
 
 
+def test_a_checkpoint_serves_more_or_fewer_examples_without_starting_over(
+        linear_gaussian, tmp_path, monkeypatch):
+    """An estimate over the first 4 examples, then over all 10 with the same checkpoint: only
+    examples 4-9 are computed and the first 4 are the saved ones; then over the first 3: none
+    computed, the first 3 saved values returned, and the checkpoint keeps all 10."""
+    model = linear_gaussian.model()
+    x = linear_gaussian.sample(10, seed=3)
+    batches = tf.data.Dataset.from_tensor_slices(x).batch(4)
+    path = tmp_path / "estimate.npz"
+    first = metrics.importance_sampling(model, batches, ["x1"], num_samples=3, max_examples=4,
+                                        checkpoint=path)
+    computed = []
+    original = model.log_importance_weight_terms
+    monkeypatch.setattr(model, "log_importance_weight_terms", lambda inputs, **kw: (
+        computed.append(int(inputs["x1"].shape[0])) or original(inputs, **kw)))
+    every = metrics.importance_sampling(model, batches, ["x1"], num_samples=3, checkpoint=path)
+    assert computed == [4, 2] and every.log_likelihood.shape == (10,)
+    np.testing.assert_array_equal(every.log_likelihood[:4], first.log_likelihood)
+    computed.clear()
+    fewer = metrics.importance_sampling(model, batches, ["x1"], num_samples=3, max_examples=3,
+                                        checkpoint=path)
+    assert computed == [] and fewer.elbo.shape == (3,)
+    np.testing.assert_array_equal(fewer.log_likelihood, every.log_likelihood[:3])
+    with np.load(path) as saved:
+        np.testing.assert_array_equal(saved["ll_0"], every.log_likelihood.astype(np.float32))
+
+
 def test_an_interrupted_estimate_resumes_after_the_examples_it_checkpointed(
         linear_gaussian, tmp_path, monkeypatch):
     """With the exact posterior as proposal every log weight is log p(X), so the resumed
