@@ -85,19 +85,25 @@ def selection_lines(metrics, short_of_paper=True):
         gap = final["elbo"] - final["val_elbo"]
         lines.append(f"At the last epoch the training ELBO is {final['elbo']:.2f} nats and the "
                      f"validation ELBO {final['val_elbo']:.2f} ({gap:+.2f}): "
-                     + (("the model fits its training data much better than held-out "
-                         "data, so more data, not more training, would close the gap."
-                         if short_of_paper and not _late(selection) else
-                         f"the model fits its training data better than held-out data by "
-                         f"more than {TOLERANCE_NATS:g} nats, but its validation ELBO was still "
-                         f"rising: this run does not tell whether more data or more training "
-                         f"would close the gap to the paper."
-                         if short_of_paper else
-                         f"the model fits its training data better than held-out data by "
-                         f"more than {TOLERANCE_NATS:g} nats, with no gap to the paper to "
-                         f"close.") if gap > TOLERANCE_NATS else
-                        "no sign of overfitting."))
+                     + _gap_reading(gap, short_of_paper, _late(selection)))
     return lines + [""]
+
+
+def _gap_reading(gap, short_of_paper, late):
+    """What a training-over-validation ELBO `gap` (nats) says of a run's gap to the paper:
+    data-limited only when the run is `short_of_paper` and its criterion was not still rising
+    (`late`: selected in the last tenth)."""
+    if gap <= TOLERANCE_NATS:
+        return "no sign of overfitting."
+    if short_of_paper and not late:
+        return ("the model fits its training data much better than held-out data, so more "
+                "data, not more training, would close the gap.")
+    over = (f"the model fits its training data better than held-out data by more than "
+            f"{TOLERANCE_NATS:g} nats, ")
+    if short_of_paper:
+        return over + ("but its validation ELBO was still rising: this run does not tell "
+                       "whether more data or more training would close the gap to the paper.")
+    return over + "with no gap to the paper to close."
 
 
 def ordering_line(what, paper, ours):

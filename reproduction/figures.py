@@ -23,8 +23,9 @@ def figure_section(archive, images=IMAGES):
     lines = ["## Figures", "",
              "| recipe | figure | the paper shows | kmvae (epochs, numbers) | PNG |",
              "|---|---|---|---|---|"]
+    runs_of = {name: run_metrics(archive, name) for name in FIGURES}
     for name, (figure, claim, plot_names) in FIGURES.items():
-        m = run_metrics(archive, name)
+        m = runs_of[name]
         if m is None:
             lines.append(f"| `{name}` | {figure} | {table_cell(claim)} | (not run) | |")
             continue
@@ -50,24 +51,23 @@ def figure_section(archive, images=IMAGES):
         png = " ".join(p for p in pngs if p)
         lines.append(f"| `{name}` | {figure} | {table_cell(claim)} | {'; '.join(numbers)} | "
                      f"{png} |")
-    return lines + [""] + _msnvi_figure_claims(archive)
+    return lines + [""] + _msnvi_figure_claims(runs_of)
 
 
-def _msnvi_figure_claims(archive):
-    """MSNVI's two figure claims judged on the runs' numbers: Figure 2's product of beliefs
-    resolving the single sources' ambiguity (eq. 3: -L(PoE) below -L(ind)) and Figure 5's
-    conflict rising when camera 0 fails (its median after the failure above the median before;
-    the paper gives no size); [] for a recipe not run."""
+def _msnvi_figure_claims(runs_of):
+    """MSNVI's two figure claims judged on the runs' numbers (`runs_of`: recipe -> metrics or
+    None): Figure 2's product of beliefs resolving the single sources' ambiguity (eq. 3:
+    -L(PoE) below -L(ind)) and Figure 5's conflict rising when camera 0 fails (its median after
+    the failure above the median before; the paper gives no size); [] for a recipe not run."""
     lines = []
-    mog = run_metrics(archive, "msnvi_mog2d")
-    bounds = (mog or {}).get("msnvi_bounds", {})
+    bounds = (runs_of.get("msnvi_mog2d") or {}).get("msnvi_bounds", {})
     if {"-L(ind)", "-L(poe)"} <= set(bounds):
         shown = bounds["-L(poe)"] < bounds["-L(ind)"]
         lines.append(f"- `msnvi_mog2d`, Figure 2's product of beliefs resolving the ambiguity: "
                      f"{'shown' if shown else 'not shown'} (-L(PoE) {bounds['-L(poe)']:.2f} "
                      f"{'below' if shown else 'not below'} -L(ind) {bounds['-L(ind)']:.2f} nats "
                      f"per example, lower is better).")
-    failure = (run_metrics(archive, "msnvi_pendulum") or {}).get("sensor_failure_conflict")
+    failure = (runs_of.get("msnvi_pendulum") or {}).get("sensor_failure_conflict")
     if failure:
         shown = failure["median_after"] > failure["median_before"]
         lines.append(f"- `msnvi_pendulum`, Figure 5's conflict rising when camera 0 fails: "

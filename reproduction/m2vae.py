@@ -3,8 +3,11 @@ encoder on e-MNIST, and what separates the models in kmvae's runs.
 """
 
 import json
+import math
 
+import numpy as np
 from kmvae import recipes as _recipes
+from kmvae.datasets import mog
 
 from reproduction.archive import ROOT, run_metrics
 from reproduction.common import TOLERANCE_POINTS, format_number, train_command
@@ -349,11 +352,6 @@ def _elbo_scale_lines(m2vae):
     classes apart costs (at least log 10, the information it carries), with the collapsed
     beta_norm 1 run's ELBO beside the recipe's (`m2vae`: its metrics) once measured; [] while
     the recipe's run has no `subset_elbo`."""
-    import math
-
-    import numpy as np
-    from kmvae.datasets import mog
-
     if "subset_elbo" not in m2vae:
         return []
     variance = _recipes.paper("m2vae").MOG_SCALE ** 2
